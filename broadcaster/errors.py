@@ -1,0 +1,178 @@
+"""Every exception Broadcaster raises.
+
+```
+BroadcasterError
+├── ConfigurationError        a setting is missing or wrong            -> say which
+├── ContactImportError        the file cannot be read at all           -> HTTP 422
+│   └── NoPhoneColumn         no phone column; names the columns found
+├── CampaignError
+│   ├── CampaignNotFound                                               -> HTTP 404
+│   ├── CampaignInvalid       bad fields, unknown template, bad params  -> HTTP 422
+│   └── CampaignStateError    e.g. resume a cancelled campaign          -> HTTP 409
+├── RateLimitExceeded         retry_after                              -> retry later
+└── ReplaiError               status_code, code (Meta), retry_after
+    ├── ReplaiRetryable       retry soon, with backoff and jitter
+    │   ├── ReplaiUnavailable     network error, timeout, 5xx, Meta 1/2/4/80007/131000/131016
+    │   ├── ReplaiThrottled       429, 130429: slow the whole sender down
+    │   └── ReplaiPairRateLimited 131056: this recipient, wait >= 6 s
+    ├── ReplaiDeferred        retry much later: 131048, 131049, daily limit reached
+    ├── ReplaiRejected        permanent for this recipient: 131026, 132000, 422 ...
+    └── ReplaiSenderBlocked   stop the campaign and tell the operator
+        ├── ReplaiAuthError       401, 403, Meta 190/10/200
+        ├── DeviceDisconnected    419: scan the QR code again
+        └── AccountRestricted     131042 (payment), 131031, 368
+```
+
+The tree departs from a plain 4xx/5xx split on purpose: what a sender should do next
+(retry, wait hours, give up on one number, stop everything) is what callers branch on.
+"""
+
+__all__ = [
+    "AccountRestricted",
+    "BroadcasterError",
+    "CampaignError",
+    "CampaignInvalid",
+    "CampaignNotFound",
+    "CampaignStateError",
+    "ConfigurationError",
+    "ContactImportError",
+    "DeviceDisconnected",
+    "NoPhoneColumn",
+    "RateLimitExceeded",
+    "ReplaiAuthError",
+    "ReplaiDeferred",
+    "ReplaiError",
+    "ReplaiPairRateLimited",
+    "ReplaiRejected",
+    "ReplaiRetryable",
+    "ReplaiSenderBlocked",
+    "ReplaiThrottled",
+    "ReplaiUnavailable",
+]
+
+
+class BroadcasterError(Exception):
+    """Base class of every error raised on purpose by Broadcaster."""
+
+
+class ConfigurationError(BroadcasterError):
+    """A setting is missing or inconsistent; the message names it."""
+
+
+class ContactImportError(BroadcasterError):
+    """A contact file cannot be imported at all (row-level problems are reported, not raised)."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+class NoPhoneColumn(ContactImportError):
+    """No column looks like a phone number column."""
+
+    def __init__(self, columns: list[str]) -> None:
+        found = ", ".join(repr(c) for c in columns) or "none"
+        super().__init__(
+            f"no phone column found (columns: {found}); name one 'phone' or pass phone_column"
+        )
+        self.columns = columns
+
+
+class CampaignError(BroadcasterError):
+    """Base class of campaign errors."""
+
+
+class CampaignNotFound(CampaignError):
+    """No campaign has this id."""
+
+    def __init__(self, campaign_id: str) -> None:
+        super().__init__(f"campaign {campaign_id!r} not found")
+        self.campaign_id = campaign_id
+
+
+class CampaignInvalid(CampaignError):
+    """The campaign's fields are inconsistent (unknown template, missing column...)."""
+
+
+class CampaignStateError(CampaignError):
+    """The operation is not allowed in the campaign's current state."""
+
+
+class RateLimitExceeded(BroadcasterError):
+    """No send token is available for this sender now; try again after `retry_after` s."""
+
+    def __init__(self, key: str, retry_after: float) -> None:
+        super().__init__(f"rate limit reached for {key}; retry in {retry_after:.2f}s")
+        self.key = key
+        self.retry_after = retry_after
+
+
+class ReplaiError(BroadcasterError):
+    """Replai answered with an error, or could not be reached.
+
+    Args:
+        message: what went wrong, from Replai's answer when it said.
+        status_code: the HTTP status, None when no answer arrived.
+        code: Meta's error code when the answer carried one.
+        retry_after: seconds to wait before trying again, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def reason(self) -> str:
+        """A short reason for reports: `131026: message undeliverable` or `HTTP 503: ...`."""
+        head = str(self.code) if self.code is not None else f"HTTP {self.status_code or '-'}"
+        return f"{head}: {self.message}"[:200]
+
+
+class ReplaiRetryable(ReplaiError):
+    """A temporary failure: try again soon."""
+
+
+class ReplaiUnavailable(ReplaiRetryable):
+    """Network error, timeout, 5xx or one of Meta's transient codes."""
+
+
+class ReplaiThrottled(ReplaiRetryable):
+    """Too many requests for this sender (429 or 130429)."""
+
+
+class ReplaiPairRateLimited(ReplaiRetryable):
+    """Too many messages to the same recipient (131056): wait at least 6 s."""
+
+
+class ReplaiDeferred(ReplaiError):
+    """Sending is held back for hours (spam limit, ecosystem health, daily limit)."""
+
+
+class ReplaiRejected(ReplaiError):
+    """Permanent for this recipient or request: do not retry."""
+
+
+class ReplaiSenderBlocked(ReplaiError):
+    """The sender cannot send at all: the campaign must stop until an operator acts."""
+
+
+class ReplaiAuthError(ReplaiSenderBlocked):
+    """The token, api_key or device_key is wrong or lacks permission."""
+
+
+class DeviceDisconnected(ReplaiSenderBlocked):
+    """The WhatsApp device is not connected (HTTP 419): scan the QR code again."""
+
+
+class AccountRestricted(ReplaiSenderBlocked):
+    """The business account is restricted or has a payment problem."""
