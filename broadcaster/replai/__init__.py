@@ -1,0 +1,34 @@
+"""The Replai.id API: client, typed results, error classification, webhook parsing."""
+
+from .classify import error_from_response, meta_code, parse_retry_after
+from .client import ReplaiClient
+from .models import (
+    Chat,
+    ChatMessage,
+    DeviceStatus,
+    LoginResult,
+    ProfilePhoto,
+    SendResult,
+    Template,
+    WaContact,
+)
+from .webhooks import IncomingMessage, StatusUpdate, WebhookEvent, parse_webhook
+
+__all__ = [
+    "Chat",
+    "ChatMessage",
+    "DeviceStatus",
+    "IncomingMessage",
+    "LoginResult",
+    "ProfilePhoto",
+    "ReplaiClient",
+    "SendResult",
+    "StatusUpdate",
+    "Template",
+    "WaContact",
+    "WebhookEvent",
+    "error_from_response",
+    "meta_code",
+    "parse_retry_after",
+    "parse_webhook",
+]
