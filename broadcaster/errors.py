@@ -12,7 +12,8 @@ BroadcasterError
 ├── RateLimitExceeded         retry_after                              -> retry later
 └── ReplaiError               status_code, code (Meta), retry_after
     ├── ReplaiRetryable       retry soon, with backoff and jitter
-    │   ├── ReplaiUnavailable     network error, timeout, 5xx, Meta 1/2/4/80007/131000/131016
+    │   ├── ReplaiUnavailable     network error, 5xx, Meta 1/2/4/80007/131000/131016
+    │   │   └── ReplaiTimeout     the request went out, no answer came: it MAY have been sent
     │   ├── ReplaiThrottled       429, 130429: slow the whole sender down
     │   └── ReplaiPairRateLimited 131056: this recipient, wait >= 6 s
     ├── ReplaiDeferred        retry much later: 131048, 131049, daily limit reached
@@ -47,6 +48,7 @@ __all__ = [
     "ReplaiRetryable",
     "ReplaiSenderBlocked",
     "ReplaiThrottled",
+    "ReplaiTimeout",
     "ReplaiUnavailable",
 ]
 
@@ -144,6 +146,13 @@ class ReplaiRetryable(ReplaiError):
 
 class ReplaiUnavailable(ReplaiRetryable):
     """Network error, timeout, 5xx or one of Meta's transient codes."""
+
+
+class ReplaiTimeout(ReplaiUnavailable):
+    """The request was sent but no answer came in time (read timeout, connection dropped).
+
+    Replai may have accepted it: a broadcaster must not resend it silently.
+    """
 
 
 class ReplaiThrottled(ReplaiRetryable):

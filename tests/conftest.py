@@ -39,7 +39,9 @@ def redis() -> Iterator[redis_lib.Redis]:
     client.close()
 
 
-def wait_http(url: str, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_http(
+    url: str, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -76,8 +78,19 @@ class Sandbox:
 def sandbox_process() -> Iterator[Sandbox]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "broadcaster.sandbox", "--port", str(port),
-         "--token", SANDBOX_TOKEN, "--latency-ms", "0", "--seed", "1"],
+        [
+            sys.executable,
+            "-m",
+            "broadcaster.sandbox",
+            "--port",
+            str(port),
+            "--token",
+            SANDBOX_TOKEN,
+            "--latency-ms",
+            "0",
+            "--seed",
+            "1",
+        ],
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -95,6 +108,10 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
     """The session's sandbox, reset to its defaults for this test."""
     sandbox_process.reset()
     sandbox_process.configure(
-        latency_ms=0, rate_limit_per_minute=None, webhook_url=None, fail_mode=None, down=False
+        latency_ms=0,
+        rate_limit_per_minute=None,
+        webhook_url=None,
+        fail_mode=None,
+        down=False,
     )
     yield sandbox_process

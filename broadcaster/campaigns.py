@@ -1,0 +1,196 @@
+"""Campaign data: what to send, to whom, and where each recipient stands."""
+
+import dataclasses
+import enum
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from .errors import CampaignInvalid
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "Campaign",
+    "CampaignState",
+    "Channel",
+    "RecipientStatus",
+    "new_campaign_id",
+    "placeholders",
+    "render",
+]
+
+Channel = Literal["waba", "device"]
+
+_PLACEHOLDER = re.compile(r"\{([^{}\n]+)\}")
+
+
+class CampaignState(enum.StrEnum):
+    """Where a campaign is in its life."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+
+
+class RecipientStatus(enum.IntEnum):
+    """A recipient's status; the value is the byte stored for it in Redis."""
+
+    PENDING = 0  # not released yet
+    QUEUED = 1  # released into the broker queue
+    SENDING = 2  # claimed by a worker, request may be in flight
+    WAITING = 3  # waiting to be retried
+    SENT = 4
+    DELIVERED = 5
+    READ = 6
+    FAILED = 7
+    SKIPPED = 8  # suppressed (opted out) before its turn
+    CANCELLED = 9
+    UNKNOWN = 10  # its worker died while the request may have left: never resent silently
+
+    @property
+    def label(self) -> str:
+        """The lower-case name used in counts and reports."""
+        return self.name.lower()
+
+
+TERMINAL_STATUSES = frozenset(
+    {
+        RecipientStatus.SENT,
+        RecipientStatus.DELIVERED,
+        RecipientStatus.READ,
+        RecipientStatus.FAILED,
+        RecipientStatus.SKIPPED,
+        RecipientStatus.CANCELLED,
+        RecipientStatus.UNKNOWN,
+    }
+)
+
+
+def new_campaign_id() -> str:
+    """A short random id, safe in URLs and Redis keys."""
+    return "c" + secrets.token_hex(6)
+
+
+def placeholders(text: str) -> list[str]:
+    """The `{column}` names used in a text, in order, without repeats."""
+    return list(dict.fromkeys(m.strip() for m in _PLACEHOLDER.findall(text)))
+
+
+def render(text: str, variables: Mapping[str, str]) -> str:
+    """Fill `{column}` placeholders from a recipient's variables (missing ones become '')."""
+    if "{" not in text:
+        return text
+    return _PLACEHOLDER.sub(lambda m: variables.get(m.group(1).strip(), ""), text)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Campaign:
+    """A broadcast: one message (text or template) for many recipients through one sender.
+
+    `params` are template parameters; each is a literal or contains `{column}` placeholders.
+    """
+
+    id: str
+    name: str
+    channel: Channel
+    sender: str
+    text: str | None = None
+    template: str | None = None
+    language: str = "id"
+    params: tuple[str, ...] = ()
+    send_at: float | None = None
+    rate_per_minute: float | None = None
+    state: CampaignState = CampaignState.DRAFT
+    reason: str | None = None
+    total: int = 0
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    summary: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.channel not in ("waba", "device"):
+            raise CampaignInvalid(f"channel must be 'waba' or 'device', got {self.channel!r}")
+        if not self.sender:
+            raise CampaignInvalid("sender is required (a waba_id or device_id)")
+        if (self.text is None) == (self.template is None):
+            raise CampaignInvalid("give either a text or a template, not both or neither")
+        if self.text is not None and not self.text.strip():
+            raise CampaignInvalid("text is empty")
+        if self.rate_per_minute is not None and self.rate_per_minute <= 0:
+            raise CampaignInvalid(f"rate must be positive, got {self.rate_per_minute}")
+
+    @property
+    def variables(self) -> list[str]:
+        """The columns the message needs from each recipient."""
+        parts = [self.text or "", *self.params]
+        return list(dict.fromkeys(name for part in parts for name in placeholders(part)))
+
+    @property
+    def sender_key(self) -> str:
+        """The key the global rate limit is kept under: channel and sender id."""
+        return f"{self.channel}:{self.sender}"
+
+    def to_redis(self) -> dict[str, str]:
+        """Flatten to a Redis hash mapping (None fields are left out)."""
+        out: dict[str, str] = {}
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is None:
+                continue
+            if field.name in ("params", "summary"):
+                out[field.name] = json.dumps(list(value) if field.name == "params" else value)
+            else:
+                out[field.name] = str(value)
+        return out
+
+    @classmethod
+    def from_redis(cls, data: Mapping[bytes | str, bytes | str]) -> "Campaign":
+        """Rebuild from a Redis hash (as returned by HGETALL)."""
+        raw = {_s(k): _s(v) for k, v in data.items()}
+        return cls(
+            id=raw["id"],
+            name=raw.get("name", raw["id"]),
+            channel=raw["channel"],  # type: ignore[arg-type]
+            sender=raw["sender"],
+            text=raw.get("text"),
+            template=raw.get("template"),
+            language=raw.get("language", "id"),
+            params=tuple(json.loads(raw.get("params", "[]"))),
+            send_at=_f(raw.get("send_at")),
+            rate_per_minute=_f(raw.get("rate_per_minute")),
+            state=CampaignState(raw.get("state", "draft")),
+            reason=raw.get("reason") or None,
+            total=int(raw.get("total", 0)),
+            created_at=float(raw.get("created_at", 0)),
+            started_at=_f(raw.get("started_at")),
+            finished_at=_f(raw.get("finished_at")),
+            summary=json.loads(raw.get("summary", "{}")),
+        )
+
+    def message_for(self, variables: Mapping[str, str]) -> tuple[str | None, list[str]]:
+        """The text (or None for a template) and template parameters for one recipient."""
+        text = render(self.text, variables) if self.text is not None else None
+        return text, [render(p, variables) for p in self.params]
+
+
+def _s(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _f(value: str | None) -> float | None:
+    return float(value) if value not in (None, "") else None
+
+
+def check_columns(campaign: Campaign, columns: Sequence[str]) -> None:
+    """Raise CampaignInvalid when a placeholder names a column the contacts do not have."""
+    missing = [name for name in campaign.variables if name not in columns]
+    if missing:
+        raise CampaignInvalid(
+            f"placeholders {missing} are not columns of the contacts (columns: {list(columns)})"
+        )

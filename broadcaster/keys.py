@@ -1,0 +1,135 @@
+"""Every Redis key Broadcaster uses, built in one place.
+
+All keys start with a prefix (`bc` by default, `BROADCASTER_KEY_PREFIX`), so one Redis can be
+shared and `SCAN bc:*` finds everything ours. Per-campaign keys share `{prefix}:c:{id}:`.
+
+Recipient data is bucketed: `bucket(index)` groups `BUCKET_SIZE` recipients per hash so that
+Redis keeps each hash in its compact listpack encoding (default limit 128 entries).
+"""
+
+import zlib
+
+__all__ = ["BUCKET_SIZE", "MSGINDEX_BUCKETS", "Keys"]
+
+#: Recipients per bucket hash; below Redis's hash-max-listpack-entries (128).
+BUCKET_SIZE = 100
+#: Buckets of the global message-id index (message id -> campaign and recipient).
+MSGINDEX_BUCKETS = 1 << 16
+
+
+class Keys:
+    """Builds key names under one prefix.
+
+    Usage:
+        keys = Keys("bc")
+        keys.campaign("c123")  # "bc:c:c123"
+    """
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str = "bc") -> None:
+        if not prefix or ":" in prefix:
+            raise ValueError(f"key prefix must be non-empty and without ':', got {prefix!r}")
+        self.prefix = prefix
+
+    # global
+    def campaigns(self) -> str:
+        """Sorted set of campaign ids by creation time."""
+        return f"{self.prefix}:campaigns"
+
+    def running(self) -> str:
+        """Set of ids of campaigns the ticker must look after (running or scheduled)."""
+        return f"{self.prefix}:running"
+
+    def scheduled(self) -> str:
+        """Sorted set of scheduled campaign ids by start time."""
+        return f"{self.prefix}:scheduled"
+
+    def suppression(self) -> str:
+        """Set of suppressed phone numbers (E.164 digits)."""
+        return f"{self.prefix}:suppressed"
+
+    def msgindex(self, message_id: str) -> str:
+        """Bucket hash mapping a Replai message id to `campaign_id:index`."""
+        return f"{self.prefix}:msg:{_crc_bucket(message_id)}"
+
+    def webhook_seen(self, digest: str) -> str:
+        """Marker of an already processed webhook body (de-duplication)."""
+        return f"{self.prefix}:wh:{digest}"
+
+    def ticker_lock(self) -> str:
+        """Lock held by the one worker running the periodic ticker."""
+        return f"{self.prefix}:ticker"
+
+    def worker(self, node: str) -> str:
+        """Heartbeat of one worker process (expires when the worker stops beating)."""
+        return f"{self.prefix}:worker:{node}"
+
+    def workers(self) -> str:
+        """Glob pattern matching every worker heartbeat."""
+        return f"{self.prefix}:worker:*"
+
+    def rate(self, sender: str) -> str:
+        """GCRA state (theoretical arrival time) of a sender's global rate limit."""
+        return f"{self.prefix}:rate:{sender}"
+
+    def pair(self, sender: str, phone: str) -> str:
+        """Marker that holds back sends to one recipient after a 131056."""
+        return f"{self.prefix}:pair:{sender}:{phone}"
+
+    def daily(self, sender: str, day: str) -> str:
+        """Set of unique recipients a sender reached on one UTC day."""
+        return f"{self.prefix}:daily:{sender}:{day}"
+
+    # per campaign
+    def campaign(self, cid: str) -> str:
+        """Hash of the campaign's fields."""
+        return f"{self.prefix}:c:{cid}"
+
+    def counts(self, cid: str) -> str:
+        """Hash status -> number of recipients in it."""
+        return f"{self.prefix}:c:{cid}:n"
+
+    def status(self, cid: str) -> str:
+        """String with one status byte per recipient."""
+        return f"{self.prefix}:c:{cid}:st"
+
+    def meta(self, cid: str) -> str:
+        """String of packed per-recipient attempts (u8) and last change time (u32)."""
+        return f"{self.prefix}:c:{cid}:mt"
+
+    def recipients(self, cid: str, bucket: int) -> str:
+        """Bucket hash index -> phone and template variables."""
+        return f"{self.prefix}:c:{cid}:r:{bucket}"
+
+    def message_ids(self, cid: str, bucket: int) -> str:
+        """Bucket hash index -> Replai message id."""
+        return f"{self.prefix}:c:{cid}:m:{bucket}"
+
+    def errors(self, cid: str) -> str:
+        """Hash index -> last error reason."""
+        return f"{self.prefix}:c:{cid}:e"
+
+    def replies(self, cid: str) -> str:
+        """Hash index -> last reply text."""
+        return f"{self.prefix}:c:{cid}:re"
+
+    def active(self, cid: str) -> str:
+        """Sorted set of recipients released and not finished, scored by their deadline."""
+        return f"{self.prefix}:c:{cid}:a"
+
+    def requeue(self, cid: str) -> str:
+        """List of recipients to release again before the cursor moves on."""
+        return f"{self.prefix}:c:{cid}:q"
+
+    def events(self, cid: str) -> str:
+        """Append-only list of campaign events (JSON)."""
+        return f"{self.prefix}:c:{cid}:ev"
+
+    def all_for(self, cid: str) -> str:
+        """Glob pattern matching every key of one campaign."""
+        return f"{self.prefix}:c:{cid}*"
+
+
+def _crc_bucket(text: str) -> int:
+    return zlib.crc32(text.encode()) % MSGINDEX_BUCKETS

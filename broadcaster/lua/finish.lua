@@ -1,0 +1,31 @@
+-- KEYS: campaign status active requeue counts running events meta msgbucket msgindex errors
+-- ARGV: cid idx new now attempted due message_id ref error field stale
+-- Records the outcome of a claimed send and refills the window. Only a recipient in `sending`
+-- (or `unknown`, when the late answer is a real outcome) can move; anything else is stale.
+local cid, idx, new, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local cur = status_of(KEYS[2], idx)
+local late = cur == UNKNOWN and (new == SENT or new == FAILED)
+if cur ~= SENDING and not late then return {0, {}} end
+if new == WAITING then
+  redis.call('ZADD', KEYS[3], tonumber(ARGV[6]), idx)
+elseif new == PENDING then
+  redis.call('ZREM', KEYS[3], idx)
+  redis.call('RPUSH', KEYS[4], idx)
+else
+  redis.call('ZREM', KEYS[3], idx)
+end
+move(KEYS[2], KEYS[5], idx, cur, new)
+if ARGV[5] == '1' then
+  redis.call('BITFIELD', KEYS[8], 'OVERFLOW', 'SAT', 'INCRBY', 'u8', idx * 40, 1)
+end
+redis.call('BITFIELD', KEYS[8], 'SET', 'u32', idx * 40 + 8, math.floor(now))
+if ARGV[7] ~= '' then
+  redis.call('HSET', KEYS[9], ARGV[10], ARGV[7])
+  redis.call('HSET', KEYS[10], ARGV[7], ARGV[8])
+end
+if ARGV[9] ~= '' then
+  redis.call('HSET', KEYS[11], idx, ARGV[9])
+elseif new == SENT then
+  redis.call('HDEL', KEYS[11], idx)
+end
+return {1, refill(KEYS, cid, now, tonumber(ARGV[11]))}

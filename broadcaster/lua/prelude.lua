@@ -1,0 +1,72 @@
+-- Shared helpers, prepended to every script. Statuses are bytes in one string per campaign.
+local LABELS = {[0] = 'pending', 'queued', 'sending', 'waiting', 'sent', 'delivered', 'read',
+                'failed', 'skipped', 'cancelled', 'unknown'}
+local PENDING, QUEUED, SENDING, WAITING = 0, 1, 2, 3
+local SENT, FAILED, SKIPPED, CANCELLED, UNKNOWN = 4, 7, 8, 9, 10
+
+local function status_of(key, idx)
+  local b = redis.call('GETRANGE', key, idx, idx)
+  if b == '' then return PENDING end
+  return string.byte(b)
+end
+
+local function move(stkey, nkey, idx, old, new)
+  redis.call('SETRANGE', stkey, idx, string.char(new))
+  redis.call('HINCRBY', nkey, LABELS[old], -1)
+  redis.call('HINCRBY', nkey, LABELS[new], 1)
+end
+
+local function zadd_many(key, score, members)
+  for i = 1, #members, 500 do
+    local args = {}
+    for j = i, math.min(i + 499, #members) do
+      args[#args + 1] = score
+      args[#args + 1] = members[j]
+    end
+    redis.call('ZADD', key, unpack(args))
+  end
+end
+
+local function event(key, now, kind, extra)
+  local e = {t = now, event = kind}
+  if extra then for k, v in pairs(extra) do e[k] = v end end
+  redis.call('RPUSH', key, cjson.encode(e))
+end
+
+-- Release recipients into the window: requeued ones first, then from the cursor.
+-- K = {campaign, status, active, requeue, counts, running, events}; returns indexes to publish.
+local function refill(K, cid, now, stale)
+  local c = redis.call('HMGET', K[1], 'state', 'window', 'cursor', 'total')
+  if c[1] ~= 'running' then return {} end
+  local window, cursor, total = tonumber(c[2]), tonumber(c[3] or '0'), tonumber(c[4])
+  local free = window - redis.call('ZCARD', K[3])
+  local out = {}
+  while free > 0 do
+    local i = redis.call('LPOP', K[4])
+    if not i then break end
+    i = tonumber(i)
+    if status_of(K[2], i) == PENDING then
+      move(K[2], K[5], i, PENDING, QUEUED)
+      out[#out + 1] = i
+      free = free - 1
+    end
+  end
+  if free > 0 and cursor < total then
+    local n = math.min(free, total - cursor)
+    redis.call('SETRANGE', K[2], cursor, string.rep(string.char(QUEUED), n))
+    redis.call('HINCRBY', K[5], 'pending', -n)
+    redis.call('HINCRBY', K[5], 'queued', n)
+    for i = cursor, cursor + n - 1 do out[#out + 1] = i end
+    cursor = cursor + n
+    redis.call('HSET', K[1], 'cursor', cursor)
+  end
+  if #out > 0 then
+    zadd_many(K[3], now + stale, out)
+  elseif cursor >= total and redis.call('ZCARD', K[3]) == 0
+      and redis.call('LLEN', K[4]) == 0 then
+    redis.call('HSET', K[1], 'state', 'completed', 'finished_at', now)
+    redis.call('SREM', K[6], cid)
+    event(K[7], now, 'completed')
+  end
+  return out
+end

@@ -1,0 +1,26 @@
+-- KEYS: campaign status active requeue counts running events errors
+-- ARGV: cid now stale limit
+-- Acts on recipients whose deadline passed: republishes stale `queued` ones (harmless: claims
+-- are idempotent), releases `waiting` ones whose retry is due, and turns `sending` ones whose
+-- lease expired (their worker died mid-send) into `unknown`. Then refills the window.
+local cid, now, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return {} end
+local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {}
+for _, m in ipairs(due) do
+  local i = tonumber(m)
+  local s = status_of(KEYS[2], i)
+  if s == QUEUED or s == WAITING then
+    if s == WAITING then move(KEYS[2], KEYS[5], i, WAITING, QUEUED) end
+    redis.call('ZADD', KEYS[3], now + stale, i)
+    out[#out + 1] = i
+  elseif s == SENDING then
+    move(KEYS[2], KEYS[5], i, SENDING, UNKNOWN)
+    redis.call('ZREM', KEYS[3], i)
+    redis.call('HSET', KEYS[8], i, 'worker lost during the send: outcome unknown')
+  else
+    redis.call('ZREM', KEYS[3], i)
+  end
+end
+for _, i in ipairs(refill(KEYS, cid, now, stale)) do out[#out + 1] = i end
+return out

@@ -1,0 +1,1 @@
+"""Celery workers: the send task, dispatch and the ticker. Start with `broadcaster worker`."""

@@ -1,0 +1,163 @@
+"""deliver(): one recipient through limiter, client and store. No Celery in here.
+
+The order matters. The claim comes first (queued -> sending, atomically), so a duplicate
+delivery of the same task finds the recipient taken and sends nothing. The rate-limit slot is
+reserved after the claim, so recipients that are skipped never spend one. Whatever happens,
+the outcome is recorded with `CampaignStore.finish`, which also refills the dispatch window.
+"""
+
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from broadcaster.campaigns import Campaign, RecipientStatus
+from broadcaster.errors import (
+    RateLimitExceeded,
+    ReplaiDeferred,
+    ReplaiError,
+    ReplaiPairRateLimited,
+    ReplaiRejected,
+    ReplaiRetryable,
+    ReplaiSenderBlocked,
+    ReplaiThrottled,
+    ReplaiTimeout,
+)
+from broadcaster.phones import mask_phone
+from broadcaster.replai import ReplaiClient
+from broadcaster.store import CampaignStore, Claim
+
+from .ratelimit import RateLimiter
+
+__all__ = ["Policy", "Resources", "deliver"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Policy:
+    """How sends are paced and retried."""
+
+    rate_waba_per_minute: float = 120.0
+    rate_device_per_minute: float = 60.0
+    max_attempts: int = 8
+    #: Longest a worker holds a send waiting for its rate-limit slot before deferring it.
+    max_wait: float = 2.0
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    #: Delay for "retry much later" answers (131048, 131049, daily limit).
+    defer: float = 3600.0
+    pair_interval: float = 6.0
+    #: How long a claim holds before the ticker declares the send's outcome unknown.
+    lease: float = 120.0
+
+    def rate_for(self, campaign: Campaign) -> float:
+        """Sends per minute for this campaign's sender."""
+        if campaign.rate_per_minute:
+            return campaign.rate_per_minute
+        if campaign.channel == "waba":
+            return self.rate_waba_per_minute
+        return self.rate_device_per_minute
+
+    def backoff(self, attempts: int, retry_after: float | None) -> float:
+        """Seconds before retry number `attempts`: exponential, jittered, >= Retry-After."""
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
+        return max(retry_after or 0.0, random.uniform(ceiling / 2, ceiling))
+
+
+@dataclasses.dataclass(slots=True)
+class Resources:
+    """What one worker process shares across tasks: built once, never per call."""
+
+    store: CampaignStore
+    client: ReplaiClient
+    limiter: RateLimiter
+    policy: Policy
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    campaigns: dict[str, Campaign] = dataclasses.field(default_factory=dict)
+
+    def campaign(self, cid: str) -> Campaign:
+        """The campaign's (immutable) message fields, cached per process."""
+        campaign = self.campaigns.get(cid)
+        if campaign is None:
+            campaign = self.campaigns[cid] = self.store.get(cid)
+        return campaign
+
+
+def deliver(res: Resources, cid: str, index: int) -> list[int]:
+    """Send one recipient's message at most once; returns recipients released to publish."""
+    claim = res.store.claim(cid, index, lease=res.policy.lease)
+    if not claim.ok:
+        return claim.released
+    campaign = res.campaign(cid)
+    try:
+        res.sleep(
+            res.limiter.reserve(
+                campaign.sender_key,
+                per_minute=res.policy.rate_for(campaign),
+                max_wait=res.policy.max_wait,
+            )
+        )
+    except RateLimitExceeded as exc:
+        due = res.clock() + exc.retry_after
+        return res.store.finish(cid, index, RecipientStatus.WAITING, attempted=False, due=due)
+    text, params = campaign.message_for(claim.variables)
+    try:
+        result = res.client.send(
+            channel=campaign.channel,
+            sender=campaign.sender,
+            phone=claim.phone,
+            text=text,
+            template=campaign.template,
+            params=params,
+            language=campaign.language,
+            ref=f"{cid}:{index}",
+        )
+    except ReplaiError as exc:
+        return _failed(res, campaign, index, claim, exc)
+    return res.store.finish(cid, index, RecipientStatus.SENT, message_id=result.message_id)
+
+
+def _failed(
+    res: Resources, campaign: Campaign, index: int, claim: Claim, exc: ReplaiError
+) -> list[int]:
+    store, cid, who = res.store, campaign.id, mask_phone(claim.phone)
+    if isinstance(exc, ReplaiSenderBlocked):
+        logger.error("campaign %s paused: %s (recipient %s)", cid, exc.reason, who)
+        store.pause(cid, exc.reason)
+        return store.finish(cid, index, RecipientStatus.PENDING, attempted=False)
+    if isinstance(exc, ReplaiRejected):
+        logger.info("campaign %s: %s failed: %s", cid, who, exc.reason)
+        return store.finish(cid, index, RecipientStatus.FAILED, error=exc.reason)
+    if isinstance(exc, ReplaiTimeout):
+        logger.warning("campaign %s: %s outcome unknown: %s", cid, who, exc.reason)
+        return store.finish(cid, index, RecipientStatus.UNKNOWN, error=f"unknown: {exc.reason}")
+    if isinstance(exc, ReplaiDeferred):
+        logger.warning("campaign %s: %s deferred: %s", cid, who, exc.reason)
+        due = res.clock() + max(res.policy.defer, exc.retry_after or 0)
+        return store.finish(cid, index, RecipientStatus.WAITING, attempted=False, due=due)
+    return _retry(res, campaign, index, claim, exc)
+
+
+def _retry(
+    res: Resources, campaign: Campaign, index: int, claim: Claim, exc: ReplaiError
+) -> list[int]:
+    store, policy, cid = res.store, res.policy, campaign.id
+    attempts = claim.attempts + 1
+    if not isinstance(exc, ReplaiRetryable) or attempts >= policy.max_attempts:
+        reason = f"gave up after {attempts} attempts: {exc.reason}"
+        return store.finish(cid, index, RecipientStatus.FAILED, error=reason)
+    delay = policy.backoff(attempts, exc.retry_after)
+    if isinstance(exc, ReplaiThrottled):
+        res.limiter.penalize(campaign.sender_key, exc.retry_after or 1.0)
+    elif isinstance(exc, ReplaiPairRateLimited):
+        delay = max(delay, policy.pair_interval)
+    logger.info(
+        "campaign %s: %s retry %d in %.1fs: %s",
+        cid, mask_phone(claim.phone), attempts, delay, exc.reason,
+    )  # fmt: skip
+    return store.finish(
+        cid, index, RecipientStatus.WAITING, due=res.clock() + delay, error=exc.reason
+    )

@@ -1,0 +1,136 @@
+"""A global rate limit per sender, shared by every worker process on every host.
+
+GCRA (generic cell rate algorithm): the limiter keeps one timestamp per key, the theoretical
+arrival time (TAT) of the next send. Each caller reserves the next free slot and waits until
+it; slots are spaced `period / limit` apart, so no window of `period` ever holds more than
+`limit` sends, even at window boundaries (unlike a fixed-window bucket, which lets twice the
+limit through around a boundary).
+
+Usage:
+    limiter = RateLimiter(RedisBackend(redis_client))
+    try:
+        time.sleep(limiter.reserve("waba:123", per_minute=120, max_wait=2.0))
+    except RateLimitExceeded as exc:
+        ...  # too far ahead: come back after exc.retry_after instead of holding the worker
+
+Caveat: a reservation is spent even if the caller then sends nothing.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import redis
+
+from broadcaster.errors import RateLimitExceeded
+
+__all__ = ["DEFAULT_SAFETY_MARGIN", "MemoryBackend", "RateLimiter", "RedisBackend"]
+
+#: Fraction added to each slot's spacing, so that network jitter between the worker and the
+#: provider cannot squeeze limit + 1 arrivals into one window at the provider.
+DEFAULT_SAFETY_MARGIN = 0.02
+
+_RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - now
+if wait > max_wait then return -wait - 1 end
+redis.call('SET', KEYS[1], tat + interval, 'PX', wait + interval + 1000)
+return wait
+"""
+
+_PENALIZE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local until_ = now + tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if until_ > tat then redis.call('SET', KEYS[1], until_, 'PX', tonumber(ARGV[1]) + 1000) end
+return 0
+"""
+
+
+class Backend(Protocol):
+    """Storage of the limiter's state: one atomic reserve and one penalize per key."""
+
+    def reserve(self, key: str, interval_ms: int, max_wait_ms: int) -> int:
+        """Reserve the next slot; return ms to wait, or -(wait + 1) when beyond max_wait."""
+
+    def penalize(self, key: str, delay_ms: int) -> None:
+        """Hold back every slot of this key for delay_ms from now."""
+
+
+class RedisBackend:
+    """The limiter's state in Redis; Redis's own clock is used, so hosts need not agree."""
+
+    def __init__(self, client: "redis.Redis") -> None:
+        self._reserve = client.register_script(_RESERVE)
+        self._penalize = client.register_script(_PENALIZE)
+
+    def reserve(self, key: str, interval_ms: int, max_wait_ms: int) -> int:
+        """See Backend.reserve."""
+        return int(self._reserve(keys=[key], args=[interval_ms, max_wait_ms]))
+
+    def penalize(self, key: str, delay_ms: int) -> None:
+        """See Backend.penalize."""
+        self._penalize(keys=[key], args=[delay_ms])
+
+
+class MemoryBackend:
+    """The limiter's state in this process only: for tests and single-process use."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._tat: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def reserve(self, key: str, interval_ms: int, max_wait_ms: int) -> int:
+        """See Backend.reserve."""
+        now = int(self.clock() * 1000)
+        with self._lock:
+            tat = max(self._tat.get(key, 0), now)
+            wait = tat - now
+            if wait > max_wait_ms:
+                return -wait - 1
+            self._tat[key] = tat + interval_ms
+            return wait
+
+    def penalize(self, key: str, delay_ms: int) -> None:
+        """See Backend.penalize."""
+        now = int(self.clock() * 1000)
+        with self._lock:
+            self._tat[key] = max(self._tat.get(key, 0), now + delay_ms)
+
+
+class RateLimiter:
+    """Reserves send slots for a key at a given rate (see the module docstring)."""
+
+    def __init__(self, backend: Backend, *, safety_margin: float = DEFAULT_SAFETY_MARGIN) -> None:
+        if not 0 <= safety_margin < 1:
+            raise ValueError(f"safety_margin must be in [0, 1), got {safety_margin}")
+        self.backend = backend
+        self.safety_margin = safety_margin
+
+    def interval_ms(self, per_minute: float) -> int:
+        """Milliseconds between two slots at this rate, margin included (at least 1)."""
+        if per_minute <= 0:
+            raise ValueError(f"rate must be positive, got {per_minute}")
+        return max(1, round(60_000 / per_minute * (1 + self.safety_margin)))
+
+    def reserve(self, key: str, *, per_minute: float, max_wait: float) -> float:
+        """Reserve a slot and return the seconds to wait before using it.
+
+        Raises:
+            RateLimitExceeded: the next slot is more than max_wait away; nothing was reserved.
+        """
+        wait = self.backend.reserve(key, self.interval_ms(per_minute), int(max_wait * 1000))
+        if wait < 0:
+            raise RateLimitExceeded(key, (-wait - 1) / 1000)
+        return wait / 1000
+
+    def penalize(self, key: str, delay: float) -> None:
+        """Slow the whole key down: no slot starts within `delay` seconds (after a 429)."""
+        self.backend.penalize(key, int(delay * 1000))

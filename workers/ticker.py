@@ -1,0 +1,114 @@
+"""The ticker: one worker at a time (a Redis lock elects it) looks after deadlines.
+
+Every `interval` seconds it starts scheduled campaigns whose time has come and, for each
+running campaign, releases retries that are due, republishes sends that sat too long in the
+broker (a lost message costs a delay, never a recipient), and marks sends whose worker died
+mid-request as `unknown`. Without Celery ETA tasks, nothing waits in a worker past the broker's
+visibility timeout.
+"""
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+
+import redis
+
+from broadcaster.errors import CampaignError
+from broadcaster.store import CampaignStore
+
+from . import resources
+
+__all__ = ["Ticker"]
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between two ticks.
+DEFAULT_INTERVAL = 0.5
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+"""
+
+Publish = Callable[[str, Iterable[int]], None]
+
+
+class Ticker:
+    """Runs `tick_once` in a daemon thread while this process holds the ticker lock."""
+
+    _global: "Ticker | None" = None
+
+    def __init__(
+        self,
+        store: CampaignStore,
+        publish: Publish,
+        *,
+        interval: float = DEFAULT_INTERVAL,
+        node: str | None = None,
+    ) -> None:
+        self.store = store
+        self.node = node or f"{socket.gethostname()}:{os.getpid()}"
+        self.publish = publish
+        self.interval = interval
+        self.token = uuid.uuid4().hex
+        self._renew = store.redis.register_script(_RENEW)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="broadcaster-ticker", daemon=True)
+
+    @classmethod
+    def start_global(cls, publish: Publish) -> None:
+        """Start this process's ticker (called when the worker is ready)."""
+        if cls._global is None:
+            cls._global = cls(resources.get().store, publish)
+            cls._global.beat()
+            cls._global._thread.start()
+
+    @classmethod
+    def stop_global(cls) -> None:
+        """Stop this process's ticker."""
+        if cls._global is not None:
+            cls._global._stop.set()
+            cls._global = None
+
+    def is_leader(self) -> bool:
+        """Take or keep the lock; True while this ticker is the one that acts."""
+        ttl_ms = int(self.interval * 6000)
+        key = self.store.keys.ticker_lock()
+        return bool(self._renew(keys=[key], args=[self.token, ttl_ms]))
+
+    def tick_once(self) -> int:
+        """One pass over scheduled and running campaigns; returns sends published."""
+        published = 0
+        for cid in self.store.due_scheduled():
+            try:
+                released = self.store.start(cid)
+            except CampaignError as exc:  # paused or cancelled meanwhile
+                logger.info("ticker: campaign %s not started: %s", cid, exc)
+                continue
+            self.publish(cid, released)
+            published += len(released)
+        for cid in self.store.running_ids():
+            released = self.store.tick(cid)
+            self.publish(cid, released)
+            published += len(released)
+        return published
+
+    def beat(self) -> None:
+        """Tell the world this worker is alive (read by health checks)."""
+        self.store.redis.set(self.store.keys.worker(self.node), self.store.clock(), ex=10)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.beat()
+                if self.is_leader():
+                    self.tick_once()
+            except redis.RedisError as exc:
+                logger.warning("ticker: Redis error, will retry: %s", exc)
+            except Exception:
+                logger.exception("ticker: unexpected error")
