@@ -1,6 +1,49 @@
-"""Phone number helpers shared by import, logging and reports."""
+"""Phone number helpers shared by import, logging and reports.
 
-__all__ = ["mask_phone"]
+`normalize_phone` turns what people type into spreadsheets (`0812-3456-7890`, `+62 812 ...`,
+`6.28123456789E+11`) into E.164 digits without the plus (`6281234567890`), the form every
+Replai route accepts. Indonesian mobiles, by far the common case, take a fast path that agrees
+with `phonenumbers` (a test compares them); everything else goes through `phonenumbers`.
+"""
+
+import re
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberType
+
+__all__ = ["mask_phone", "normalize_phone"]
+
+#: Separators people put inside numbers; removed before matching.
+_SEPARATORS = str.maketrans("", "", " -().\u00a0\t")
+
+#: Indonesian mobile, as `phonenumbers` metadata for ID defines it: 8, then not 0 or 4,
+#: then 7 to 10 digits; with an optional `+62`, `62` or trunk `0` in front.
+_ID_MOBILE = re.compile(r"(?:\+?62|0)?(8[1-35-9]\d{7,10})", re.ASCII)
+
+#: Excel's scientific notation, with `.` or `,` as the decimal mark (Indonesian Excel uses `,`).
+_EXCEL = re.compile(r"\+?(\d)(?:[.,](\d+))?[eE]\+?(\d{1,2})")
+
+#: A whole number written as a float by pandas or a spreadsheet: `628123456789.0`.
+_FLOAT_ZERO = re.compile(r"(\+?\d+)\.0+")
+
+_LETTERS = re.compile(r"[^\W\d_]")
+
+_MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
+
+_PARSE_REASONS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+
+_LENGTH_REASONS = {
+    phonenumbers.ValidationResult.TOO_SHORT: "too short",
+    phonenumbers.ValidationResult.TOO_LONG: "too long",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "wrong length",
+    phonenumbers.ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
+}
 
 
 def mask_phone(phone: str | None) -> str:
@@ -14,3 +57,104 @@ def mask_phone(phone: str | None) -> str:
     if len(digits) <= 6:
         return "*" * len(digits)
     return "+" + digits[:2] + "*" * (len(digits) - 6) + digits[-4:]
+
+
+def normalize_phone(raw: str, *, region: str = "ID") -> str:
+    """Normalise a mobile number to E.164 digits without the plus: `0812-3456-789` -> `628123456789`.
+
+    Numbers without a country code are read as numbers of `region`. A leading country code
+    without `+` (`62 812...`) is recognised. Only numbers that can be mobiles are accepted,
+    since WhatsApp needs one: landlines, toll-free and premium numbers are refused.
+
+    Raises:
+        ValueError: with a short reason for the operator, e.g. `"empty"`,
+            `"a landline, not a mobile number"` or
+            `"Excel scientific notation lost digits: 6.28123E+11"`.
+    """
+    if region == "ID" and not raw.endswith(".0"):
+        # Cheapest first: most cells are plain digits, then digits with spaces or dashes.
+        match = _ID_MOBILE.fullmatch(raw) or _ID_MOBILE.fullmatch(
+            raw.replace(" ", "").replace("-", "")
+        )
+        if match is None:
+            match = _ID_MOBILE.fullmatch(raw.translate(_SEPARATORS))
+        if match is not None:
+            return "62" + match.group(1)
+    return _normalize_slow(raw, region)
+
+
+def _normalize_slow(raw: str, region: str) -> str:
+    """Normalise with `phonenumbers`, after undoing what spreadsheets do to numbers."""
+    text = _unwrap(raw)
+    if not text:
+        raise ValueError("empty")
+    text = _undo_excel(text)
+    if _LETTERS.search(text):
+        raise ValueError("not a phone number")
+    if any(sep in text for sep in "/,;|"):
+        raise ValueError("more than one number, or not a phone number")
+    number = _parse(text, region)
+    if not text.startswith("+") and not _is_mobile(number):
+        # `62812345678` read as a national number can be a valid landline; read it as
+        # carrying its country code before giving up, as a person would.
+        digits = "".join(ch for ch in text if ch.isdigit())
+        if digits.startswith(str(phonenumbers.country_code_for_region(region) or "-")):
+            try:
+                alternative = phonenumbers.parse("+" + digits, None)
+            except NumberParseException:
+                pass
+            else:
+                if _is_mobile(alternative):
+                    number = alternative
+    _check_mobile(number)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def _unwrap(raw: str) -> str:
+    """Strip blanks, Excel's text markers (`'0812...` and `="0812..."`) and a float's `.0`."""
+    text = raw.strip().replace("\u00a0", " ")
+    if text.startswith('="') and text.endswith('"'):
+        text = text[2:-1].strip()
+    text = text.removeprefix("'").strip()
+    zero = _FLOAT_ZERO.fullmatch(text)
+    return zero.group(1) if zero else text
+
+
+def _undo_excel(text: str) -> str:
+    """Expand `6.28123456789E+11` to `628123456789`; refuse it when digits were lost."""
+    match = _EXCEL.fullmatch(text.replace(" ", ""))
+    if match is None:
+        return text
+    head, fraction, exponent = match.group(1), match.group(2) or "", int(match.group(3))
+    if len(fraction) < exponent:
+        raise ValueError(f"Excel scientific notation lost digits: {text}")
+    if len(fraction) > exponent:
+        raise ValueError(f"not a whole number: {text}")
+    return ("+" if text.startswith("+") else "") + head + fraction
+
+
+def _parse(text: str, region: str) -> phonenumbers.PhoneNumber:
+    try:
+        return phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        raise ValueError(_PARSE_REASONS.get(exc.error_type, "not a phone number")) from None
+
+
+def _is_mobile(number: phonenumbers.PhoneNumber) -> bool:
+    return bool(phonenumbers.is_valid_number(number)) and (
+        phonenumbers.number_type(number) in _MOBILE_TYPES
+    )
+
+
+def _check_mobile(number: phonenumbers.PhoneNumber) -> None:
+    """Raise ValueError saying why `number` is not a valid mobile number, if it is not."""
+    if not phonenumbers.is_valid_number(number):
+        length = phonenumbers.is_possible_number_with_reason(number)
+        detail = _LENGTH_REASONS.get(length)
+        suffix = f" ({detail})" if detail else ""
+        raise ValueError("not a valid mobile number" + suffix)
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.FIXED_LINE:
+        raise ValueError("a landline, not a mobile number")
+    if kind not in _MOBILE_TYPES:
+        raise ValueError("not a mobile number")

@@ -1,0 +1,525 @@
+"""Contact import: a CSV file (or a list of dicts) in, a stream of `Contact`s out.
+
+Survives real exports: UTF-8 with or without BOM, cp1252 (also lines of it inside a UTF-8
+file), UTF-16 with BOM, `,` `;` or tab delimiters (and Excel's `sep=;` line), quoted fields
+with newlines, phone numbers typed any way people type them. The file is streamed.
+
+```python
+with read_contacts("contacts.csv", suppressed=opted_out) as contacts:
+    for contact in contacts:
+        store(contact.phone, contact.variables)
+print(contacts.summary.to_dict())
+```
+
+A problem with the whole file raises `ContactImportError` from `read_contacts` (the header is
+read at once); a bad row becomes a `RowError` in `summary.errors` and the good rows go on.
+"""
+
+import codecs
+import csv
+import io
+import itertools
+import os
+import re
+from collections.abc import Container, Generator, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import TYPE_CHECKING, BinaryIO, Self, TextIO, cast
+
+import phonenumbers
+
+from broadcaster.errors import ContactImportError, NoPhoneColumn
+from broadcaster.phones import normalize_phone
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+__all__ = [
+    "DEFAULT_MAX_COLUMNS",
+    "DEFAULT_MAX_LINE_CHARS",
+    "DEFAULT_MAX_ROW_ERRORS",
+    "PHONE_COLUMN_ALIASES",
+    "Contact",
+    "ContactImport",
+    "ImportSummary",
+    "RowError",
+    "read_contacts",
+]
+
+#: Row errors kept in `ImportSummary.errors`; `rejected` counts them all.
+DEFAULT_MAX_ROW_ERRORS = 1000
+#: A physical line longer than this (in characters) makes the file unreadable.
+DEFAULT_MAX_LINE_CHARS = 1024 * 1024
+#: A header with more columns than this is refused.
+DEFAULT_MAX_COLUMNS = 1000
+#: Header names that mark the phone column, best first, compared without case, spaces or
+#: punctuation: a WhatsApp column beats a mobile column, which beats a generic phone column.
+PHONE_COLUMN_ALIASES = (
+    *("whatsapp", "wa", "nowa", "nomorwa", "whatsappnumber", "nomorwhatsapp"),
+    *("mobile", "mobilenumber", "hp", "nohp", "nomorhp", "handphone", "msisdn"),
+    *("phone", "phonenumber", "telepon", "notelp", "nomortelepon", "nomor", "number"),
+)
+
+_SAMPLE_BYTES = 64 * 1024
+_MAGIC = {
+    b"PK\x03\x04": "a ZIP archive, such as an .xlsx workbook",
+    b"\xd0\xcf\x11\xe0": "an Excel .xls workbook",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive",
+}
+_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_QUOTED = re.compile(r'"[^"]*"?')
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """One recipient: a normalised phone and the row's other columns."""
+
+    line: int  #: 1-based line of the file where the row starts (header is 1); index for dicts
+    phone: str  #: E.164 digits without `+`: `"628123456789"`
+    variables: dict[str, str]  #: every other column, by header name as written (stripped)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """A row that was skipped, and why (shown to the operator, so nothing is masked)."""
+
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    """What an import found; filled in while the `ContactImport` is consumed."""
+
+    encoding: str
+    delimiter: str
+    phone_column: str
+    columns: list[str]
+    rows: int = 0  #: data rows seen (blank lines not counted)
+    valid: int = 0  #: contacts yielded
+    duplicates: int = 0
+    suppressed: int = 0
+    rejected: int = 0  #: rows with an error, all of them
+    mixed_encoding_lines: int = 0  #: lines decoded otherwise than `encoding` says
+    errors: list[RowError] = field(default_factory=list)  #: the first `max_row_errors`
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready dict of every field; errors become `{"line", "reason"}` dicts."""
+        data: dict[str, object] = {
+            name: getattr(self, name) for name in self.__dataclass_fields__ if name != "errors"
+        }
+        data["columns"] = list(self.columns)
+        data["errors"] = [{"line": e.line, "reason": e.reason} for e in self.errors]
+        return data
+
+
+_Row = tuple[int, str, dict[str, str]] | RowError
+
+
+class ContactImport:
+    """An iterator of `Contact`s; `summary` fills in as it is consumed. Close it when done."""
+
+    def __init__(
+        self,
+        rows: Iterator[_Row],
+        summary: ImportSummary,
+        *,
+        region: str,
+        suppressed: Container[str],
+        max_row_errors: int,
+        closer: io.IOBase | None = None,
+    ) -> None:
+        self.summary = summary
+        self.columns = summary.columns
+        self._closer = closer
+        self._contacts = self._run(rows, region, suppressed, max_row_errors)
+
+    def __iter__(self) -> Self:
+        return self
+
+    def __next__(self) -> Contact:
+        return next(self._contacts)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and close the file if `read_contacts` opened it."""
+        self._contacts.close()
+        if self._closer is not None:
+            self._closer.close()
+
+    def _run(
+        self, rows: Iterator[_Row], region: str, suppressed: Container[str], max_errors: int
+    ) -> Generator[Contact, None, None]:
+        summary, seen = self.summary, set[int]()  # ints: a third of the memory of strs
+        try:
+            for row in rows:
+                summary.rows += 1
+                if isinstance(row, RowError):
+                    self._reject(row, max_errors)
+                    continue
+                line, raw, variables = row
+                try:
+                    phone = normalize_phone(raw, region=region)
+                except ValueError as exc:
+                    reason = f"invalid phone {raw!r}: {exc}" if raw.strip() else "empty phone"
+                    self._reject(RowError(line, reason), max_errors)
+                    continue
+                key = int(phone)
+                if key in seen:
+                    summary.duplicates += 1
+                    continue
+                seen.add(key)
+                if phone in suppressed:
+                    summary.suppressed += 1
+                    continue
+                summary.valid += 1
+                yield Contact(line, phone, variables)
+        finally:
+            if self._closer is not None:
+                self._closer.close()
+
+    def _reject(self, error: RowError, max_errors: int) -> None:
+        self.summary.rejected += 1
+        if len(self.summary.errors) < max_errors:
+            self.summary.errors.append(error)
+
+
+def read_contacts(
+    source: str | os.PathLike[str] | BinaryIO | TextIO | Iterable[Mapping[str, object]],
+    *,
+    phone_column: str | None = None,
+    region: str = "ID",
+    suppressed: Container[str] = frozenset(),
+    max_row_errors: int = DEFAULT_MAX_ROW_ERRORS,
+) -> ContactImport:
+    """Start importing contacts from a CSV path, a binary or text file, or dicts.
+
+    Reads the header at once; the rows are read as the result is iterated. A file given as
+    an object is not closed. Numbers are deduplicated; numbers in `suppressed` (E.164
+    digits) are dropped and counted.
+
+    Args:
+        phone_column: the phone column's name; by default found by `PHONE_COLUMN_ALIASES`.
+        region: where numbers without a country code are from (ISO code, e.g. "ID").
+
+    Raises:
+        ContactImportError: the file cannot be read at all (empty, binary, bad header...).
+        NoPhoneColumn: no column is named like a phone column.
+        ValueError: `region` or `max_row_errors` is invalid.
+    """
+    region = region.upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown region {region!r}: use an ISO 3166 code such as 'ID'")
+    if max_row_errors < 0:
+        raise ValueError(f"max_row_errors must be >= 0, not {max_row_errors}")
+    closer: io.IOBase | None = None
+    if isinstance(source, str | os.PathLike):
+        closer = stream = open(source, "rb")  # closed by the ContactImport
+        try:
+            rows, summary = _read_csv(stream, phone_column)
+        except BaseException:
+            stream.close()
+            raise
+    elif hasattr(source, "read"):
+        rows, summary = _read_csv(cast(BinaryIO | TextIO, source), phone_column)
+    else:
+        rows, summary = _read_dicts(iter(source), phone_column)
+    return ContactImport(
+        rows,
+        summary,
+        region=region,
+        suppressed=suppressed,
+        max_row_errors=max_row_errors,
+        closer=closer,
+    )
+
+
+def _read_csv(
+    stream: BinaryIO | TextIO, explicit: str | None
+) -> tuple[Iterator[_Row], ImportSummary]:
+    """Open `stream` as CSV text, read its header and return the data rows to come."""
+    text, encoding, recode = _open_text(stream)
+    lines = _Lines(text, encoding, recode=recode)
+    physical = iter(lines)
+    first = next((line for line in physical if line.strip()), None)
+    if first is None:
+        raise ContactImportError("the file is empty")
+    sep = re.fullmatch(r'"?sep=(.)"?[,;\t]*\r?\n?', first)  # Excel's delimiter hint line
+    delimiter = sep.group(1) if sep else _sniff_delimiter(first)
+    head = [] if sep else [first]
+    reader = csv.reader(itertools.chain(head, physical), delimiter=delimiter, strict=True)
+    columns = _read_header(reader, lines)
+    index = _find_phone_column(columns, explicit)
+    summary = ImportSummary(encoding, delimiter, columns[index], columns)
+    return _csv_rows(reader, lines, columns, index), summary
+
+
+def _open_text(stream: BinaryIO | TextIO) -> tuple[TextIO, str, bool]:
+    """Return the text stream, its encoding, and whether bad UTF-8 lines may be cp1252."""
+    if isinstance(stream.read(0), str):
+        return cast(TextIO, stream), getattr(stream, "encoding", None) or "text", False
+    binary = cast(BinaryIO, stream)
+    sample = binary.read(_SAMPLE_BYTES)
+    if not sample:
+        raise ContactImportError("the file is empty")
+    encoding = _detect_encoding(sample)
+    _check_binary(sample, encoding)
+    buffered = io.BufferedReader(_Replay(sample, binary), _SAMPLE_BYTES)
+    if encoding == "utf-16":
+        return io.TextIOWrapper(buffered, "utf-16", newline=""), encoding, False
+    # Always decode as UTF-8, keeping bad bytes, so each line gets its own fallback.
+    text = io.TextIOWrapper(buffered, "utf-8-sig", errors="surrogateescape", newline="")
+    return text, encoding, True
+
+
+def _detect_encoding(sample: bytes) -> str:
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample)  # a cut-off last char is fine
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def _check_binary(sample: bytes, encoding: str) -> None:
+    """Refuse workbooks, archives and other binary files before trying to read them as CSV."""
+    for magic, what in _MAGIC.items():
+        if sample.startswith(magic):
+            raise ContactImportError(
+                f"this does not look like a CSV file (it is {what}); save it as CSV"
+            )
+    if encoding == "utf-16":
+        return
+    nul = sample.find(b"\x00")
+    controls = _CONTROL.findall(sample)
+    # A stray control character happens in real exports; NULs or many of them do not.
+    if nul >= 0 or len(controls) * 100 > len(sample):
+        at = nul if nul >= 0 else sample.index(controls[0])
+        raise ContactImportError(
+            f"this does not look like a CSV file (binary content at byte {at})"
+        )
+
+
+def _sniff_delimiter(line: str) -> str:
+    """The most frequent of `,` `;` tab outside quotes; `,` wins ties."""
+    bare = _QUOTED.sub("", line)
+    return max(",;\t", key=bare.count)
+
+
+class _Replay(io.RawIOBase):
+    """A byte stream that replays `head`, read for sniffing, before reading on from `rest`."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: "WriteableBuffer") -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            data, self._head = self._head[: len(view)], self._head[len(view) :]
+        else:
+            data = self._rest.read(len(view)) or b""
+        view[: len(data)] = data
+        return len(data)
+
+
+class _Lines:
+    """The physical lines of a text stream, counted; bad lines are noted in `problems`."""
+
+    def __init__(self, text: TextIO, encoding: str, *, recode: bool) -> None:
+        self.count = 0
+        self.mixed = 0
+        self.problems: dict[int, str] = {}
+        self._text, self._encoding, self._recode = text, encoding, recode
+
+    def __iter__(self) -> Iterator[str]:
+        readline, limit = self._text.readline, DEFAULT_MAX_LINE_CHARS
+        while True:
+            try:
+                line = readline(limit)
+            except UnicodeDecodeError as exc:
+                n = self.count + 1
+                message = f"line {n} is not valid {self._encoding} text ({exc.reason})"
+                raise ContactImportError(message, line=n) from None
+            if not line:
+                return
+            self.count += 1
+            if len(line) >= limit and line[-1] not in "\r\n":
+                message = f"line {self.count} is too long (over {limit:,} characters)"
+                raise ContactImportError(message, line=self.count)
+            if self._recode and not line.isascii():
+                line = self._decode_again(line)
+            if "\x00" in line:
+                self.problems[self.count] = "binary content (NUL bytes)"
+                line = line.replace("\x00", "")
+            yield line
+
+    def _decode_again(self, line: str) -> str:
+        """Read a line that is not valid UTF-8 as cp1252, what Excel writes on Windows."""
+        if not _SURROGATE.search(line):
+            self.mixed += self._encoding == "cp1252"
+            return line
+        try:
+            text = line.encode("utf-8", "surrogateescape").decode("cp1252")
+        except UnicodeError:
+            self.problems[self.count] = "not valid UTF-8 or cp1252 text"
+            return _SURROGATE.sub("\ufffd", line)
+        self.mixed += self._encoding != "cp1252"
+        return text
+
+
+def _read_header(reader: Iterator[list[str]], lines: _Lines) -> list[str]:
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise ContactImportError(f"the header cannot be read: {exc}", line=lines.count) from None
+    for n, reason in sorted(lines.problems.items()):
+        raise ContactImportError(f"line {n}, the header: {reason}", line=n)
+    if len(header) > DEFAULT_MAX_COLUMNS:
+        raise ContactImportError(
+            f"the header has {len(header):,} columns; at most {DEFAULT_MAX_COLUMNS:,} are allowed",
+            line=lines.count,
+        )
+    columns = [name.replace("\ufeff", "").strip() for name in header]
+    named = [name for name in columns if name]
+    if len(set(named)) != len(named):
+        twice = next(name for name in named if named.count(name) > 1)
+        raise ContactImportError(f"the column {twice!r} appears twice in the header")
+    return columns
+
+
+def _find_phone_column(columns: list[str], explicit: str | None) -> int:
+    """The index of the phone column: `explicit` if given, else the best alias."""
+    keys = [_NOT_WORD.sub("", name.casefold()) for name in columns]
+    if explicit is not None:
+        wanted = explicit.strip()
+        if wanted in columns:
+            return columns.index(wanted)
+        if _NOT_WORD.sub("", wanted.casefold()) in keys:
+            return keys.index(_NOT_WORD.sub("", wanted.casefold()))
+        found = ", ".join(repr(c) for c in columns)
+        raise ContactImportError(f"phone column {explicit!r} not found (columns: {found})")
+    ranked = [(PHONE_COLUMN_ALIASES.index(k), i) for i, k in enumerate(keys) if k in _ALIAS_SET]
+    if not ranked:
+        raise NoPhoneColumn(columns)
+    return min(ranked)[1]
+
+
+_ALIAS_SET = frozenset(PHONE_COLUMN_ALIASES)
+
+
+def _csv_rows(
+    reader: Iterator[list[str]], lines: _Lines, columns: list[str], phone: int
+) -> Iterator[_Row]:
+    width = len(columns)
+    named = [(name, i) for i, name in enumerate(columns) if name and i != phone]
+    for start, fields in _records(reader, lines):
+        if isinstance(fields, str):
+            yield RowError(start, fields)
+            continue
+        if len(fields) != width:
+            fitted = _fit(fields, width)
+            if fitted is None:
+                continue
+            if isinstance(fitted, str):
+                yield RowError(start, fitted)
+                continue
+            fields = fitted
+        if not fields[phone] and not any(fields):
+            continue  # an empty row such as `,,`
+        yield start, fields[phone], {name: fields[i].strip() for name, i in named}
+
+
+def _records(reader: Iterator[list[str]], lines: _Lines) -> Iterator[tuple[int, list[str] | str]]:
+    """Each record with the line where it starts; a problem instead of fields if it has one."""
+    end = lines.count
+    while True:
+        start = end + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            end = lines.count
+            yield start, _quoting_problem(exc, start)
+            continue
+        end = lines.count
+        problem = _pop_problem(lines.problems, start, end) if lines.problems else None
+        yield start, problem or fields
+
+
+def _quoting_problem(exc: csv.Error, line: int) -> str:
+    message = str(exc)
+    if "field larger than field limit" in message:
+        limit = csv.field_size_limit()
+        raise ContactImportError(
+            f"line {line}: a field is longer than {limit:,} characters; is a closing quote missing?",
+            line=line,
+        ) from None
+    if "unexpected end of data" in message:
+        return "a quote is never closed, so the rest of the file was read as one field"
+    return f"bad quoting ({message})"
+
+
+def _pop_problem(problems: dict[int, str], start: int, end: int) -> str | None:
+    found = [problems.pop(n) for n in range(start, end + 1) if n in problems]
+    return found[0] if found else None
+
+
+def _fit(fields: list[str], width: int) -> list[str] | str | None:
+    """Fit a record to the header: None for a blank line, a reason if it does not fit."""
+    if not any(value.strip() for value in fields):
+        return None
+    if len(fields) > width and not any(value.strip() for value in fields[width:]):
+        return fields[:width]  # trailing empty cells, as spreadsheets write them
+    return f"{len(fields)} fields where the header has {width} (check quoting and delimiters)"
+
+
+def _read_dicts(
+    items: Iterator[Mapping[str, object]], explicit: str | None
+) -> tuple[Iterator[_Row], ImportSummary]:
+    first = next(items, None)
+    if first is None:
+        return iter(()), ImportSummary("", "", explicit or "phone", [])
+    if not isinstance(first, Mapping):
+        raise ContactImportError("recipients must be mappings such as {'phone': ..., 'name': ...}")
+    keys = list(first)
+    columns = [str(key) for key in keys]
+    index = _find_phone_column(columns, explicit)
+    summary = ImportSummary("", "", columns[index], columns)
+    return _dict_rows(itertools.chain([first], items), keys[index]), summary
+
+
+def _dict_rows(items: Iterable[Mapping[str, object]], key: str) -> Iterator[_Row]:
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, Mapping):
+            yield RowError(n, f"not a mapping but {type(item).__name__}")
+            continue
+        variables = {str(k): _text(v) for k, v in item.items() if k != key}
+        yield n, _text(item.get(key)), variables
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value).strip()
