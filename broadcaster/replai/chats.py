@@ -65,9 +65,7 @@ class ChatCalls:
         return ProfilePhoto.from_api(data_of(body), phone=phone)
 
     @overload
-    def download_media(
-        self, device_id: str, message_id: str, dest: None = None
-    ) -> bytes: ...
+    def download_media(self, device_id: str, message_id: str, dest: None = None) -> bytes: ...
 
     @overload
     def download_media(

@@ -117,13 +117,9 @@ def _map_httpx_errors() -> Iterator[None]:
     except httpx.InvalidURL as exc:
         raise ReplaiRejected(f"invalid request URL: {exc}") from exc
     except httpx.HTTPError as exc:
-        raise ReplaiUnavailable(
-            f"Replai unreachable ({type(exc).__name__}: {exc})"
-        ) from exc
+        raise ReplaiUnavailable(f"Replai unreachable ({type(exc).__name__}: {exc})") from exc
     except httpx.StreamError as exc:
-        raise ReplaiUnavailable(
-            f"Replai answer unreadable ({type(exc).__name__})"
-        ) from exc
+        raise ReplaiUnavailable(f"Replai answer unreadable ({type(exc).__name__})") from exc
 
 
 def parse_body(response: httpx.Response) -> Any:
@@ -137,9 +133,7 @@ def parse_body(response: httpx.Response) -> Any:
         return None
 
 
-def parse_retry_after(
-    headers: Mapping[str, str], now: float | None = None
-) -> float | None:
+def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds to wait: `Retry-After` (seconds or HTTP date) or `X-RateLimit-Reset`.
 
     Args:
@@ -275,6 +269,4 @@ def error_from_response(response: httpx.Response, body: Any = ...) -> ReplaiErro
     """
     if body is ...:
         body = parse_body(response)
-    return error_from_body(
-        response.status_code, body, response.headers, response=response
-    )
+    return error_from_body(response.status_code, body, response.headers, response=response)

@@ -101,9 +101,7 @@ class ReplaiClient(ChatCalls):
     ) -> None:
         self.close()
 
-    def login(
-        self, email: str | None = None, password: str | None = None
-    ) -> LoginResult:
+    def login(self, email: str | None = None, password: str | None = None) -> LoginResult:
         """Log in (with these or the configured credentials) and cache the token."""
         return self._conn.login(email, password)
 
@@ -153,9 +151,7 @@ class ReplaiClient(ChatCalls):
         if channel == "device":
             if text is not None:
                 return self.send_message(sender, phone, text, ref=ref)
-            return self.send_template(
-                sender, phone, str(template), variables=params, ref=ref
-            )
+            return self.send_template(sender, phone, str(template), variables=params, ref=ref)
         raise ValueError(f"channel must be 'waba' or 'device', got {channel!r}")
 
     def send_message(
@@ -260,15 +256,9 @@ class ReplaiClient(ChatCalls):
         device_key = self._device_key or sender
         return {"api_key": self._api_key, "device_key": device_key, **fields}
 
-    def _post_send(
-        self, path: str, payload: dict[str, Any], ref: str | None
-    ) -> SendResult:
-        body = self._conn.request(
-            "POST", path, json=payload, ref=ref, auth=not self._app
-        )
-        result = SendResult.from_api(
-            data_of(body), raw=body if isinstance(body, Mapping) else {}
-        )
+    def _post_send(self, path: str, payload: dict[str, Any], ref: str | None) -> SendResult:
+        body = self._conn.request("POST", path, json=payload, ref=ref, auth=not self._app)
+        result = SendResult.from_api(data_of(body), raw=body if isinstance(body, Mapping) else {})
         if logger.isEnabledFor(logging.DEBUG):
             phone = mask_phone(payload["phone"])
             logger.debug("sent to %s via %s: id=%s", phone, path, result.message_id)

@@ -48,13 +48,9 @@ class ReplaiConnection:
         max_connections: int = 20,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(
-                f"base_url must start with http:// or https://, got {base_url!r}"
-            )
+            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         if timeout <= 0 or connect_timeout <= 0:
-            raise ValueError(
-                f"timeouts must be > 0, got {timeout!r} and {connect_timeout!r}"
-            )
+            raise ValueError(f"timeouts must be > 0, got {timeout!r} and {connect_timeout!r}")
         if max_connections < 1:
             raise ValueError(f"max_connections must be >= 1, got {max_connections!r}")
         self._token = token or None
@@ -137,9 +133,7 @@ class ReplaiConnection:
         def fetch(headers: dict[str, str]) -> T:
             with (
                 _map_httpx_errors(),
-                self._http.stream(
-                    "GET", path, params=params, headers=headers
-                ) as response,
+                self._http.stream("GET", path, params=params, headers=headers) as response,
             ):
                 is_json = "json" in response.headers.get("content-type", "")
                 if is_json or not 200 <= response.status_code < 300:
@@ -149,9 +143,7 @@ class ReplaiConnection:
 
         return self._authorized(fetch, {}, relogin=True)
 
-    def login(
-        self, email: str | None = None, password: str | None = None
-    ) -> LoginResult:
+    def login(self, email: str | None = None, password: str | None = None) -> LoginResult:
         """Log in with the given (or configured) credentials and cache the token.
 
         Raises:
@@ -163,9 +155,7 @@ class ReplaiConnection:
         if not email or not password:
             raise ValueError("login needs an email and a password")
         try:
-            body = self._send(
-                "POST", "/api/login", None, {"email": email, "password": password}
-            )
+            body = self._send("POST", "/api/login", None, {"email": email, "password": password})
         except ReplaiRejected as exc:
             raise ReplaiAuthError(
                 f"login failed: {exc.message}",
@@ -188,9 +178,7 @@ class ReplaiConnection:
         headers: Mapping[str, str] | None = None,
     ) -> Any:
         with _map_httpx_errors():
-            response = self._http.request(
-                method, path, params=params, json=json, headers=headers
-            )
+            response = self._http.request(method, path, params=params, json=json, headers=headers)
         return unwrap(response)
 
     def _authorized(
@@ -213,9 +201,7 @@ class ReplaiConnection:
 
     def _first_login(self) -> str:
         if not self._has_credentials:
-            raise ReplaiAuthError(
-                "no Replai token: pass token=, or email= and password="
-            )
+            raise ReplaiAuthError("no Replai token: pass token=, or email= and password=")
         return self._relogin(stale=None)
 
     def _relogin(self, stale: str | None) -> str:

@@ -26,9 +26,7 @@ def is_failure(body: Any) -> bool:
     if body.get("success", True) is False:
         return True
     status = body.get("status", True)
-    return status is False or (
-        isinstance(status, str) and status.lower() in _FAILURE_WORDS
-    )
+    return status is False or (isinstance(status, str) and status.lower() in _FAILURE_WORDS)
 
 
 def unwrap(response: httpx.Response) -> Any:
@@ -51,8 +49,6 @@ def unwrap(response: httpx.Response) -> Any:
 
 def data_of(body: Any) -> Any:
     """The payload of an envelope: its `data`, or the body itself when not enveloped."""
-    if isinstance(body, Mapping) and (
-        "data" in body or "status" in body or "success" in body
-    ):
+    if isinstance(body, Mapping) and ("data" in body or "status" in body or "success" in body):
         return body.get("data")
     return body

@@ -22,9 +22,7 @@ __all__ = [
 ]
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
-_CONNECTED_WORDS = frozenset(
-    {"connected", "open", "online", "active", "ready", "authenticated"}
-)
+_CONNECTED_WORDS = frozenset({"connected", "open", "online", "active", "ready", "authenticated"})
 _EMPTY: Mapping[str, Any] = {}
 
 
@@ -107,9 +105,7 @@ class WaContact:
     def from_api(cls, data: Mapping[str, Any]) -> "WaContact":
         """Build from a contact (`phone`/`number`/`jid`/`id`, `name`/`notify`)."""
         phone = _phone(_first(data, "phone", "number", "jid", "id", "wa_id"))
-        name = _first(
-            data, "name", "notify", "pushname", "verified_name", "verifiedName"
-        )
+        name = _first(data, "name", "notify", "pushname", "verified_name", "verifiedName")
         return cls(phone=phone, name=_text(name))
 
 
@@ -133,8 +129,7 @@ class Chat:
             phone=_phone(_first(data, "phone", "number", "jid", "id")),
             name=_text(_first(data, "name", "notify", "pushname")),
             last_message=_text(last),
-            unread_count=_int(_first(data, "unread_count", "unreadCount", "unread"))
-            or 0,
+            unread_count=_int(_first(data, "unread_count", "unreadCount", "unread")) or 0,
             timestamp=_float(_first(data, "timestamp", "last_message_at", "t")),
         )
 
@@ -169,9 +164,7 @@ class ChatMessage:
             from_me=bool(from_me),
             type=_text(data.get("type")),
             timestamp=_float(_first(data, "timestamp", "t", "created_at")),
-            phone=_phone(
-                _first(data, "phone", "from", "remoteJid") or key.get("remoteJid")
-            ),
+            phone=_phone(_first(data, "phone", "from", "remoteJid") or key.get("remoteJid")),
         )
 
 
@@ -295,9 +288,7 @@ class ProfilePhoto:
         if isinstance(data, str):
             return cls(phone=phone, url=data or None)
         body = _mapping(data)
-        url = _first(
-            body, "url", "photo", "profile_picture", "profilePicture", "image", "img"
-        )
+        url = _first(body, "url", "photo", "profile_picture", "profilePicture", "image", "img")
         return cls(
             phone=_phone(_first(body, "phone", "number", "jid")) or phone,
             url=_text(url),

@@ -68,9 +68,7 @@ def parse_webhook(body: Mapping[str, Any] | list[Any]) -> list[WebhookEvent]:
         events: list[WebhookEvent] = []
         for item in body:
             if not isinstance(item, Mapping):
-                raise ValueError(
-                    f"webhook array items must be objects, got {_kind(item)}"
-                )
+                raise ValueError(f"webhook array items must be objects, got {_kind(item)}")
             events.extend(_parse_object(item))
         return events
     raise ValueError(f"webhook body must be a JSON object or array, got {_kind(body)}")
@@ -109,9 +107,7 @@ def _parse_meta(entries: Any) -> list[WebhookEvent]:
 
 
 def _parse_meta_value(value: Mapping[str, Any]) -> list[WebhookEvent]:
-    events: list[WebhookEvent] = [
-        _meta_status(s) for s in _items(value.get("statuses"))
-    ]
+    events: list[WebhookEvent] = [_meta_status(s) for s in _items(value.get("statuses"))]
     messages = _items(value.get("messages"))
     if messages:
         names = _contact_names(value.get("contacts"))
@@ -148,9 +144,7 @@ def _meta_incoming(
     return IncomingMessage(
         phone=phone,
         name=names.get(phone or "") or names.get(""),
-        text=_message_text(item.get(kind or "text"))
-        if kind != "interactive"
-        else _reply(item),
+        text=_message_text(item.get(kind or "text")) if kind != "interactive" else _reply(item),
         type=kind,
         device_key=device,
         raw=item,
