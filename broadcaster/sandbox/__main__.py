@@ -1,0 +1,7 @@
+"""`python -m broadcaster.sandbox --port 8900 ...`: run the Replai simulator."""
+
+from broadcaster.sandbox.options import parse_args
+from broadcaster.sandbox.server import run
+
+if __name__ == "__main__":
+    run(parse_args())
