@@ -906,6 +906,15 @@ WEBHOOKS = [
         [StatusUpdate("3EB0B", "failed", PHONE, 1704067200.0, 131026, "Undeliverable")],
         id="flat-status-with-id-and-error"),
     pytest.param(
+        {"message_id": "3EB0C", "status": "failed", "phone": PHONE, "timestamp": "1700000004",
+         "errors": [{"code": 131026, "title": "Message undeliverable"}]},
+        [StatusUpdate("3EB0C", "failed", PHONE, 1700000004.0, 131026, "Message undeliverable")],
+        id="flat-status-with-errors-list"),
+    pytest.param(
+        {"message_id": "3EB0D", "status": "failed", "phone": PHONE, "error": "Blocked"},
+        [StatusUpdate("3EB0D", "failed", PHONE, None, None, "Blocked")],
+        id="flat-status-with-error-text"),
+    pytest.param(
         {"status": "delivered", "phone": PHONE},
         [StatusUpdate(None, "delivered", PHONE)],
         id="flat-status-without-id"),

@@ -177,21 +177,29 @@ def _flat_status(body: Mapping[str, Any]) -> StatusUpdate:
     phone = _phone(body.get("phone") or body.get("recipient_id") or body.get("to"))
     if message_id is None and phone is None:
         raise ValueError("webhook status has neither 'message_id' nor 'phone'")
-    error = body.get("error")
-    error_map = _mapping(error)
+    code, title = _flat_error(body)
     return StatusUpdate(
         message_id=message_id,
         status=str(body["status"]).lower(),
         phone=phone,
         timestamp=_timestamp(body.get("timestamp")),
-        error_code=_int(body.get("error_code") or error_map.get("code")),
-        error_title=_text(
-            body.get("error_title")
-            or error_map.get("title")
-            or error_map.get("message")
-            or (error if isinstance(error, str) else None)
-        ),
+        error_code=code,
+        error_title=title,
     )
+
+
+def _flat_error(body: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """(code, title) from `errors[0]`, an `error` object or text, or `error_code`."""
+    errors = body.get("errors")
+    error = body.get("error")
+    if isinstance(errors, list) and errors:
+        error = errors[0]
+    found = _mapping(error)
+    code = _int(body.get("error_code") or found.get("code"))
+    title = body.get("error_title") or found.get("title") or found.get("message")
+    if title is None and isinstance(error, str):
+        title = error
+    return code, _text(title)
 
 
 def _device_incoming(body: Mapping[str, Any]) -> IncomingMessage:
