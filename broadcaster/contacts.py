@@ -267,6 +267,7 @@ def _read_csv(
     columns = _read_header(reader, lines)
     index = _find_phone_column(columns, explicit)
     summary = ImportSummary(encoding, delimiter, columns[index], columns)
+    lines.summary = summary
     return _csv_rows(reader, lines, columns, index), summary
 
 
@@ -312,7 +313,7 @@ def _check_binary(sample: bytes, encoding: str) -> None:
     nul = sample.find(b"\x00")
     controls = _CONTROL.findall(sample)
     # A stray control character happens in real exports; NULs or many of them do not.
-    if nul >= 0 or len(controls) * 100 > len(sample):
+    if nul >= 0 or len(controls) > max(8, len(sample) // 100):
         at = nul if nul >= 0 else sample.index(controls[0])
         raise ContactImportError(
             f"this does not look like a CSV file (binary content at byte {at})"
@@ -350,7 +351,7 @@ class _Lines:
 
     def __init__(self, text: TextIO, encoding: str, *, recode: bool) -> None:
         self.count = 0
-        self.mixed = 0
+        self.summary: ImportSummary | None = None
         self.problems: dict[int, str] = {}
         self._text, self._encoding, self._recode = text, encoding, recode
 
@@ -360,9 +361,12 @@ class _Lines:
             try:
                 line = readline(limit)
             except UnicodeDecodeError as exc:
-                n = self.count + 1
-                message = f"line {n} is not valid {self._encoding} text ({exc.reason})"
-                raise ContactImportError(message, line=n) from None
+                # A text stream decodes ahead in chunks: the bad line is not known.
+                message = (
+                    f"the text after line {self.count} is not valid {self._encoding}"
+                    f" ({exc.reason}); pass the file in binary mode to detect its encoding"
+                )
+                raise ContactImportError(message) from None
             if not line:
                 return
             self.count += 1
@@ -379,15 +383,19 @@ class _Lines:
     def _decode_again(self, line: str) -> str:
         """Read a line that is not valid UTF-8 as cp1252, what Excel writes on Windows."""
         if not _SURROGATE.search(line):
-            self.mixed += self._encoding == "cp1252"
+            self._count_mixed(self._encoding == "cp1252")
             return line
         try:
             text = line.encode("utf-8", "surrogateescape").decode("cp1252")
         except UnicodeError:
             self.problems[self.count] = "not valid UTF-8 or cp1252 text"
             return _SURROGATE.sub("\ufffd", line)
-        self.mixed += self._encoding != "cp1252"
+        self._count_mixed(self._encoding != "cp1252")
         return text
+
+    def _count_mixed(self, mixed: bool) -> None:
+        if mixed and self.summary is not None:
+            self.summary.mixed_encoding_lines += 1
 
 
 def _read_header(reader: Iterator[list[str]], lines: _Lines) -> list[str]:
@@ -475,7 +483,8 @@ def _quoting_problem(exc: csv.Error, line: int) -> str:
     if "field larger than field limit" in message:
         limit = csv.field_size_limit()
         raise ContactImportError(
-            f"line {line}: a field is longer than {limit:,} characters; is a closing quote missing?",
+            f"line {line}: a field is longer than {limit:,} characters;"
+            " is a closing quote missing?",
             line=line,
         ) from None
     if "unexpected end of data" in message:

@@ -33,9 +33,9 @@ _MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR
 _PARSE_REASONS = {
     NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
     NumberParseException.NOT_A_NUMBER: "not a phone number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
-    NumberParseException.TOO_SHORT_NSN: "too short",
-    NumberParseException.TOO_LONG: "too long",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "not a valid mobile number (too short)",
+    NumberParseException.TOO_SHORT_NSN: "not a valid mobile number (too short)",
+    NumberParseException.TOO_LONG: "not a valid mobile number (too long)",
 }
 
 _LENGTH_REASONS = {
@@ -60,7 +60,7 @@ def mask_phone(phone: str | None) -> str:
 
 
 def normalize_phone(raw: str, *, region: str = "ID") -> str:
-    """Normalise a mobile number to E.164 digits without the plus: `0812-3456-789` -> `628123456789`.
+    """Normalise a mobile number to E.164 digits without `+`: `0812-3456-789` -> `628123456789`.
 
     Numbers without a country code are read as numbers of `region`. A leading country code
     without `+` (`62 812...`) is recognised. Only numbers that can be mobiles are accepted,
@@ -71,16 +71,23 @@ def normalize_phone(raw: str, *, region: str = "ID") -> str:
             `"a landline, not a mobile number"` or
             `"Excel scientific notation lost digits: 6.28123E+11"`.
     """
-    if region == "ID" and not raw.endswith(".0"):
-        # Cheapest first: most cells are plain digits, then digits with spaces or dashes.
-        match = _ID_MOBILE.fullmatch(raw) or _ID_MOBILE.fullmatch(
-            raw.replace(" ", "").replace("-", "")
-        )
-        if match is None:
-            match = _ID_MOBILE.fullmatch(raw.translate(_SEPARATORS))
-        if match is not None:
-            return "62" + match.group(1)
+    if region == "ID":
+        phone = _normalize_id_mobile(raw)
+        if phone is not None:
+            return phone
     return _normalize_slow(raw, region)
+
+
+def _normalize_id_mobile(raw: str) -> str | None:
+    """The fast path: an Indonesian mobile in a common form, or None to ask `phonenumbers`."""
+    # Cheapest first: most cells are plain digits, then digits with spaces or dashes.
+    match = _ID_MOBILE.fullmatch(raw) or _ID_MOBILE.fullmatch(
+        raw.replace(" ", "").replace("-", "")
+    )
+    if match is None and not _FLOAT_ZERO.fullmatch(raw.strip()):
+        # Dots separate digit groups (`0812.3456.789`), except in a float's `.0`.
+        match = _ID_MOBILE.fullmatch(raw.translate(_SEPARATORS))
+    return None if match is None else "62" + match.group(1)
 
 
 def _normalize_slow(raw: str, region: str) -> str:
@@ -95,19 +102,24 @@ def _normalize_slow(raw: str, region: str) -> str:
         raise ValueError("more than one number, or not a phone number")
     number = _parse(text, region)
     if not text.startswith("+") and not _is_mobile(number):
-        # `62812345678` read as a national number can be a valid landline; read it as
-        # carrying its country code before giving up, as a person would.
-        digits = "".join(ch for ch in text if ch.isdigit())
-        if digits.startswith(str(phonenumbers.country_code_for_region(region) or "-")):
-            try:
-                alternative = phonenumbers.parse("+" + digits, None)
-            except NumberParseException:
-                pass
-            else:
-                if _is_mobile(alternative):
-                    number = alternative
+        number = _with_country_code(text, region) or number
     _check_mobile(number)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
+
+
+def _with_country_code(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """Read `62812345678` as +62 812..., as a person would, when it is a mobile that way.
+
+    Read as a national number it can be a valid landline, so `phonenumbers` alone says no.
+    """
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if not digits.startswith(str(phonenumbers.country_code_for_region(region))):
+        return None
+    try:
+        number = phonenumbers.parse("+" + digits, None)
+    except NumberParseException:  # pragma: no cover - the national parse fails first
+        return None
+    return number if _is_mobile(number) else None
 
 
 def _unwrap(raw: str) -> str:
