@@ -18,6 +18,7 @@ from broadcaster.errors import (
     ReplaiPairRateLimited,
     ReplaiRejected,
     ReplaiThrottled,
+    ReplaiTimeout,
     ReplaiUnavailable,
 )
 from broadcaster.replai import (
@@ -308,14 +309,20 @@ def test_empty_2xx_answer_is_a_success_without_id():
 @pytest.mark.parametrize(
     "exc,error_class",
     [
+        # The request never left: safe to retry.
         (httpx.ConnectError("refused"), ReplaiUnavailable),
         (httpx.ConnectTimeout("slow connect"), ReplaiUnavailable),
-        (httpx.ReadTimeout("slow read"), ReplaiUnavailable),
-        (httpx.WriteTimeout("slow write"), ReplaiUnavailable),
         (httpx.PoolTimeout("pool full"), ReplaiUnavailable),
-        (httpx.RemoteProtocolError("peer closed"), ReplaiUnavailable),
-        (httpx.ReadError("reset"), ReplaiUnavailable),
+        (httpx.UnsupportedProtocol("ftp"), ReplaiUnavailable),
+        (httpx.ProxyError("proxy down"), ReplaiUnavailable),
         (httpx.TooManyRedirects("loop"), ReplaiUnavailable),
+        # The request went out, or may have: the send may have happened.
+        (httpx.ReadTimeout("slow read"), ReplaiTimeout),
+        (httpx.WriteTimeout("slow write"), ReplaiTimeout),
+        (httpx.RemoteProtocolError("peer closed"), ReplaiTimeout),
+        (httpx.ReadError("reset"), ReplaiTimeout),
+        (httpx.WriteError("broken pipe"), ReplaiTimeout),
+        (httpx.DecodingError("bad gzip"), ReplaiTimeout),
         (httpx.InvalidURL("bad"), ReplaiRejected),
     ],
 )
@@ -329,14 +336,20 @@ def test_httpx_exceptions_become_replai_errors(exc, error_class):
     assert type(info.value) is error_class
     assert info.value.status_code is None
     assert info.value.__cause__ is exc
+    may_have_sent = "may have been processed" in info.value.message
+    assert may_have_sent is (error_class is ReplaiTimeout)
 
 
-def test_timeout_error_says_it_timed_out():
+def test_read_timeout_says_it_timed_out_and_may_have_been_processed():
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow")
 
-    with pytest.raises(ReplaiUnavailable, match="timed out"):
+    with pytest.raises(ReplaiTimeout) as info:
         make_client(handler).check_connection("dev1")
+    assert info.value.message == (
+        "Replai timed out before answering (ReadTimeout); the request may have been processed"
+    )
+    assert isinstance(info.value, ReplaiUnavailable)
 
 
 # Headers

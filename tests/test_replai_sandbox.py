@@ -18,6 +18,7 @@ from broadcaster.errors import (
     ReplaiPairRateLimited,
     ReplaiRejected,
     ReplaiThrottled,
+    ReplaiTimeout,
     ReplaiUnavailable,
 )
 from broadcaster.replai import (
@@ -367,7 +368,7 @@ def test_disconnected_device_stays_down_until_reset(sandbox, sender):
 def test_slow_answer_times_out_as_unavailable(sandbox):
     with (
         ReplaiClient(base_url=sandbox.url, token=SANDBOX_TOKEN, timeout=0.3) as replai,
-        pytest.raises(ReplaiUnavailable, match="timed out") as info,
+        pytest.raises(ReplaiTimeout, match="timed out") as info,
     ):
         replai.waba_send(WABA, scripted("0008"), "Halo")
     assert info.value.status_code is None
@@ -430,7 +431,8 @@ def webhook_bodies(sandbox) -> Iterator[list]:
     bodies: list = []
     handler = type("Collector", (_Collector,), {"bodies": bodies})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     sandbox.configure(
         webhook_url=f"http://127.0.0.1:{server.server_address[1]}/hook", callback_delay_ms=10

@@ -30,6 +30,7 @@ from broadcaster.errors import (
     ReplaiPairRateLimited,
     ReplaiRejected,
     ReplaiThrottled,
+    ReplaiTimeout,
     ReplaiUnavailable,
 )
 
@@ -102,18 +103,37 @@ _MESSAGE_CLASSES: tuple[tuple[re.Pattern[str], type[ReplaiError]], ...] = (
 )
 
 
+# Raised after the request may have reached Replai: the send may have happened.
+_MAYBE_SENT = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+    httpx.DecodingError,
+)
+
+
 @contextlib.contextmanager
 def _map_httpx_errors() -> Iterator[None]:
     """Turn any httpx exception raised inside the block into a `ReplaiError`.
 
     Raises:
-        ReplaiUnavailable: timeouts, connection and protocol errors (retry later).
+        ReplaiTimeout: the request went out (or may have) and no usable answer came:
+            read or write timeout, connection dropped, garbled answer.
+        ReplaiUnavailable: the request never left: connect errors and timeouts, a full
+            connection pool, a proxy error.
         ReplaiRejected: a request httpx refuses to build (bad URL): retrying won't help.
     """
     try:
         yield
+    except _MAYBE_SENT as exc:
+        timed_out = isinstance(exc, httpx.TimeoutException)
+        what = "timed out before answering" if timed_out else "gave no usable answer"
+        message = f"Replai {what} ({type(exc).__name__}); the request may have been processed"
+        raise ReplaiTimeout(message) from exc
     except httpx.TimeoutException as exc:
-        raise ReplaiUnavailable(f"Replai timed out ({type(exc).__name__})") from exc
+        raise ReplaiUnavailable(f"timed out reaching Replai ({type(exc).__name__})") from exc
     except httpx.InvalidURL as exc:
         raise ReplaiRejected(f"invalid request URL: {exc}") from exc
     except httpx.HTTPError as exc:

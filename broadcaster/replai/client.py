@@ -39,8 +39,10 @@ class ReplaiClient(ChatCalls):
     sends, the device check and the template list use the older `/api-app/...` routes
     with `api_key` and `device_key` in the request; other calls still use Bearer auth.
 
-    Caveat: a timeout on a send does not tell whether Replai accepted the message; it
-    raises `ReplaiUnavailable` with `status_code=None`, like a refused connection.
+    Caveat: when a send times out or the connection breaks after the request went out,
+    Replai may have accepted the message: that raises `ReplaiTimeout` (a kind of
+    `ReplaiUnavailable`), which callers must not retry blindly. Failures before the
+    request left (connection refused, connect timeout) are plain `ReplaiUnavailable`.
 
     Args:
         device_key: the device key for `api-app` routes; when None, each call's

@@ -24,6 +24,10 @@ logger = logging.getLogger(__name__)
 #: Carries `<campaign_id>:<index>` on every send (Replai ignores unknown headers).
 REF_HEADER = "X-Broadcaster-Ref"
 _USER_AGENT = "broadcaster-replai/0.1"
+#: Seconds an idle pooled connection is kept. Shorter than common server keep-alive
+#: timeouts (uvicorn's is 5 s), so a send rarely races the server closing the
+#: connection, which would end as an ambiguous `ReplaiTimeout`.
+DEFAULT_KEEPALIVE_EXPIRY = 3.0
 
 T = TypeVar("T")
 Params = Mapping[str, str]
@@ -64,6 +68,7 @@ class ReplaiConnection:
             limits=httpx.Limits(
                 max_connections=max_connections,
                 max_keepalive_connections=max_connections,
+                keepalive_expiry=DEFAULT_KEEPALIVE_EXPIRY,
             ),
             transport=transport,
         )
