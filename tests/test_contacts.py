@@ -312,6 +312,21 @@ def test_read_contacts_accepts_a_path_string(tmp_path):
     assert len(contacts) == 1
 
 
+@pytest.mark.parametrize("name", ["missing.csv", "."])
+def test_read_contacts_says_when_a_path_cannot_be_opened(tmp_path, name):
+    with pytest.raises(ContactImportError, match="cannot open"):
+        read_contacts(tmp_path / name)
+
+
+def test_read_contacts_refuses_an_async_file():
+    class AsyncUpload:
+        async def read(self, size: int = -1) -> bytes:
+            return b""
+
+    with pytest.raises(TypeError, match="blocking read"):
+        read_contacts(AsyncUpload())  # type: ignore[arg-type]
+
+
 def test_read_contacts_closes_the_file_it_opened():
     contacts = read_contacts(DATA / "utf8.csv")
     list(contacts)
