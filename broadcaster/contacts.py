@@ -255,7 +255,8 @@ def _read_csv(
 ) -> tuple[Iterator[_Row], ImportSummary]:
     """Open `stream` as CSV text, read its header and return the data rows to come."""
     text, encoding, recode = _open_text(stream)
-    lines = _Lines(text, encoding, recode=recode)
+    hint = "; pass the file in binary mode to detect its encoding" if text is stream else ""
+    lines = _Lines(text, encoding, recode=recode, hint=hint)
     physical = iter(lines)
     first = next((line for line in physical if line.strip()), None)
     if first is None:
@@ -321,11 +322,11 @@ def _check_binary(sample: bytes, encoding: str) -> None:
             )
     if encoding == "utf-16":
         return
-    nul = sample.find(b"\x00")
     controls = _CONTROL.findall(sample)
-    # A stray control character happens in real exports; NULs or many of them do not.
-    if nul >= 0 or len(controls) > max(8, len(sample) // 100):
-        at = nul if nul >= 0 else sample.index(controls[0])
+    # A few control characters or NULs happen in damaged exports (those rows are reported);
+    # many of them mean binary content.
+    if len(controls) > max(8, len(sample) // 100):
+        at = sample.index(controls[0])
         raise ContactImportError(
             f"this does not look like a CSV file (binary content at byte {at})"
         )
@@ -360,11 +361,11 @@ class _Replay(io.RawIOBase):
 class _Lines:
     """The physical lines of a text stream, counted; bad lines are noted in `problems`."""
 
-    def __init__(self, text: TextIO, encoding: str, *, recode: bool) -> None:
+    def __init__(self, text: TextIO, encoding: str, *, recode: bool, hint: str = "") -> None:
         self.count = 0
         self.summary: ImportSummary | None = None
         self.problems: dict[int, str] = {}
-        self._text, self._encoding, self._recode = text, encoding, recode
+        self._text, self._encoding, self._recode, self._hint = text, encoding, recode, hint
 
     def __iter__(self) -> Iterator[str]:
         readline, limit = self._text.readline, DEFAULT_MAX_LINE_CHARS
@@ -375,7 +376,7 @@ class _Lines:
                 # A text stream decodes ahead in chunks: the bad line is not known.
                 message = (
                     f"the text after line {self.count} is not valid {self._encoding}"
-                    f" ({exc.reason}); pass the file in binary mode to detect its encoding"
+                    f" ({exc.reason}){self._hint}"
                 )
                 raise ContactImportError(message) from None
             if not line:

@@ -444,9 +444,28 @@ def test_read_contacts_refuses_a_zip_renamed_csv(tmp_path):
     assert "does not look like a CSV file (it is a ZIP archive" in str(info.value)
 
 
-def test_read_contacts_refuses_nul_bytes_at_the_start():
-    with pytest.raises(ContactImportError, match="binary content at byte 8"):
-        read_contacts(io.BytesIO(b"phone\n08\x001234567\n"))
+def test_read_contacts_reports_a_few_nul_bytes_as_row_errors():
+    contacts, summary = read_all(io.BytesIO(b"phone\n08\x00123456789\n08131111222\n"))
+    assert summary.errors == [RowError(2, "binary content (NUL bytes)")]
+    assert [c.line for c in contacts] == [3]
+
+
+def test_read_contacts_refuses_a_file_full_of_nul_bytes():
+    with pytest.raises(ContactImportError, match="binary content at byte 6"):
+        read_contacts(io.BytesIO(b"phone\n" + b"\x00" * 1000))
+
+
+def test_read_contacts_refuses_a_header_with_nul_bytes():
+    with pytest.raises(ContactImportError, match="line 1, the header: binary content"):
+        read_contacts(io.BytesIO(b"ph\x00one\n08123456789\n"))
+
+
+def test_read_contacts_refuses_utf16_with_a_broken_tail():
+    data = "phone\n".encode("utf-16") + "08123456789\n".encode("utf-16-le") * 5000 + b"\x00\xd8"
+    contacts = read_contacts(io.BytesIO(data))
+    with pytest.raises(ContactImportError, match="is not valid utf-16") as info:
+        list(contacts)
+    assert "binary mode" not in str(info.value)
 
 
 def test_read_contacts_reports_a_row_with_nul_bytes_after_the_sample():
