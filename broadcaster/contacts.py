@@ -24,7 +24,7 @@ import re
 from collections.abc import Container, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO, Self, TextIO, cast
+from typing import IO, TYPE_CHECKING, Self, cast
 
 import phonenumbers
 
@@ -201,7 +201,7 @@ class ContactImport:
 
 
 def read_contacts(
-    source: str | os.PathLike[str] | BinaryIO | TextIO | Iterable[Mapping[str, object]],
+    source: str | os.PathLike[str] | IO[bytes] | IO[str] | Iterable[Mapping[str, object]],
     *,
     phone_column: str | None = None,
     region: str = "ID",
@@ -223,11 +223,7 @@ def read_contacts(
         NoPhoneColumn: no column is named like a phone column.
         ValueError: `region` or `max_row_errors` is invalid.
     """
-    region = region.upper()
-    if region not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError(f"unknown region {region!r}: use an ISO 3166 code such as 'ID'")
-    if max_row_errors < 0:
-        raise ValueError(f"max_row_errors must be >= 0, not {max_row_errors}")
+    region = _check_options(region, max_row_errors)
     closer: io.IOBase | None = None
     if isinstance(source, str | os.PathLike):
         closer = stream = _open_path(source)
@@ -237,7 +233,7 @@ def read_contacts(
             stream.close()
             raise
     elif hasattr(source, "read"):
-        rows, summary = _read_csv(cast(BinaryIO | TextIO, source), phone_column)
+        rows, summary = _read_csv(cast(IO[bytes] | IO[str], source), phone_column)
     else:
         rows, summary = _read_dicts(iter(source), phone_column)
     return ContactImport(
@@ -250,8 +246,17 @@ def read_contacts(
     )
 
 
+def _check_options(region: str, max_row_errors: int) -> str:
+    """Return the region in upper case; raise ValueError for a bad option."""
+    if region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown region {region!r}: use an ISO 3166 code such as 'ID'")
+    if max_row_errors < 0:
+        raise ValueError(f"max_row_errors must be >= 0, not {max_row_errors}")
+    return region.upper()
+
+
 def _read_csv(
-    stream: BinaryIO | TextIO, explicit: str | None
+    stream: IO[bytes] | IO[str], explicit: str | None
 ) -> tuple[Iterator[_Row], ImportSummary]:
     """Open `stream` as CSV text, read its header and return the data rows to come."""
     text, encoding, recode = _open_text(stream)
@@ -279,15 +284,15 @@ def _open_path(path: str | os.PathLike[str]) -> io.BufferedReader:
         raise ContactImportError(f"cannot open {os.fspath(path)!r}: {exc.strerror}") from None
 
 
-def _open_text(stream: BinaryIO | TextIO) -> tuple[TextIO, str, bool]:
+def _open_text(stream: IO[bytes] | IO[str]) -> tuple[IO[str], str, bool]:
     """Return the text stream, its encoding, and whether bad UTF-8 lines may be cp1252."""
     probe = stream.read(0)
     if isinstance(probe, str):
-        return cast(TextIO, stream), getattr(stream, "encoding", None) or "text", False
+        return cast(IO[str], stream), getattr(stream, "encoding", None) or "text", False
     if not isinstance(probe, bytes):
         getattr(probe, "close", lambda: None)()  # an un-awaited coroutine: no warning
         raise TypeError("read_contacts needs a file with a blocking read(), e.g. UploadFile.file")
-    binary = cast(BinaryIO, stream)
+    binary = cast(IO[bytes], stream)
     sample = binary.read(_SAMPLE_BYTES)
     if not sample:
         raise ContactImportError("the file is empty")
@@ -341,7 +346,7 @@ def _sniff_delimiter(line: str) -> str:
 class _Replay(io.RawIOBase):
     """A byte stream that replays `head`, read for sniffing, before reading on from `rest`."""
 
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
         self._head = head
         self._rest = rest
 
@@ -361,7 +366,7 @@ class _Replay(io.RawIOBase):
 class _Lines:
     """The physical lines of a text stream, counted; bad lines are noted in `problems`."""
 
-    def __init__(self, text: TextIO, encoding: str, *, recode: bool, hint: str = "") -> None:
+    def __init__(self, text: IO[str], encoding: str, *, recode: bool, hint: str = "") -> None:
         self.count = 0
         self.summary: ImportSummary | None = None
         self.problems: dict[int, str] = {}
