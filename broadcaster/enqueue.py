@@ -195,9 +195,8 @@ def _default_store(settings: Any = None) -> CampaignStore:
 
 
 def _default_client(settings: Any) -> ReplaiClient:
-    from workers.resources import replai_client
-
-    return replai_client(settings)
+    client: ReplaiClient = settings.replai_client()
+    return client
 
 
 def _default_dispatch() -> Dispatch:

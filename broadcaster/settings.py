@@ -6,6 +6,9 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .errors import ConfigurationError
+from .replai import ReplaiClient
+
 __all__ = ["Settings", "get_settings"]
 
 
@@ -45,6 +48,12 @@ class Settings(BaseSettings):
     max_attempts: int = Field(default=8, ge=1)
     #: Sends of one campaign queued or in flight at once.
     dispatch_window: int = Field(default=200, ge=1)
+    #: Seconds a claimed send may take before its outcome is declared unknown.
+    lease: float = Field(default=120.0, gt=0)
+    #: Seconds a released send may wait in the broker before it is published again.
+    stale_after: float = Field(default=60.0, gt=0)
+    #: First retry delay in seconds; doubles per attempt, with jitter, up to 300 s.
+    backoff_base: float = Field(default=2.0, gt=0)
 
     # Web
     api_keys: list[SecretStr] = Field(default_factory=list)
@@ -59,6 +68,40 @@ class Settings(BaseSettings):
     def celery_broker_url(self) -> str:
         """The broker URL Celery uses."""
         return self.broker_url or self.redis_url
+
+    def replai_client(self) -> "ReplaiClient":
+        """A ReplaiClient from these settings.
+
+        Raises:
+            ConfigurationError: no credentials for the chosen route family.
+        """
+        token, password = _secret(self.replai_token), _secret(self.replai_password)
+        api_key, device_key = _secret(self.replai_api_key), _secret(self.replai_device_key)
+        if self.replai_routes == "api" and not (token or (self.replai_email and password)):
+            raise ConfigurationError(
+                "set BROADCASTER_REPLAI_TOKEN, or BROADCASTER_REPLAI_EMAIL and "
+                "BROADCASTER_REPLAI_PASSWORD, to call Replai"
+            )
+        if self.replai_routes == "api-app" and not (api_key and device_key):
+            raise ConfigurationError(
+                "BROADCASTER_REPLAI_ROUTES=api-app needs BROADCASTER_REPLAI_API_KEY and "
+                "BROADCASTER_REPLAI_DEVICE_KEY"
+            )
+        return ReplaiClient(
+            base_url=self.replai_base_url,
+            token=token,
+            email=self.replai_email,
+            password=password,
+            api_key=api_key,
+            device_key=device_key,
+            routes=self.replai_routes,
+            timeout=self.replai_timeout,
+            connect_timeout=self.replai_connect_timeout,
+        )
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 @functools.cache

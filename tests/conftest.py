@@ -10,6 +10,7 @@ import pytest
 import redis as redis_lib
 
 SANDBOX_TOKEN = "sandbox-test-token"
+_BASE_REDIS = os.environ.get("BROADCASTER_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def free_port() -> int:
@@ -19,8 +20,12 @@ def free_port() -> int:
 
 
 def redis_url(db: int = 15) -> str:
-    base = os.environ.get("BROADCASTER_REDIS_URL", "redis://127.0.0.1:6379/0")
-    return base.rsplit("/", 1)[0] + f"/{db}"
+    return _BASE_REDIS.rsplit("/", 1)[0] + f"/{db}"
+
+
+# The store uses db 15 and the Celery broker db 14, in this process and in workers it starts.
+os.environ["BROADCASTER_REDIS_URL"] = redis_url(15)
+os.environ["BROADCASTER_BROKER_URL"] = redis_url(14)
 
 
 @pytest.fixture
@@ -33,10 +38,14 @@ def redis() -> Iterator[redis_lib.Redis]:
         if os.environ.get("CI"):
             raise
         pytest.skip("Redis is not reachable; run the tests with `make test`")
+    broker = redis_lib.Redis.from_url(redis_url(14))
     client.flushdb()
+    broker.flushdb()
     yield client
     client.flushdb()
+    broker.flushdb()
     client.close()
+    broker.close()
 
 
 def wait_http(
@@ -115,3 +124,59 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
         down=False,
     )
     yield sandbox_process
+
+
+class Workers:
+    """Real Celery worker processes against the test Redis and the sandbox."""
+
+    def __init__(self, redis: redis_lib.Redis, sandbox: Sandbox) -> None:
+        self.redis = redis
+        self.env = os.environ | {
+            "BROADCASTER_REPLAI_BASE_URL": sandbox.url,
+            "BROADCASTER_REPLAI_TOKEN": SANDBOX_TOKEN,
+            "BROADCASTER_REPLAI_TIMEOUT": "3",
+            "BROADCASTER_LEASE": "10",
+            "BROADCASTER_STALE_AFTER": "5",
+            "BROADCASTER_PAIR_INTERVAL": "1",
+            "BROADCASTER_BACKOFF_BASE": "0.5",
+        }
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str = "w1", *, concurrency: int = 8, pool: str = "threads", **env: str):
+        cmd = [
+            sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-P", pool,
+            "-c", str(concurrency), "-n", f"{name}@%h", "--without-gossip", "--without-mingle",
+            "-l", "WARNING",
+        ]  # fmt: skip
+        proc = subprocess.Popen(cmd, env=self.env | env, start_new_session=True)
+        self.procs[name] = proc
+        deadline = time.monotonic() + 30
+        key = f"bc:worker:*:{proc.pid}"
+        while not list(self.redis.scan_iter(key)):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker {name} did not start (exit code {proc.poll()})")
+            time.sleep(0.1)
+        return proc
+
+    def kill(self, name: str = "w1") -> None:
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, 9)
+        proc.wait(10)
+        self.redis.delete(*self.redis.keys(f"bc:worker:*:{proc.pid}") or ["-"])
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            proc = self.procs.pop(name)
+            os.killpg(proc.pid, 15)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait(5)
+
+
+@pytest.fixture
+def workers(redis: redis_lib.Redis, sandbox: Sandbox) -> Iterator[Workers]:
+    pool = Workers(redis, sandbox)
+    yield pool
+    pool.stop_all()

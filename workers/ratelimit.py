@@ -29,7 +29,7 @@ __all__ = ["DEFAULT_SAFETY_MARGIN", "MemoryBackend", "RateLimiter", "RedisBacken
 
 #: Fraction added to each slot's spacing, so that network jitter between the worker and the
 #: provider cannot squeeze limit + 1 arrivals into one window at the provider.
-DEFAULT_SAFETY_MARGIN = 0.02
+DEFAULT_SAFETY_MARGIN = 0.03
 
 _RESERVE = """
 local t = redis.call('TIME')

@@ -5,9 +5,7 @@ import threading
 
 import redis
 
-from broadcaster.errors import ConfigurationError
 from broadcaster.keys import Keys
-from broadcaster.replai import ReplaiClient
 from broadcaster.settings import Settings, get_settings
 from broadcaster.store import CampaignStore
 
@@ -25,49 +23,19 @@ def build(settings: Settings) -> Resources:
     """Create the resources a worker process needs from settings."""
     client = redis.Redis.from_url(settings.redis_url, max_connections=256)
     return Resources(
-        store=CampaignStore(client, keys=Keys(settings.key_prefix)),
-        client=replai_client(settings),
+        store=CampaignStore(
+            client, keys=Keys(settings.key_prefix), stale_after=settings.stale_after
+        ),
+        client=settings.replai_client(),
         limiter=RateLimiter(RedisBackend(client)),
         policy=Policy(
             rate_waba_per_minute=settings.rate_waba_per_minute,
             rate_device_per_minute=settings.rate_device_per_minute,
             max_attempts=settings.max_attempts,
             pair_interval=settings.pair_interval,
+            backoff_base=settings.backoff_base,
+            lease=settings.lease,
         ),
-    )
-
-
-def replai_client(settings: Settings) -> ReplaiClient:
-    """A ReplaiClient configured from settings; refuses to start without credentials."""
-
-    def secret(value: object) -> str | None:
-        return value.get_secret_value() if value is not None else None  # type: ignore[attr-defined]
-
-    token, password = secret(settings.replai_token), secret(settings.replai_password)
-    api_key, device_key = (
-        secret(settings.replai_api_key),
-        secret(settings.replai_device_key),
-    )
-    if settings.replai_routes == "api" and not (token or (settings.replai_email and password)):
-        raise ConfigurationError(
-            "set BROADCASTER_REPLAI_TOKEN, or BROADCASTER_REPLAI_EMAIL and "
-            "BROADCASTER_REPLAI_PASSWORD, to send through Replai"
-        )
-    if settings.replai_routes == "api-app" and not (api_key and device_key):
-        raise ConfigurationError(
-            "BROADCASTER_REPLAI_ROUTES=api-app needs BROADCASTER_REPLAI_API_KEY and "
-            "BROADCASTER_REPLAI_DEVICE_KEY"
-        )
-    return ReplaiClient(
-        base_url=settings.replai_base_url,
-        token=token,
-        email=settings.replai_email,
-        password=password,
-        api_key=api_key,
-        device_key=device_key,
-        routes=settings.replai_routes,
-        timeout=settings.replai_timeout,
-        connect_timeout=settings.replai_connect_timeout,
     )
 
 

@@ -1,0 +1,67 @@
+import pytest
+
+from broadcaster.errors import RateLimitExceeded
+from workers.ratelimit import MemoryBackend, RateLimiter, RedisBackend
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limiter(request, redis):
+    if request.param == "memory":
+        return RateLimiter(MemoryBackend(Clock()), safety_margin=0)
+    return RateLimiter(RedisBackend(redis), safety_margin=0)
+
+
+def test_slots_are_spaced_by_the_interval(limiter):
+    waits = [limiter.reserve("k", per_minute=600, max_wait=5.0) for _ in range(5)]
+    # 600/min is one slot per 100 ms; Redis's clock moves a little between calls
+    for i, wait in enumerate(waits):
+        assert i * 0.1 - 0.02 <= wait <= i * 0.1 + 0.001
+
+
+def test_a_slot_beyond_max_wait_is_refused_and_not_reserved(limiter):
+    for _ in range(3):
+        limiter.reserve("k", per_minute=60, max_wait=5.0)
+    with pytest.raises(RateLimitExceeded) as info:
+        limiter.reserve("k", per_minute=60, max_wait=1.5)
+    assert 2.9 <= info.value.retry_after <= 3.0
+    # the refusal reserved nothing: the next slot is still 3 s away
+    assert 2.9 <= limiter.reserve("k", per_minute=60, max_wait=5.0) <= 3.0
+
+
+def test_keys_are_independent(limiter):
+    limiter.reserve("a", per_minute=1, max_wait=1.0)
+    assert limiter.reserve("b", per_minute=1, max_wait=1.0) == 0
+
+
+def test_penalize_holds_back_every_slot(limiter):
+    limiter.penalize("k", 2.0)
+    assert 1.9 <= limiter.reserve("k", per_minute=6000, max_wait=5.0) <= 2.0
+
+
+def test_margin_widens_the_interval():
+    limiter = RateLimiter(MemoryBackend(Clock()), safety_margin=0.03)
+    assert limiter.interval_ms(1200) == 52  # 50 ms + 3 %
+
+
+def test_memory_backend_frees_slots_as_time_passes():
+    clock = Clock()
+    limiter = RateLimiter(MemoryBackend(clock), safety_margin=0)
+    limiter.reserve("k", per_minute=60, max_wait=0)
+    with pytest.raises(RateLimitExceeded):
+        limiter.reserve("k", per_minute=60, max_wait=0.5)
+    clock.t += 1.0
+    assert limiter.reserve("k", per_minute=60, max_wait=0) == 0
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_rate_must_be_positive(bad):
+    with pytest.raises(ValueError, match="rate must be positive"):
+        RateLimiter(MemoryBackend()).interval_ms(bad)
