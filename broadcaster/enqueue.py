@@ -175,7 +175,7 @@ def _check_template(client: ReplaiClient, campaign: Campaign) -> None:
         raise CampaignInvalid(f"cannot check template {campaign.template!r}: {exc}") from exc
     found = next((t for t in templates if campaign.template in (t.name, t.id)), None)
     if found is None:
-        names = ", ".join(sorted(t.name for t in templates)) or "none"
+        names = ", ".join(sorted(t.name or t.id or "?" for t in templates)) or "none"
         raise CampaignInvalid(f"template {campaign.template!r} not found (templates: {names})")
     if found.param_count != len(campaign.params):
         raise CampaignInvalid(
@@ -202,4 +202,4 @@ def _default_client(settings: Any) -> ReplaiClient:
 def _default_dispatch() -> Dispatch:
     from workers.tasks import start_campaign
 
-    return start_campaign.delay  # type: ignore[no-any-return]
+    return start_campaign.delay

@@ -56,7 +56,8 @@ class Claim(NamedTuple):
         return self.code == 1
 
 
-class RecipientRow(NamedTuple):
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecipientRow:
     """One recipient as reports show it."""
 
     index: int
@@ -88,14 +89,15 @@ class CampaignStore:
         clock: Callable[[], float] = time.time,
         stale_after: float = DEFAULT_STALE_AFTER,
     ) -> None:
-        self.redis = redis
+        # redis-py types every reply as a union of its sync and async forms: Any is honest here.
+        self.redis: Any = redis
         self.keys = keys or Keys()
         self.clock = clock
         self.stale_after = stale_after
-        self._claim = redis.register_script(_script("claim.lua"))
-        self._finish = redis.register_script(_script("finish.lua"))
-        self._tick = redis.register_script(_script("tick.lua"))
-        self._control = redis.register_script(_script("control.lua"))
+        self._claim = self.redis.register_script(_script("claim.lua"))
+        self._finish = self.redis.register_script(_script("finish.lua"))
+        self._tick = self.redis.register_script(_script("tick.lua"))
+        self._control = self.redis.register_script(_script("control.lua"))
         self._vars: dict[str, list[str]] = {}
 
     # creation and reading ---------------------------------------------------------------
@@ -193,7 +195,7 @@ class CampaignStore:
             k.recipients(cid, bucket),
             k.meta(cid),
         ]
-        args = [cid, index, now, now + lease, field, self.stale_after]
+        args: list[Any] = [cid, index, now, now + lease, field, self.stale_after]
         code, rec, attempts, released = self._claim(keys=keys, args=args)
         if code != 1:
             return Claim(code, "", {}, 0, list(released))
@@ -222,7 +224,7 @@ class CampaignStore:
             k.msgindex(mid),
             k.errors(cid),
         ]
-        args = [
+        args: list[Any] = [
             cid, index, int(status), now, "1" if attempted else "0", due, mid,
             f"{cid}:{index}", error or "", field, self.stale_after,
         ]  # fmt: skip
@@ -280,7 +282,7 @@ class CampaignStore:
 
     def _act(self, cid: str, action: str, extra: str = "") -> tuple[list[int], int]:
         keys = [*self._base_keys(cid), self.keys.scheduled()]
-        args = [cid, action, self.clock(), self.stale_after, extra]
+        args: list[Any] = [cid, action, self.clock(), self.stale_after, extra]
         result = self._control(keys=keys, args=args)
         if result[0] == b"err":
             message = result[1].decode()

@@ -24,5 +24,6 @@ def contacts(n: int, *, start: int = 0) -> list[Contact]:
 
 def phone(i: int, *, suffix: int | None = None) -> str:
     """The i-th test number; the last four digits are >= 5000 unless a scripted suffix is given."""
-    last = suffix if suffix is not None else 5000 + i % 4000
-    return f"6281{i // 4000 % 100000:05d}{last:04d}"
+    if suffix is not None:
+        return f"6281{i % 100000:05d}{suffix:04d}"
+    return f"6281{i // 4000 % 100000:05d}{5000 + i % 4000:04d}"
