@@ -1,5 +1,6 @@
 """The Replai sandbox, over real HTTP on loopback (see the `sandbox` fixture)."""
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import httpx
 import pytest
 
 from broadcaster.sandbox.options import RateSpec, parse_rate_limit
+from broadcaster.sandbox.posting import KeepAlivePoster, PostError
 from broadcaster.sandbox.throttle import SlidingWindowThrottle
 from tests.conftest import SANDBOX_TOKEN, Sandbox, free_port, wait_http
 
@@ -599,6 +601,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as uvicorn and most servers do
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length))
@@ -717,6 +721,98 @@ def test_incoming_webhook_message_is_forwarded(sandbox, receiver):
     sandbox.http.post("/webhook/message", json=payload, headers=JSON)
 
     assert receiver.wait_for(1) == [payload]
+
+
+# --- the keep-alive poster behind callbacks ---
+
+Answer = Callable[[int], tuple[bytes, bool]]
+OK_LENGTH = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+OK_CHUNKED = b"HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+OK_TO_CLOSE = b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nbye"
+
+
+async def post_all(answer: Answer, payloads: list[Any]) -> tuple[list[int], list[Any], int]:
+    """Post each payload to a raw asyncio server that answers with `answer(n)`."""
+    bodies: list[Any] = []
+    connections = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                bodies.append(json.loads(await reader.readexactly(length)))
+                reply, close = answer(len(bodies))
+                writer.write(reply)
+                await writer.drain()
+                if close:
+                    break
+        except asyncio.IncompleteReadError:
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    poster = KeepAlivePoster(max_connections=4, timeout=2.0)
+    try:
+        url = f"http://127.0.0.1:{port}/hook?x=1"
+        statuses = [await poster.post_json(url, p) for p in payloads]
+    finally:
+        await poster.aclose()
+        server.close()
+        await server.wait_closed()
+    return statuses, bodies, connections
+
+
+def test_poster_reuses_keep_alive_connections_and_reads_chunked_answers():
+    def answer(n: int) -> tuple[bytes, bool]:
+        return (OK_CHUNKED if n % 2 else OK_LENGTH), False
+
+    statuses, bodies, connections = asyncio.run(post_all(answer, [{"n": 1}, {"n": 2}, {"n": 3}]))
+
+    assert statuses == [202, 200, 202]
+    assert bodies == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert connections == 1
+
+
+def test_poster_reads_to_close_and_retries_a_dropped_idle_connection():
+    to_close = asyncio.run(post_all(lambda n: (OK_TO_CLOSE, True), [1, 2]))
+    # The server claims keep-alive but hangs up: the next post must reconnect, once.
+    dropped = asyncio.run(post_all(lambda n: (OK_LENGTH, True), [1, 2, 3]))
+
+    assert to_close == ([200, 200], [1, 2], 2)
+    assert dropped == ([200, 200, 200], [1, 2, 3], 3)
+
+
+def test_poster_raises_post_error_when_refused_or_too_slow():
+    async def scenario() -> list[str]:
+        async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await reader.read()
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(mute, "127.0.0.1", 0)
+        slow = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        poster = KeepAlivePoster(timeout=0.2)
+        errors = []
+        for url in (f"http://127.0.0.1:{free_port()}/", slow, "ftp://example.com/"):
+            with pytest.raises(PostError) as caught:
+                await poster.post_json(url, {})
+            errors.append(str(caught.value))
+        await poster.aclose()
+        server.close()
+        await server.wait_closed()
+        return errors
+
+    refused, slow, bad_url = asyncio.run(scenario())
+
+    assert "Connection" in refused or "Errno" in refused
+    assert "Timeout" in slow
+    assert "not an http(s) URL" in bad_url
 
 
 # --- the command line ---

@@ -1,31 +1,35 @@
 """Posting webhook callbacks, in the background, with bounded concurrency.
 
 Replai posts each callback once, with no signature and no retry; so does the sandbox. A
-failed post is logged and dropped. Callbacks never delay the send that caused them: each
-accepted send gets one task that sleeps `callback_delay` between its statuses.
+failed post is counted, logged and dropped. Callbacks never delay the send that caused
+them: each accepted send gets one task that sleeps `callback_delay` between its statuses.
+Posts go through one shared `KeepAlivePoster` (see `posting` for why not httpx), at most
+`DEFAULT_CONCURRENCY` at once. When the receiver cannot keep up, at most `MAX_PENDING`
+sends wait for their callbacks; later ones get none and are counted as dropped.
 """
 
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from typing import Any
 
-import httpx
-
-from broadcaster.phones import mask_phone
 from broadcaster.sandbox.chats import ChatMessage
 from broadcaster.sandbox.payloads import SentMessage, incoming_payload, status_payload
+from broadcaster.sandbox.posting import KeepAlivePoster, PostError
 from broadcaster.sandbox.scripts import callback_plan
 from broadcaster.sandbox.state import SandboxState
 
-__all__ = ["DEFAULT_CONCURRENCY", "CallbackPoster"]
+__all__ = ["DEFAULT_CONCURRENCY", "MAX_PENDING", "CallbackPoster"]
 
 logger = logging.getLogger(__name__)
 
 #: At most this many callback posts in flight at once.
 DEFAULT_CONCURRENCY = 50
-#: Seconds a callback post may take.
+#: Seconds one callback post may take.
 DEFAULT_TIMEOUT = 5.0
+#: At most this many sends waiting for their callbacks.
+MAX_PENDING = 100_000
 
 
 class CallbackPoster:
@@ -37,24 +41,25 @@ class CallbackPoster:
     def __init__(self, state: SandboxState, *, concurrency: int = DEFAULT_CONCURRENCY) -> None:
         self._state = state
         self._concurrency = concurrency
-        self._client: httpx.AsyncClient | None = None
-        self._semaphore: asyncio.Semaphore | None = None
+        self._poster: KeepAlivePoster | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        """Open the shared HTTP client."""
-        limits = httpx.Limits(max_connections=self._concurrency)
-        self._client = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=limits)
-        self._semaphore = asyncio.Semaphore(self._concurrency)
+        """Open the shared poster."""
+        self._poster = KeepAlivePoster(max_connections=self._concurrency, timeout=DEFAULT_TIMEOUT)
 
     async def close(self) -> None:
-        """Cancel pending callbacks and close the client."""
+        """Cancel pending callbacks and close idle connections."""
         for task in list(self._tasks):
             task.cancel()
-        if self._client is not None:
-            await self._client.aclose()
+        if self._poster is not None:
+            await self._poster.aclose()
 
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        if len(self._tasks) >= MAX_PENDING:
+            coro.close()
+            self._state.callbacks_dropped += 1
+            return
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -89,29 +94,28 @@ class CallbackPoster:
     def _reply(self, sent: SentMessage, text: str) -> dict[str, Any]:
         state = self._state
         reply_id = state.new_wamid() if sent.waba else state.new_device_message_id()
-        state.chats.add(
-            sent.sender, sent.phone, ChatMessage(reply_id, False, text, int(time.time()))
-        )
+        message = ChatMessage(reply_id, False, text, int(time.time()))
+        state.chats.add(sent.sender, sent.phone, message)
         return incoming_payload(
             device_key=sent.sender, phone=sent.phone, message=text, waba=sent.waba
         )
 
     async def post(self, payload: dict[str, Any]) -> None:
         """Post `payload` to the current webhook URL once; failures are logged and dropped."""
-        url = self._state.config.webhook_url
-        if not url or self._client is None or self._semaphore is None:
+        state = self._state
+        url = state.config.webhook_url
+        if not url or self._poster is None:
             return
-        async with self._semaphore:
-            try:
-                response = await self._client.post(url, json=payload)
-            except httpx.HTTPError as exc:
-                self._state.callbacks_failed += 1
-                logger.warning("callback post to %s failed: %r", url, exc)
-                return
-        self._state.callbacks_posted += 1
-        if response.status_code >= 400:
-            logger.info(
-                "webhook answered %s to a callback for %s",
-                response.status_code,
-                mask_phone(str(payload.get("phone") or payload.get("from") or "")),
-            )
+        try:
+            status = await self._poster.post_json(url, payload)
+        except PostError as exc:
+            state.callbacks_failed += 1
+            # One line per hundred failures: a dead receiver would otherwise flood the log.
+            if state.callbacks_failed % 100 == 1:
+                logger.warning(
+                    "callback post to %s failed (%d so far): %s", url, state.callbacks_failed, exc
+                )
+            return
+        state.callbacks_posted += 1
+        if status >= 400:
+            logger.debug("webhook %s answered %d to a callback", url, status)

@@ -62,6 +62,10 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
 }
 
 
+def _number(value: float) -> int | float:
+    return int(value) if value.is_integer() else value
+
+
 @dataclass(slots=True)
 class SandboxConfig:
     """What can change while the sandbox runs. Durations are seconds.
@@ -110,7 +114,7 @@ class SandboxConfig:
         rate = self.rate_limit
         return {
             "latency_ms": round(self.latency * 1000),
-            "rate_limit_per_minute": None if rate is None else rate.per_minute,
+            "rate_limit_per_minute": None if rate is None else _number(rate.per_minute),
             "rate_limit": None if rate is None else str(rate),
             "webhook_url": self.webhook_url,
             "callback_delay_ms": round(self.callback_delay * 1000),

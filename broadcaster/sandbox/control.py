@@ -30,6 +30,7 @@ def routes(state: SandboxState) -> list[Route]:
         body = state.sends.report(since=since, summary=summary)
         body["callbacks_posted"] = state.callbacks_posted
         body["callbacks_failed"] = state.callbacks_failed
+        body["callbacks_dropped"] = state.callbacks_dropped
         return json_response(body)
 
     async def reset(request: Request) -> Response:

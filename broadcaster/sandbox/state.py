@@ -38,6 +38,7 @@ class SandboxState:
         self.epoch = 0
         self.callbacks_posted = 0
         self.callbacks_failed = 0
+        self.callbacks_dropped = 0
 
     def rate_for(self, waba: bool) -> RateSpec:
         """The throttle of a send route family: configured, else Replai's default."""
@@ -70,3 +71,4 @@ class SandboxState:
         self.disconnected.clear()
         self.callbacks_posted = 0
         self.callbacks_failed = 0
+        self.callbacks_dropped = 0
