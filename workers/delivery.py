@@ -28,7 +28,7 @@ from broadcaster.phones import mask_phone
 from broadcaster.replai import ReplaiClient
 from broadcaster.store import CampaignStore, Claim
 
-from .ratelimit import RateLimiter
+from .ratelimit import DailyCap, RateLimiter
 
 __all__ = ["Policy", "Resources", "deliver"]
 
@@ -77,6 +77,7 @@ class Resources:
     client: ReplaiClient
     limiter: RateLimiter
     policy: Policy
+    daily_cap: DailyCap | None = None
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     campaigns: dict[str, Campaign] = dataclasses.field(default_factory=dict)
@@ -95,6 +96,12 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
     if not claim.ok:
         return claim.released
     campaign = res.campaign(cid)
+    if res.daily_cap is not None and not _admitted(res, campaign, claim.phone):
+        due = _next_utc_midnight(res.clock())
+        error = "daily cap of unique recipients reached for this sender"
+        return res.store.finish(
+            cid, index, RecipientStatus.WAITING, attempted=False, due=due, error=error
+        )
     try:
         _take_slot(res, campaign)
     except RateLimitExceeded as exc:
@@ -115,6 +122,16 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
     except ReplaiError as exc:
         return _failed(res, campaign, index, claim, exc)
     return res.store.finish(cid, index, RecipientStatus.SENT, message_id=result.message_id)
+
+
+def _admitted(res: Resources, campaign: Campaign, phone: str) -> bool:
+    assert res.daily_cap is not None
+    day = time.strftime("%Y%m%d", time.gmtime(res.clock()))
+    return res.daily_cap.admit(res.store.keys.daily(campaign.sender_key, day), phone)
+
+
+def _next_utc_midnight(now: float) -> float:
+    return (now // 86400 + 1) * 86400
 
 
 def _take_slot(res: Resources, campaign: Campaign) -> None:

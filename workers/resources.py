@@ -10,7 +10,7 @@ from broadcaster.settings import Settings, get_settings
 from broadcaster.store import CampaignStore
 
 from .delivery import Policy, Resources
-from .ratelimit import RateLimiter, RedisBackend
+from .ratelimit import DailyCap, RateLimiter, RedisBackend
 
 __all__ = ["build", "get", "reset"]
 
@@ -28,6 +28,7 @@ def build(settings: Settings) -> Resources:
         ),
         client=settings.replai_client(),
         limiter=RateLimiter(RedisBackend(client)),
+        daily_cap=DailyCap(client, cap=settings.daily_cap) if settings.daily_cap else None,
         policy=Policy(
             rate_waba_per_minute=settings.rate_waba_per_minute,
             rate_device_per_minute=settings.rate_device_per_minute,
