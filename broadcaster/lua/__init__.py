@@ -1,0 +1,1 @@
+"""Lua scripts of the campaign store (prelude.lua is prepended to each)."""
