@@ -53,10 +53,6 @@ class Keys:
         """Bucket hash mapping a Replai message id to `campaign_id:index`."""
         return f"{self.prefix}:msg:{_crc_bucket(message_id)}"
 
-    def webhook_seen(self, digest: str) -> str:
-        """Marker of an already processed webhook body (de-duplication)."""
-        return f"{self.prefix}:wh:{digest}"
-
     def ticker_lock(self) -> str:
         """Lock held by the one worker running the periodic ticker."""
         return f"{self.prefix}:ticker"
@@ -72,10 +68,6 @@ class Keys:
     def rate(self, sender: str) -> str:
         """GCRA state (theoretical arrival time) of a sender's global rate limit."""
         return f"{self.prefix}:rate:{sender}"
-
-    def pair(self, sender: str, phone: str) -> str:
-        """Marker that holds back sends to one recipient after a 131056."""
-        return f"{self.prefix}:pair:{sender}:{phone}"
 
     def daily(self, sender: str, day: str) -> str:
         """Set of unique recipients a sender reached on one UTC day."""
