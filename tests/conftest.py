@@ -19,26 +19,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def redis_url(db: int = 15) -> str:
+def redis_url(db: int) -> str:
     return _BASE_REDIS.rsplit("/", 1)[0] + f"/{db}"
 
 
 # The store uses db 15 and the Celery broker db 14, in this process and in workers it starts.
-os.environ["BROADCASTER_REDIS_URL"] = redis_url(15)
-os.environ["BROADCASTER_BROKER_URL"] = redis_url(14)
+# Two test runs on one Redis at once must pick other databases: BC_TEST_DB=13 uses 13 and 12.
+STORE_DB = int(os.environ.get("BC_TEST_DB", "15"))
+BROKER_DB = STORE_DB - 1
+os.environ["BROADCASTER_REDIS_URL"] = redis_url(STORE_DB)
+os.environ["BROADCASTER_BROKER_URL"] = redis_url(BROKER_DB)
 
 
 @pytest.fixture
 def redis() -> Iterator[redis_lib.Redis]:
-    """A real Redis on db 15, emptied before and after each test."""
-    client = redis_lib.Redis.from_url(redis_url(15))
+    """A real Redis on the test database (15 by default), emptied before and after each test."""
+    client = redis_lib.Redis.from_url(redis_url(STORE_DB))
     try:
         client.ping()
     except redis_lib.ConnectionError:
         if os.environ.get("CI"):
             raise
         pytest.skip("Redis is not reachable; run the tests with `make test`")
-    broker = redis_lib.Redis.from_url(redis_url(14))
+    broker = redis_lib.Redis.from_url(redis_url(BROKER_DB))
     client.flushdb()
     broker.flushdb()
     yield client
