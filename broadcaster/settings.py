@@ -1,10 +1,10 @@
 """Configuration from the environment (prefix `BROADCASTER_`) and an optional `.env` file."""
 
 import functools
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import ConfigurationError
 from .replai import ReplaiClient
@@ -56,13 +56,24 @@ class Settings(BaseSettings):
     backoff_base: float = Field(default=2.0, gt=0)
 
     # Web
-    api_keys: list[SecretStr] = Field(default_factory=list)
+    #: Keys accepted in the X-API-Key header; comma-separated in the environment.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    #: The secret path part of the webhook URL: /webhooks/replai/<secret>.
     webhook_secret: SecretStr | None = None
+    #: When set, webhooks must carry X-Signature-256: sha256=<hex HMAC of the body>.
     webhook_hmac_secret: SecretStr | None = None
-    opt_out_keywords: list[str] = Field(
+    #: Replies that put the sender on the suppression list (case-insensitive, whole message).
+    opt_out_keywords: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["STOP", "BERHENTI", "UNSUBSCRIBE", "UNSUB"]
     )
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+
+    @field_validator("api_keys", "opt_out_keywords", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def celery_broker_url(self) -> str:
