@@ -41,17 +41,19 @@ def main() -> None:
     store.start(campaign.id)
     t0 = time.perf_counter()
     for i in range(args.n):
-        store.claim(campaign.id, i, lease=60)
+        claim = store.claim(campaign.id, i, lease=60)
         # a realistic Meta id: "wamid." + base64 of ~40 bytes
         wamid = "wamid." + base64.b64encode(os.urandom(40)).decode()
-        store.finish(campaign.id, i, RecipientStatus.SENT, message_id=wamid)
+        store.finish(campaign.id, i, RecipientStatus.SENT, message_id=wamid, phone=claim.phone)
     sent = time.perf_counter() - t0
     after = _used(client, keys)
     print(f"recipients: {args.n}")
     print(f"create: {created:.2f} s ({args.n / created:,.0f}/s)")
     print(f"claim+finish: {sent:.2f} s ({args.n / sent:,.0f}/s, one process)")
     print(f"bytes/recipient before sending: {before / args.n:.1f}")
-    print(f"bytes/recipient after sending (with message ids and index): {after / args.n:.1f}")
+    print(
+        f"bytes/recipient after sending (message ids, id and phone indexes): {after / args.n:.1f}"
+    )
     store.delete(campaign.id)
     for name in client.scan_iter(match="bcbench:*", count=1000):
         client.delete(name)

@@ -112,6 +112,8 @@ class Campaign:
     started_at: float | None = None
     finished_at: float | None = None
     summary: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    replies: int = 0
+    opted_out: int = 0
 
     def __post_init__(self) -> None:
         if self.channel not in ("waba", "device"):
@@ -171,6 +173,8 @@ class Campaign:
             started_at=_f(raw.get("started_at")),
             finished_at=_f(raw.get("finished_at")),
             summary=json.loads(raw.get("summary", "{}")),
+            replies=int(raw.get("replies", 0)),
+            opted_out=int(raw.get("opted_out", 0)),
         )
 
     def message_for(self, variables: Mapping[str, str]) -> tuple[str | None, list[str]]:

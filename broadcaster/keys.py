@@ -50,8 +50,16 @@ class Keys:
         return f"{self.prefix}:suppressed"
 
     def msgindex(self, message_id: str) -> str:
-        """Bucket hash mapping a Replai message id to `campaign_id:index`."""
+        """Bucket hash mapping a digest of a Replai message id to `campaign_id:index`."""
         return f"{self.prefix}:msg:{_crc_bucket(message_id)}"
+
+    def by_phone(self, phone: str) -> str:
+        """Bucket hash mapping a phone number to the `campaign_id:index` that last messaged it."""
+        return f"{self.prefix}:ph:{_crc_bucket(phone)}"
+
+    def webhook_seen(self, digest: str) -> str:
+        """Marker of an already processed webhook body (de-duplication)."""
+        return f"{self.prefix}:wh:{digest}"
 
     def ticker_lock(self) -> str:
         """Lock held by the one worker running the periodic ticker."""

@@ -11,6 +11,7 @@ add up to the total.
 """
 
 import dataclasses
+import hashlib
 import importlib.resources
 import json
 import logging
@@ -98,6 +99,7 @@ class CampaignStore:
         self._finish = self.redis.register_script(_script("finish.lua"))
         self._tick = self.redis.register_script(_script("tick.lua"))
         self._control = self.redis.register_script(_script("control.lua"))
+        self._callback = self.redis.register_script(_script("callback.lua"))
         self._vars: dict[str, list[str]] = {}
 
     # creation and reading ---------------------------------------------------------------
@@ -212,8 +214,13 @@ class CampaignStore:
         due: float = 0.0,
         message_id: str | None = None,
         error: str | None = None,
+        phone: str | None = None,
     ) -> list[int]:
-        """Record a send's outcome; returns recipients released to keep the window full."""
+        """Record a send's outcome; returns recipients released to keep the window full.
+
+        `message_id` goes into the index that delivery callbacks are matched by; `phone`
+        (given for a sent message) into the index that replies are matched by.
+        """
         k, now = self.keys, self.clock()
         bucket, field = divmod(index, BUCKET_SIZE)
         mid = message_id or ""
@@ -223,10 +230,11 @@ class CampaignStore:
             k.message_ids(cid, bucket),
             k.msgindex(mid),
             k.errors(cid),
+            k.by_phone(phone or ""),
         ]
         args: list[Any] = [
             cid, index, int(status), now, "1" if attempted else "0", due, mid,
-            f"{cid}:{index}", error or "", field, self.stale_after,
+            f"{cid}:{index}", error or "", field, self.stale_after, _digest(mid), phone or "",
         ]  # fmt: skip
         ok, released = self._finish(keys=keys, args=args)
         if not ok:
@@ -307,6 +315,50 @@ class CampaignStore:
             names = self._vars[cid] = self.get(cid).variables
         return phone, dict(zip(names, json.loads(packed), strict=False))
 
+    # delivery callbacks and replies --------------------------------------------------------
+
+    def find_message(self, message_id: str) -> tuple[str, int] | None:
+        """The campaign and recipient a Replai message id belongs to, if it is one of ours."""
+        ref = self.redis.hget(self.keys.msgindex(message_id), _digest(message_id))
+        return _ref(ref)
+
+    def find_phone(self, phone: str) -> tuple[str, int] | None:
+        """The campaign and recipient that last messaged this number."""
+        return _ref(self.redis.hget(self.keys.by_phone(phone), phone))
+
+    def apply_status(
+        self, message_id: str, status: RecipientStatus, *, error: str | None = None
+    ) -> bool:
+        """Apply a delivery status; False for unknown ids and for statuses that go backwards."""
+        if status not in (S_SENT, S_DELIVERED, S_READ, S_FAILED):
+            raise ValueError(f"not a delivery status: {status!r}")
+        found = self.find_message(message_id)
+        if found is None:
+            return False
+        cid, index = found
+        k = self.keys
+        keys = [k.campaign(cid), k.status(cid), k.counts(cid), k.meta(cid), k.errors(cid)]
+        args: list[Any] = [index, int(status), self.clock(), error or ""]
+        return bool(self._callback(keys=keys, args=args))
+
+    def record_reply(self, phone: str, text: str, *, opted_out: bool = False) -> str | None:
+        """Keep a reply on the recipient that last messaged `phone`; returns its campaign id."""
+        found = self.find_phone(phone)
+        if found is None:
+            return None
+        cid, index = found
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hset(self.keys.replies(cid), str(index), text[:500])
+        pipe.hincrby(self.keys.campaign(cid), "replies", 1)
+        if opted_out:
+            pipe.hincrby(self.keys.campaign(cid), "opted_out", 1)
+        pipe.execute()
+        return cid
+
+    def first_time(self, digest: str, *, ttl: float = 86400.0) -> bool:
+        """True the first time a webhook body digest is seen within `ttl` seconds."""
+        return bool(self.redis.set(self.keys.webhook_seen(digest), 1, nx=True, ex=int(ttl)))
+
     # suppression list ---------------------------------------------------------------------
 
     def suppressed(self) -> set[str]:
@@ -378,6 +430,26 @@ def _pack(contact: Contact, names: list[str]) -> str:
         return contact.phone
     values = [contact.variables.get(n, "") for n in names]
     return contact.phone + _SEP + json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+
+
+S_SENT, S_DELIVERED, S_READ, S_FAILED = (
+    RecipientStatus.SENT,
+    RecipientStatus.DELIVERED,
+    RecipientStatus.READ,
+    RecipientStatus.FAILED,
+)
+
+
+def _digest(message_id: str) -> bytes:
+    # 8 bytes instead of Meta's ~60-character ids: the index is the largest key per recipient
+    return hashlib.blake2b(message_id.encode(), digest_size=8).digest() if message_id else b""
+
+
+def _ref(value: bytes | None) -> tuple[str, int] | None:
+    if not value:
+        return None
+    cid, _, index = value.decode().rpartition(":")
+    return cid, int(index)
 
 
 def _opt(value: bytes | None) -> str | None:

@@ -86,7 +86,8 @@ def test_finish_records_outcome_and_refills(store):
     rows = {r.index: r for r in store.iter_rows(c.id)}
     assert rows[0].status == "sent" and rows[0].message_id == "wamid.X" and rows[0].attempts == 1
     assert rows[1].status == "failed" and rows[1].error == "131026: undeliverable"
-    assert store.redis.hget(store.keys.msgindex("wamid.X"), "wamid.X") == f"{c.id}:0".encode()
+    assert store.find_message("wamid.X") == (c.id, 0)
+    assert store.find_message("wamid.Y") is None
     assert_counts_add_up(store, c.id, 5)
 
 

@@ -121,7 +121,9 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
         )
     except ReplaiError as exc:
         return _failed(res, campaign, index, claim, exc)
-    return res.store.finish(cid, index, RecipientStatus.SENT, message_id=result.message_id)
+    return res.store.finish(
+        cid, index, RecipientStatus.SENT, message_id=result.message_id, phone=claim.phone
+    )
 
 
 def _admitted(res: Resources, campaign: Campaign, phone: str) -> bool:

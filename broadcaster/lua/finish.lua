@@ -1,5 +1,6 @@
 -- KEYS: campaign status active requeue counts running events meta msgbucket msgindex errors
--- ARGV: cid idx new now attempted due message_id ref error field stale
+--       by_phone
+-- ARGV: cid idx new now attempted due message_id ref error field stale digest phone
 -- Records the outcome of a claimed send and refills the window. Only a recipient in `sending`
 -- (or `unknown`, when the late answer is a real outcome) can move; anything else is stale.
 local cid, idx, new, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -21,7 +22,10 @@ end
 redis.call('BITFIELD', KEYS[8], 'SET', 'u32', idx * 40 + 8, math.floor(now))
 if ARGV[7] ~= '' then
   redis.call('HSET', KEYS[9], ARGV[10], ARGV[7])
-  redis.call('HSET', KEYS[10], ARGV[7], ARGV[8])
+  redis.call('HSET', KEYS[10], ARGV[12], ARGV[8])
+end
+if new == SENT and ARGV[13] ~= '' then
+  redis.call('HSET', KEYS[12], ARGV[13], ARGV[8])
 end
 if ARGV[9] ~= '' then
   redis.call('HSET', KEYS[11], idx, ARGV[9])
