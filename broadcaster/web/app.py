@@ -1,0 +1,53 @@
+"""The FastAPI app: `uvicorn broadcaster.web.app:create_app --factory`.
+
+OpenAPI at `/openapi.json`, interactive docs at `/docs`. Every route except `/healthz` and
+the webhook needs an API key (`X-API-Key` or `Authorization: Bearer`).
+"""
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from broadcaster.settings import Settings, get_settings
+
+from .deps import WebResources
+from .errors import install_error_handlers
+from .routes import campaigns, control, health, reports, suppression, webhooks
+
+__all__ = ["create_app"]
+
+logger = logging.getLogger(__name__)
+
+_DESCRIPTION = """\
+WhatsApp broadcast campaigns through Replai.id.
+
+Create a campaign with `POST /campaigns` (a CSV upload or JSON recipients), watch it with
+`GET /campaigns/{id}`, download `GET /campaigns/{id}/report.csv`. Authenticate with the
+`X-API-Key` header (or `Authorization: Bearer <key>`), one of `BROADCASTER_API_KEYS`.
+Errors are JSON: `{"detail": "<what to fix>"}`, sometimes with more fields (`errors` lists
+row problems with their line numbers).
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; `settings` defaults to the environment's (`BROADCASTER_*`)."""
+    resources = WebResources(settings or get_settings())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        resources.close()
+
+    app = FastAPI(
+        title="Broadcaster",
+        version="0.1.0",
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.resources = resources
+    install_error_handlers(app)
+    for module in (campaigns, control, reports, suppression, webhooks, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,143 @@
+"""Dependencies: settings, Redis, the campaign store, the Replai client and task dispatch.
+
+`create_app(settings)` builds one `WebResources` per app (kept on `app.state`); the
+dependencies below hand out its parts. Tests replace any of them with
+`app.dependency_overrides[get_dispatcher] = ...`.
+"""
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import redis
+from fastapi import Depends, Request
+
+from broadcaster.keys import Keys
+from broadcaster.replai import ReplaiClient
+from broadcaster.settings import Settings
+from broadcaster.store import CampaignStore
+
+__all__ = [
+    "ClientDep",
+    "ClientFactoryDep",
+    "DispatchDep",
+    "Dispatcher",
+    "RedisDep",
+    "SettingsDep",
+    "StoreDep",
+    "WebResources",
+    "celery_dispatcher",
+    "get_client",
+    "get_client_factory",
+    "get_dispatcher",
+    "get_redis",
+    "get_settings",
+    "get_store",
+]
+
+#: Seconds to wait for a Redis connection before answering 503.
+DEFAULT_REDIS_CONNECT_TIMEOUT = 5.0
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Dispatcher:
+    """How the API hands work to the workers (Celery tasks by default).
+
+    Args:
+        start: start (or schedule) a stored draft campaign.
+        resume: resume a paused campaign.
+        requeue: send again the recipients in one status (`int(RecipientStatus...)`).
+    """
+
+    start: Callable[[str], object]
+    resume: Callable[[str], object]
+    requeue: Callable[[str, int], object]
+
+
+def celery_dispatcher() -> Dispatcher:
+    """Dispatch through the Celery tasks in `workers.tasks` (imported on first use)."""
+    from workers.tasks import requeue_campaign, resume_campaign, start_campaign
+
+    return Dispatcher(
+        start=start_campaign.delay,
+        resume=resume_campaign.delay,
+        requeue=requeue_campaign.delay,
+    )
+
+
+class WebResources:
+    """What one app shares across requests: a Redis pool, the store, one Replai client.
+
+    The Replai client is created on first use, so the API runs without Replai credentials
+    until a route needs Replai (a test send, a template check).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.redis: Any = redis.Redis.from_url(
+            settings.redis_url, socket_connect_timeout=DEFAULT_REDIS_CONNECT_TIMEOUT
+        )
+        self.store = CampaignStore(
+            self.redis, keys=Keys(settings.key_prefix), stale_after=settings.stale_after
+        )
+        self._client: ReplaiClient | None = None
+        self._lock = threading.Lock()
+
+    def client(self) -> ReplaiClient:
+        """The app's Replai client; raises ConfigurationError without credentials."""
+        with self._lock:
+            if self._client is None:
+                self._client = self.settings.replai_client()
+            return self._client
+
+    def close(self) -> None:
+        """Close the Replai client and the Redis pool."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+        self.redis.close()
+
+
+def _resources(request: Request) -> WebResources:
+    resources: WebResources = request.app.state.resources
+    return resources
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    return _resources(request).settings
+
+
+def get_redis(request: Request) -> Any:
+    """The app's Redis client (bytes responses)."""
+    return _resources(request).redis
+
+
+def get_store(request: Request) -> CampaignStore:
+    """The app's campaign store."""
+    return _resources(request).store
+
+
+def get_client(request: Request) -> ReplaiClient:
+    """The app's Replai client (ConfigurationError -> 503 when Replai is not configured)."""
+    return _resources(request).client()
+
+
+def get_client_factory(request: Request) -> Callable[[], ReplaiClient]:
+    """Get the Replai client only when needed (a template check): `client = factory()`."""
+    return _resources(request).client
+
+
+def get_dispatcher() -> Dispatcher:
+    """The Celery dispatcher; tests override this dependency."""
+    return celery_dispatcher()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RedisDep = Annotated[Any, Depends(get_redis)]
+StoreDep = Annotated[CampaignStore, Depends(get_store)]
+ClientDep = Annotated[ReplaiClient, Depends(get_client)]
+ClientFactoryDep = Annotated[Callable[[], ReplaiClient], Depends(get_client_factory)]
+DispatchDep = Annotated[Dispatcher, Depends(get_dispatcher)]

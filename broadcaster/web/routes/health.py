@@ -1,0 +1,72 @@
+"""GET /healthz: Redis, the task broker and live workers (no API key: for load balancers)."""
+
+import logging
+from typing import Any
+
+import redis
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from ..deps import RedisDep, SettingsDep, StoreDep
+from ..schemas import HealthOut
+
+__all__ = ["router"]
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["health"])
+
+#: Seconds the broker check may take.
+DEFAULT_BROKER_TIMEOUT = 2.0
+
+
+@router.get(
+    "/healthz",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "A part is failing."}},
+)
+def healthz(redis_client: RedisDep, store: StoreDep, settings: SettingsDep) -> JSONResponse:
+    """200 when Redis and the broker answer and at least one worker is alive, else 503."""
+    redis_state = _check(redis_client.ping)
+    broker_state = _check(lambda: _ping_broker(settings.celery_broker_url))
+    workers = _count_workers(store) if redis_state == "ok" else 0
+    healthy = redis_state == "ok" and broker_state == "ok" and workers > 0
+    body = HealthOut(
+        status="ok" if healthy else "failing",
+        redis=redis_state,
+        broker=broker_state,
+        workers=workers,
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+
+def _check(ping: Any) -> str:
+    try:
+        ping()
+    except Exception as exc:  # a health check reports every failure, it never raises
+        logger.warning("health check failed: %s", exc)
+        return f"error: {type(exc).__name__}: {exc}"[:200]
+    return "ok"
+
+
+def _ping_broker(url: str) -> None:
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        client = redis.Redis.from_url(
+            url,
+            socket_connect_timeout=DEFAULT_BROKER_TIMEOUT,
+            socket_timeout=DEFAULT_BROKER_TIMEOUT,
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
+        return
+    from kombu import Connection
+
+    with Connection(url, connect_timeout=DEFAULT_BROKER_TIMEOUT) as connection:
+        connection.ensure_connection(max_retries=1)
+
+
+def _count_workers(store: Any) -> int:
+    pattern = store.keys.workers()
+    return sum(1 for _ in store.redis.scan_iter(match=pattern, count=1000))

@@ -1,0 +1,316 @@
+"""Request and response bodies of the HTTP API (pydantic models; they make the OpenAPI)."""
+
+import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from broadcaster.campaigns import Campaign, RecipientStatus
+from broadcaster.enqueue import Progress
+from broadcaster.store import RecipientRow
+
+__all__ = [
+    "STATUS_PATTERN",
+    "ActionResult",
+    "CampaignCreate",
+    "CampaignCreated",
+    "CampaignDetail",
+    "CampaignFields",
+    "CampaignItem",
+    "CampaignOut",
+    "CampaignPage",
+    "ConfirmIn",
+    "ErrorOut",
+    "HealthOut",
+    "ProgressOut",
+    "RecipientOut",
+    "RecipientPage",
+    "SuppressionAdded",
+    "SuppressionImported",
+    "SuppressionIn",
+    "SuppressionPage",
+    "SuppressionRemoved",
+    "TrialSendIn",
+    "TrialSendOut",
+    "TrialSendResult",
+    "WebhookAck",
+    "timestamp",
+]
+
+#: A regular expression matching every recipient status label (for `?status=`).
+STATUS_PATTERN = "^(" + "|".join(s.label for s in RecipientStatus) + ")$"
+
+
+def timestamp(value: float | None) -> datetime.datetime | None:
+    """Seconds since the epoch as an aware UTC datetime (None and 0 stay None)."""
+    if not value:
+        return None
+    return datetime.datetime.fromtimestamp(value, tz=datetime.UTC)
+
+
+class ErrorOut(BaseModel):
+    """Every error: what went wrong and what to do (some errors add fields, e.g. `errors`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str
+
+
+class CampaignFields(BaseModel):
+    """The campaign's message and schedule, as a form (with a CSV) or in a JSON body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    channel: Literal["waba", "device"] = "waba"
+    sender: str = Field(min_length=1, description="WABA id (waba) or device id (device).")
+    text: str | None = Field(default=None, description="A text with {column} placeholders.")
+    template: str | None = Field(default=None, description="A template name (or id).")
+    language: str = "id"
+    params: list[str] = Field(
+        default_factory=list,
+        description="Template parameters: a column name, or a literal (repeat the field).",
+    )
+    send_at: datetime.datetime | None = Field(
+        default=None, description="ISO 8601 start time; without an offset it is UTC."
+    )
+    rate_per_minute: float | None = Field(default=None, gt=0)
+    phone_column: str | None = None
+
+    def start_time(self) -> float | None:
+        """`send_at` in seconds since the epoch (a naive time is read as UTC)."""
+        if self.send_at is None:
+            return None
+        when = self.send_at
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        return when.timestamp()
+
+
+class CampaignCreate(CampaignFields):
+    """A campaign in a JSON body: the fields and the recipients."""
+
+    recipients: list[dict[str, Any]] = Field(
+        min_length=1,
+        description='Rows like {"phone": "0812...", "name": "Budi"}; other keys are variables.',
+    )
+
+
+class CampaignOut(BaseModel):
+    """A stored campaign."""
+
+    id: str
+    name: str
+    channel: str
+    sender: str
+    text: str | None
+    template: str | None
+    language: str
+    params: list[str]
+    send_at: datetime.datetime | None
+    rate_per_minute: float | None
+    state: str
+    reason: str | None
+    total: int
+    created_at: datetime.datetime | None
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+    replies: int = Field(description="Replies received from recipients.")
+    opted_out: int = Field(description="Recipients who replied with an opt-out keyword.")
+
+    @classmethod
+    def of(cls, c: Campaign) -> "CampaignOut":
+        """From a stored campaign."""
+        return cls(
+            id=c.id, name=c.name, channel=c.channel, sender=c.sender, text=c.text,
+            template=c.template, language=c.language, params=list(c.params),
+            send_at=timestamp(c.send_at), rate_per_minute=c.rate_per_minute,
+            state=c.state.value, reason=c.reason, total=c.total,
+            created_at=timestamp(c.created_at), started_at=timestamp(c.started_at),
+            finished_at=timestamp(c.finished_at), replies=c.replies, opted_out=c.opted_out,
+        )  # fmt: skip
+
+
+class ProgressOut(BaseModel):
+    """Where a campaign stands: counts per status, rate (recipients/s) and eta (s)."""
+
+    state: str
+    reason: str | None
+    total: int
+    counts: dict[str, int]
+    done: int
+    percent: float
+    rate: float
+    eta: float | None
+
+    @classmethod
+    def of(cls, p: Progress) -> "ProgressOut":
+        """From `campaign_progress()`."""
+        return cls(
+            state=p.state, reason=p.reason, total=p.total, counts=dict(p.counts),
+            done=p.done, percent=round(p.percent, 2), rate=round(p.rate, 3),
+            eta=round(p.eta, 1) if p.eta is not None else None,
+        )  # fmt: skip
+
+
+class CampaignItem(CampaignOut):
+    """A campaign with its progress."""
+
+    progress: ProgressOut
+
+
+class CampaignDetail(CampaignItem):
+    """A campaign with its progress and import summary."""
+
+    summary: dict[str, Any]
+
+
+class CampaignPage(BaseModel):
+    """Campaigns, newest first."""
+
+    offset: int
+    limit: int
+    total: int
+    items: list[CampaignItem]
+
+
+class CampaignCreated(BaseModel):
+    """A stored campaign and what its import found (row errors with line numbers)."""
+
+    id: str
+    campaign: CampaignOut
+    summary: dict[str, Any]
+
+
+class RecipientOut(BaseModel):
+    """One recipient as reports show it."""
+
+    index: int
+    phone: str
+    status: str
+    attempts: int
+    updated_at: datetime.datetime | None
+    message_id: str | None
+    error: str | None
+    reply: str | None
+    variables: dict[str, str]
+
+    @classmethod
+    def of(cls, row: RecipientRow) -> "RecipientOut":
+        """From a store row."""
+        return cls(
+            index=row.index, phone=row.phone, status=row.status, attempts=row.attempts,
+            updated_at=timestamp(row.updated_at), message_id=row.message_id,
+            error=row.error, reply=row.reply, variables=row.variables,
+        )  # fmt: skip
+
+
+class RecipientPage(BaseModel):
+    """A page of a campaign's recipients, in file order."""
+
+    campaign_id: str
+    status: str | None
+    offset: int
+    limit: int
+    total: int
+    items: list[RecipientOut]
+
+
+class ActionResult(BaseModel):
+    """What a control action did; `recipients` counts those cancelled or requeued."""
+
+    id: str
+    action: str
+    state: str
+    recipients: int | None = None
+
+
+class ConfirmIn(BaseModel):
+    """An explicit yes for an action that may message people twice."""
+
+    confirm: bool = False
+
+
+class TrialSendIn(BaseModel):
+    """Numbers to send the campaign's message to now, outside the campaign."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phones: list[str] = Field(min_length=1, max_length=10)
+    variables: dict[str, str] = Field(
+        default_factory=dict, description="Values for the message's {column} placeholders."
+    )
+
+
+class TrialSendResult(BaseModel):
+    """One test send: the message id, or the reason it was not sent."""
+
+    phone: str
+    ok: bool
+    message_id: str | None = None
+    error: str | None = None
+
+
+class TrialSendOut(BaseModel):
+    """Test sends (not counted in the campaign)."""
+
+    campaign_id: str
+    results: list[TrialSendResult]
+
+
+class SuppressionIn(BaseModel):
+    """Numbers to put on the suppression list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phones: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class SuppressionPage(BaseModel):
+    """Suppressed numbers (E.164 digits), sorted."""
+
+    offset: int
+    limit: int
+    total: int
+    items: list[str]
+
+
+class SuppressionAdded(BaseModel):
+    """Numbers added (those already on the list are not counted)."""
+
+    added: int
+    phones: list[str]
+
+
+class SuppressionRemoved(BaseModel):
+    """A number taken off the suppression list."""
+
+    phone: str
+    removed: bool
+
+
+class SuppressionImported(BaseModel):
+    """A CSV of numbers put on the list; `summary.suppressed` counts those already on it."""
+
+    added: int
+    summary: dict[str, Any]
+
+
+class HealthOut(BaseModel):
+    """Each part is "ok" or the problem; `workers` counts live worker processes."""
+
+    status: Literal["ok", "failing"]
+    redis: str
+    broker: str
+    workers: int
+
+
+class WebhookAck(BaseModel):
+    """What a webhook call changed."""
+
+    ok: bool = True
+    duplicate: bool = False
+    statuses: int = 0
+    ignored: int = 0
+    replies: int = 0
+    opted_out: int = 0

@@ -1,0 +1,126 @@
+"""Reading request bodies with a size limit: multipart uploads and JSON.
+
+The limit is checked twice: against Content-Length before anything is read, and while the
+body streams in, so a chunked upload without Content-Length is stopped as soon as it passes
+the limit, not after it has filled the disk. Uploaded files are spooled to temporary files
+by Starlette; the caller closes the form (`async with read_form(...) as form`).
+"""
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, TypeVar
+
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData, UploadFile
+from starlette.types import Message
+
+from .errors import ApiError
+
+__all__ = [
+    "content_type",
+    "form_fields",
+    "limited",
+    "read_form",
+    "read_json",
+    "require_file",
+    "too_large",
+    "validate",
+]
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def too_large(limit: int) -> ApiError:
+    """The 413 answered for a body over `limit` bytes."""
+    return ApiError(
+        413,
+        f"request body larger than {limit} bytes (BROADCASTER_MAX_UPLOAD_BYTES): "
+        "split the contact file into smaller files",
+        limit=limit,
+    )
+
+
+def limited(request: Request, limit: int) -> Request:
+    """The same request, whose body stops with a 413 `ApiError` past `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    seen = 0
+
+    async def receive() -> Message:
+        nonlocal seen
+        message = await request.receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise too_large(limit)
+        return message
+
+    return Request(request.scope, receive)
+
+
+@contextlib.asynccontextmanager
+async def read_form(request: Request, limit: int) -> AsyncIterator[FormData]:
+    """Parse a multipart body (at most `limit` bytes); its files are closed on exit."""
+    form = await limited(request, limit).form()
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
+async def read_json(request: Request, limit: int, model: type[Model]) -> Model:
+    """Parse and validate a JSON body of at most `limit` bytes.
+
+    Raises:
+        RequestValidationError: bad JSON or fields, located under `body` as FastAPI does.
+    """
+    body = await limited(request, limit).body()
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise _located(exc) from None
+
+
+def validate(model: type[Model], data: dict[str, Any]) -> Model:
+    """Validate form fields like a body: errors become a 422 located under `body`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _located(exc) from None
+
+
+def _located(exc: ValidationError) -> RequestValidationError:
+    return RequestValidationError(
+        [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
+    )
+
+
+def form_fields(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The form's text fields as a dict; names in `lists` may repeat and become lists."""
+    fields: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            if name in lists:
+                fields.setdefault(name, []).append(value)
+            else:
+                fields[name] = value
+    return fields
+
+
+def require_file(form: FormData, name: str = "file") -> UploadFile:
+    """The uploaded file in field `name`, or a 422 saying how to send it."""
+    upload = form.get(name)
+    if not isinstance(upload, UploadFile):
+        raise ApiError(
+            422,
+            f"no file uploaded: send the contacts CSV as the multipart field {name!r}",
+        )
+    return upload
+
+
+def content_type(request: Request) -> str:
+    """The media type of the body, lower case, without parameters."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()

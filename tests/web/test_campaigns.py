@@ -1,0 +1,211 @@
+"""POST /campaigns (CSV upload and JSON), GET /campaigns, GET /campaigns/{id}."""
+
+import datetime
+
+import pytest
+
+from tests import factories
+from tests.web.conftest import AUTH, TestClient, build_app, csv_bytes
+
+
+def upload(client, data: bytes, **fields):
+    fields.setdefault("sender", "waba-1")
+    fields.setdefault("text", "Halo {name}")
+    return client.post("/campaigns", data=fields, files={"file": ("contacts.csv", data)})
+
+
+def test_csv_upload_creates_and_starts_a_campaign(client, store, dispatched):
+    rows = [[factories.phone(i), f"N{i}"] for i in range(3)]
+    rows.insert(1, ["12", "Bad"])
+    response = upload(client, csv_bytes(rows), name="promo", rate_per_minute="600")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    cid = body["id"]
+    assert body["campaign"]["name"] == "promo"
+    assert body["campaign"]["total"] == 3
+    assert body["campaign"]["rate_per_minute"] == 600
+    assert body["summary"]["valid"] == 3
+    assert body["summary"]["rejected"] == 1
+    assert body["summary"]["errors"] == [
+        {"line": 3, "reason": body["summary"]["errors"][0]["reason"]}
+    ]
+    assert "12" in body["summary"]["errors"][0]["reason"]
+    assert dispatched.calls == [("start", cid)]
+    assert store.get(cid).total == 3
+
+
+def test_json_recipients_create_a_campaign(client, store, dispatched):
+    response = client.post(
+        "/campaigns",
+        json={
+            "sender": "dev-1",
+            "channel": "device",
+            "text": "Halo {name}, kode {code}",
+            "recipients": [
+                {"phone": "0812 3456 7890", "name": "Budi", "code": "A1"},
+                {"phone": "+62 813-1111-5001", "name": "Sari", "code": "B2"},
+                {"phone": "0812 3456 7890", "name": "Budi again", "code": "A1"},
+            ],
+        },
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["summary"]["valid"] == 2
+    assert body["summary"]["duplicates"] == 1
+    assert body["campaign"]["channel"] == "device"
+    rows = list(store.iter_rows(body["id"]))
+    assert [r.phone for r in rows] == ["6281234567890", "6281311115001"]
+    assert rows[0].variables == {"name": "Budi", "code": "A1"}
+    assert dispatched.calls == [("start", body["id"])]
+
+
+def test_template_params_repeat_and_send_at_is_kept(client, sandbox, store):
+    with TestClient(
+        build_app(replai_base_url=sandbox.url), headers=AUTH
+    ) as c:  # the template is checked against the sandbox's templates
+        templates = c.app.state.resources.client().get_templates("waba-1")
+    assert templates  # the sandbox has some
+    template = next(t for t in templates if t.param_count == 1)
+    when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    with TestClient(build_app(replai_base_url=sandbox.url), headers=AUTH) as c:
+        response = c.post(
+            "/campaigns",
+            data={
+                "sender": "waba-1",
+                "template": template.name,
+                "params": ["name"],
+                "send_at": "2030-01-02T03:04:05",
+            },
+            files={"file": ("c.csv", csv_bytes([[factories.phone(1), "Budi"]]))},
+        )
+    assert response.status_code == 201, response.text
+    campaign = response.json()["campaign"]
+    assert campaign["params"] == ["{name}"]
+    assert datetime.datetime.fromisoformat(campaign["send_at"]) == when
+
+
+def test_unknown_template_is_refused_naming_the_templates(client, sandbox, store):
+    with TestClient(build_app(replai_base_url=sandbox.url), headers=AUTH) as c:
+        response = upload(c, csv_bytes([[factories.phone(1), "B"]]), text=None, template="nope")
+    assert response.status_code == 422
+    assert "template 'nope' not found" in response.json()["detail"]
+    assert store.list_campaigns() == []
+
+
+def test_csv_without_a_usable_row_is_refused_with_line_numbers(client, store, dispatched):
+    data = csv_bytes([["12345", "A"], ["", "B"], ["0812abc", "C"]])
+    response = upload(client, data)
+    assert response.status_code == 422
+    body = response.json()
+    assert [e["line"] for e in body["errors"]] == [2, 3, 4]
+    assert "line 2" in body["detail"] and "fix the rows" in body["detail"]
+    assert body["summary"]["rejected"] == 3
+    assert store.list_campaigns() == [] and dispatched.calls == []
+    assert list(store.redis.scan_iter("bc:c:*")) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"PK\x03\x04" + bytes(range(256)) * 4, "ZIP"),
+        (b"", "empty"),
+        (b"nama,kota\nBudi,Bandung\n", "no phone column"),
+    ],
+)
+def test_unreadable_file_is_refused(client, store, data, expected):
+    response = upload(client, data)
+    assert response.status_code == 422
+    assert expected.lower() in response.json()["detail"].lower()
+    assert store.list_campaigns() == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"sender": ""}, "body.sender"),
+        ({"text": "Halo {nama}"}, "placeholders ['nama']"),
+        ({"template": "x"}, "either a text or a template"),
+        ({"channel": "sms"}, "body.channel"),
+        ({"rate_per_minute": "-1"}, "body.rate_per_minute"),
+        ({"send_at": "tomorrow"}, "body.send_at"),
+        ({"message": "Halo"}, "body.message: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_fields_get_a_message_naming_them(client, store, fields, expected):
+    response = upload(client, csv_bytes([[factories.phone(1), "B"]]), **fields)
+    assert response.status_code == 422, response.text
+    assert expected in response.json()["detail"]
+    assert store.list_campaigns() == []
+
+
+def test_upload_without_file_or_with_another_type_says_how(client):
+    response = client.post(
+        "/campaigns", data={"sender": "w", "text": "x"}, files={"x": ("a", b"")}
+    )
+    assert response.status_code == 422
+    assert "field 'file'" in response.json()["detail"]
+    response = client.post(
+        "/campaigns", content=b"phone\n0812", headers={"content-type": "text/csv"}
+    )
+    assert response.status_code == 415
+    assert "multipart/form-data" in response.json()["detail"]
+
+
+def test_json_body_errors_are_located(client):
+    response = client.post("/campaigns", json={"sender": "w", "text": "x", "recipients": []})
+    assert response.status_code == 422
+    assert "body.recipients" in response.json()["detail"]
+    response = client.post(
+        "/campaigns", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("invalid request: body")
+
+
+def test_oversized_upload_is_refused_with_413(redis, dispatched, store):
+    app = build_app(dispatched, max_upload_bytes=1000)
+    data = csv_bytes([[factories.phone(i), "N" * 20] for i in range(100)])
+    with TestClient(app, headers=AUTH) as c:
+        response = upload(c, data)
+    assert response.status_code == 413
+    assert "larger than 1000 bytes" in response.json()["detail"]
+    assert store.list_campaigns() == [] and dispatched.calls == []
+
+
+def test_oversized_chunked_upload_without_length_is_stopped(redis, dispatched, store):
+    app = build_app(dispatched, max_upload_bytes=1000)
+    sent = []
+
+    def body():
+        for _ in range(50):
+            sent.append(1)
+            yield b'{"recipients": [' + b" " * 200
+
+    with TestClient(app, headers=AUTH) as c:
+        response = c.post(
+            "/campaigns", content=body(), headers={"content-type": "application/json"}
+        )
+    assert response.status_code == 413
+    assert store.list_campaigns() == []
+
+
+def test_list_and_get_campaigns(client, store):
+    ids = [
+        upload(client, csv_bytes([[factories.phone(i), "N"]]), name=f"c{i}").json()["id"]
+        for i in range(3)
+    ]
+    page = client.get("/campaigns", params={"limit": 2}).json()
+    assert page["total"] == 3
+    assert [c["id"] for c in page["items"]] == ids[::-1][:2]
+    assert page["items"][0]["progress"]["counts"]["pending"] == 1
+    detail = client.get(f"/campaigns/{ids[0]}").json()
+    assert detail["name"] == "c0" and detail["state"] == "draft"
+    assert detail["progress"]["total"] == 1 and detail["progress"]["percent"] == 0
+    assert detail["summary"]["valid"] == 1
+    assert set(detail["progress"]) >= {"state", "counts", "done", "rate", "eta", "percent"}
+
+
+def test_unknown_campaign_is_404(client):
+    response = client.get("/campaigns/cnope")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "campaign 'cnope' not found"}
