@@ -83,8 +83,9 @@ def _cells(row: RecipientRow, variables: list[str]) -> list[str]:
     updated = timestamp(row.updated_at)
     return [
         str(row.index), row.phone, row.status, str(row.attempts),
-        updated.isoformat() if updated else "", row.message_id or "", row.error or "",
-        row.reply or "", *(row.variables.get(name, "") for name in variables),
+        updated.strftime("%Y-%m-%dT%H:%M:%SZ") if updated else "",
+        row.message_id or "", row.error or "", row.reply or "",
+        *(row.variables.get(name, "") for name in variables),
     ]  # fmt: skip
 
 

@@ -1,0 +1,153 @@
+"""Pause, resume, cancel, retry failed, resend unknown, and test sends."""
+
+import pytest
+
+from broadcaster.campaigns import RecipientStatus
+from tests import factories
+from tests.web.conftest import AUTH, TestClient, build_app
+
+S = RecipientStatus
+
+
+@pytest.fixture
+def running(store):
+    """A running campaign of 4: recipient 0 failed, 1 unknown, 2 and 3 queued."""
+    c = store.create(factories.campaign(), factories.contacts(4), window=4)
+    store.start(c.id)
+    for index, status in ((0, S.FAILED), (1, S.UNKNOWN)):
+        claim = store.claim(c.id, index, lease=30)
+        store.finish(c.id, index, status, error="boom", phone=claim.phone)
+    return c.id
+
+
+def test_pause_then_resume(client, store, running, dispatched):
+    response = client.post(f"/campaigns/{running}/pause")
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": running,
+        "action": "pause",
+        "state": "paused",
+        "recipients": None,
+    }
+    assert store.get(running).reason == "paused by an operator"
+    response = client.post(f"/campaigns/{running}/resume")
+    assert response.status_code == 202
+    assert dispatched.calls == [("resume", running)]
+
+
+def test_resume_of_a_running_campaign_is_409(client, running, dispatched):
+    response = client.post(f"/campaigns/{running}/resume")
+    assert response.status_code == 409
+    assert "only a paused campaign can be resumed" in response.json()["detail"]
+    assert dispatched.calls == []
+
+
+def test_cancel_counts_recipients_and_cannot_repeat(client, store, running):
+    response = client.post(f"/campaigns/{running}/cancel")
+    assert response.json() == {
+        "id": running,
+        "action": "cancel",
+        "state": "cancelled",
+        "recipients": 2,
+    }
+    assert store.counts(running)["cancelled"] == 2
+    response = client.post(f"/campaigns/{running}/cancel")
+    assert response.status_code == 409
+    assert response.json() == {"detail": "cannot cancel a cancelled campaign"}
+    assert client.post(f"/campaigns/{running}/pause").status_code == 409
+
+
+def test_retry_failed_requeues_the_failed(client, running, dispatched):
+    response = client.post(f"/campaigns/{running}/retry-failed")
+    assert response.status_code == 202
+    assert response.json()["recipients"] == 1
+    assert dispatched.calls == [("requeue", running, str(int(S.FAILED)))]
+
+
+def test_resend_unknown_needs_an_explicit_confirm(client, running, dispatched):
+    for body in (None, {}, {"confirm": False}):
+        response = client.post(f"/campaigns/{running}/resend-unknown", json=body)
+        assert response.status_code == 422
+        assert '{"confirm": true}' in response.json()["detail"]
+    assert dispatched.calls == []
+    response = client.post(f"/campaigns/{running}/resend-unknown", json={"confirm": True})
+    assert response.status_code == 202
+    assert response.json()["recipients"] == 1
+    assert dispatched.calls == [("requeue", running, str(int(S.UNKNOWN)))]
+
+
+def test_requeue_with_nothing_to_requeue_dispatches_nothing(client, store, dispatched):
+    c = store.create(factories.campaign(), factories.contacts(1), window=1)
+    store.start(c.id)
+    response = client.post(f"/campaigns/{c.id}/retry-failed")
+    assert response.json()["recipients"] == 0
+    assert dispatched.calls == []
+    store.cancel(c.id)
+    assert client.post(f"/campaigns/{c.id}/retry-failed").status_code == 409
+
+
+@pytest.mark.parametrize("action", ["pause", "resume", "cancel", "retry-failed"])
+def test_actions_on_an_unknown_campaign_are_404(client, action):
+    assert client.post(f"/campaigns/cnope/{action}").status_code == 404
+
+
+def test_broker_down_is_a_503_saying_what_to_check(redis, store, running):
+    def down(*args):
+        raise ConnectionRefusedError("no broker")
+
+    from broadcaster.web.deps import Dispatcher, get_dispatcher
+
+    app = build_app()
+    app.dependency_overrides[get_dispatcher] = lambda: Dispatcher(down, down, down)
+    with TestClient(app, headers=AUTH) as client:
+        response = client.post(f"/campaigns/{running}/retry-failed")
+    assert response.status_code == 503
+    assert "BROADCASTER_BROKER_URL" in response.json()["detail"]
+
+
+def test_send_goes_to_the_given_numbers_and_is_not_counted(redis, store, sandbox):
+    c = store.create(factories.campaign(text="Halo {name}!"), factories.contacts(2), window=2)
+    store.suppress([factories.phone(7)])
+    before = store.counts(c.id)
+    with TestClient(build_app(replai_base_url=sandbox.url), headers=AUTH) as client:
+        response = client.post(
+            f"/campaigns/{c.id}/test-send",
+            json={
+                "phones": ["0812 3456 7890", "+62 813-1111-0001", factories.phone(7)],
+                "variables": {"name": "Tester"},
+            },
+        )
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert results[0]["ok"] and results[0]["message_id"]
+    assert results[1] == {
+        "phone": "6281311110001", "ok": False, "message_id": None,
+        "error": results[1]["error"],
+    }  # fmt: skip
+    assert results[1]["error"].startswith("131026")
+    assert results[2]["error"] == "on the suppression list"
+    sends = sandbox.sends()["sends"]
+    assert [s["phone"] for s in sends] == ["6281234567890"]
+    assert sends[0]["ref"] == f"{c.id}:test"
+    assert sends[0]["message_id"] == results[0]["message_id"]
+    assert store.counts(c.id) == before and store.get(c.id).state == "draft"
+
+
+def test_send_refuses_bad_numbers_and_missing_variables(client, store):
+    c = store.create(factories.campaign(text="Halo {name}!"), factories.contacts(1), window=1)
+    response = client.post(f"/campaigns/{c.id}/test-send", json={"phones": ["12", "abc"]})
+    assert response.status_code == 422
+    body = response.json()
+    assert [i["phone"] for i in body["invalid"]] == ["12", "abc"]
+    assert "invalid phone numbers" in body["detail"]
+    response = client.post(f"/campaigns/{c.id}/test-send", json={"phones": ["081234567890"]})
+    assert response.status_code == 422
+    assert "variables ['name']" in response.json()["detail"]
+
+
+def test_send_without_replai_credentials_is_503(redis, store):
+    c = store.create(factories.campaign(), factories.contacts(1), window=1)
+    with TestClient(build_app(replai_token=None), headers=AUTH) as client:
+        response = client.post(f"/campaigns/{c.id}/test-send", json={"phones": ["081234567890"]})
+    assert response.status_code == 503
+    assert "BROADCASTER_REPLAI_TOKEN" in response.json()["detail"]

@@ -1,0 +1,139 @@
+"""POST /webhooks/replai/{secret}: statuses, replies, opt-outs, duplicates, secret, HMAC."""
+
+import json
+
+import pytest
+
+from broadcaster.campaigns import RecipientStatus
+from broadcaster.web.routes.webhooks import sign
+from tests import factories
+from tests.web.conftest import WEBHOOK_SECRET, TestClient, build_app
+
+S = RecipientStatus
+URL = f"/webhooks/replai/{WEBHOOK_SECRET}"
+
+
+@pytest.fixture
+def sent(store):
+    """A running campaign of 3, all sent, with message ids wamid.0..2."""
+    c = store.create(factories.campaign(), factories.contacts(3), window=3)
+    store.start(c.id)
+    for i in range(3):
+        claim = store.claim(c.id, i, lease=30)
+        store.finish(c.id, i, S.SENT, message_id=f"wamid.{i}", phone=claim.phone)
+    return c.id
+
+
+def meta_status(mid: str, status: str, **extra) -> bytes:
+    value = {"statuses": [{"id": mid, "status": status, "timestamp": "1", **extra}]}
+    return json.dumps({"entry": [{"changes": [{"field": "messages", "value": value}]}]}).encode()
+
+
+def incoming(phone: str, message: str) -> bytes:
+    return json.dumps(
+        {"device_key": "k", "from": phone, "message": message, "type": "single"}
+    ).encode()
+
+
+def rows(store, cid):
+    return {r.index: r for r in store.iter_rows(cid)}
+
+
+def post(client, body: bytes, url: str = URL, **headers: str):
+    return client.post(url, content=body, headers={"content-type": "application/json", **headers})
+
+
+def test_statuses_move_recipients_to_delivered_then_read(anon, store, sent):
+    response = post(anon, meta_status("wamid.0", "delivered"))
+    assert response.status_code == 200
+    assert response.json() == {
+        "ok": True, "duplicate": False, "statuses": 1, "ignored": 0, "replies": 0, "opted_out": 0,
+    }  # fmt: skip
+    assert rows(store, sent)[0].status == "delivered"
+    flat = json.dumps({"message_id": "wamid.0", "status": "read", "phone": "x"}).encode()
+    assert post(anon, flat).json()["statuses"] == 1
+    assert rows(store, sent)[0].status == "read"
+    failed = meta_status("wamid.1", "failed", errors=[{"code": 131026, "title": "Undeliverable"}])
+    post(anon, failed)
+    assert (rows(store, sent)[1].status, rows(store, sent)[1].error) == (
+        "failed", "131026: Undeliverable",
+    )  # fmt: skip
+    assert post(anon, meta_status("wamid.unknown", "read")).json()["ignored"] == 1
+
+
+def test_a_duplicate_body_is_acknowledged_and_ignored(anon, store, sent):
+    body = meta_status("wamid.0", "delivered")
+    assert post(anon, body).json()["duplicate"] is False
+    store.redis.hset("bc:c:" + sent + ":n", "delivered", 0)  # would be restored by a reapply
+    response = post(anon, body)
+    assert response.status_code == 200
+    assert response.json()["duplicate"] is True and response.json()["statuses"] == 0
+    assert store.counts(sent)["delivered"] == 0
+
+
+def test_a_stop_reply_suppresses_the_number_and_is_kept(anon, store, sent):
+    phone = factories.phone(1)
+    response = post(anon, incoming(phone, " stop "))
+    assert response.json()["replies"] == 1 and response.json()["opted_out"] == 1
+    assert store.is_suppressed(phone)
+    assert rows(store, sent)[1].reply == "stop"
+    assert store.get(sent).opted_out == 1
+    post(anon, incoming(factories.phone(2), "Halo, mau info"))
+    assert not store.is_suppressed(factories.phone(2))
+    assert store.get(sent).replies == 2
+
+
+def test_opt_out_keywords_come_from_settings(redis, store, sent):
+    with TestClient(build_app(opt_out_keywords=["BATAL"])) as client:
+        assert post(client, incoming(factories.phone(0), "STOP")).json()["opted_out"] == 0
+        assert post(client, incoming(factories.phone(0), "batal")).json()["opted_out"] == 1
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"[1, 2]", b'{"hello": "world"}', "\xff".encode("latin-1")]
+)
+def test_a_body_that_is_no_webhook_is_422_and_changes_nothing(anon, store, sent, body):
+    before = sorted(store.redis.keys("*"))
+    response = post(anon, body)
+    assert response.status_code == 422
+    assert response.json()["detail"].startswith("not a Replai webhook")
+    assert sorted(store.redis.keys("*")) == before
+
+
+@pytest.mark.parametrize("secret", ["wrong", WEBHOOK_SECRET + "x", WEBHOOK_SECRET[:-1], ""])
+def test_a_wrong_secret_is_404_and_changes_nothing(anon, store, sent, secret):
+    before = sorted(store.redis.keys("*"))
+    response = post(anon, meta_status("wamid.0", "read"), url=f"/webhooks/replai/{secret}")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not Found"}
+    assert sorted(store.redis.keys("*")) == before
+    assert rows(store, sent)[0].status == "sent"
+
+
+def test_without_a_configured_secret_every_call_is_404(redis, store, sent):
+    with TestClient(build_app(webhook_secret=None)) as client:
+        for secret in ("", "None", "null", WEBHOOK_SECRET):
+            response = post(
+                client, meta_status("wamid.0", "read"), url=f"/webhooks/replai/{secret}"
+            )
+            assert response.status_code == 404
+    assert rows(store, sent)[0].status == "sent"
+
+
+def test_hmac_signature_is_required_when_configured(redis, store, sent):
+    body = meta_status("wamid.0", "read")
+    with TestClient(build_app(webhook_hmac_secret="sign-me")) as client:
+        assert post(client, body).status_code == 401
+        wrong = sign("other", body)
+        response = post(client, body, **{"X-Signature-256": wrong})
+        assert response.status_code == 401
+        assert "X-Signature-256" in response.json()["detail"]
+        assert rows(store, sent)[0].status == "sent"
+        response = post(client, body, **{"X-Signature-256": sign("sign-me", body)})
+        assert response.status_code == 200 and response.json()["statuses"] == 1
+    assert rows(store, sent)[0].status == "read"
+
+
+def test_an_oversized_webhook_is_413(anon):
+    response = post(anon, b"{" + b" " * (1024 * 1024 + 1) + b"}")
+    assert response.status_code == 413
