@@ -59,29 +59,29 @@ def test_json_recipients_create_a_campaign(client, store, dispatched):
     assert dispatched.calls == [("start", body["id"])]
 
 
-def test_template_params_repeat_and_send_at_is_kept(client, sandbox, store):
-    with TestClient(
-        build_app(replai_base_url=sandbox.url), headers=AUTH
-    ) as c:  # the template is checked against the sandbox's templates
-        templates = c.app.state.resources.client().get_templates("waba-1")
-    assert templates  # the sandbox has some
-    template = next(t for t in templates if t.param_count == 1)
-    when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
-    with TestClient(build_app(replai_base_url=sandbox.url), headers=AUTH) as c:
+def test_template_params_repeat_and_send_at_is_kept(redis, sandbox, store, dispatched):
+    app = build_app(dispatched, replai_base_url=sandbox.url)  # templates checked at the sandbox
+    with TestClient(app, headers=AUTH) as c:
+        templates = app.state.resources.client().get_templates("waba-1")
+        template = next(t for t in templates if t.param_count == 1)
         response = c.post(
             "/campaigns",
             data={
                 "sender": "waba-1",
                 "template": template.name,
                 "params": ["name"],
-                "send_at": "2030-01-02T03:04:05",
+                "send_at": "2030-01-02T03:04:05",  # no offset: UTC
+                "text": "",  # a blank form input means "not given"
             },
             files={"file": ("c.csv", csv_bytes([[factories.phone(1), "Budi"]]))},
         )
     assert response.status_code == 201, response.text
     campaign = response.json()["campaign"]
     assert campaign["params"] == ["{name}"]
+    when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     assert datetime.datetime.fromisoformat(campaign["send_at"]) == when
+    assert store.get(campaign["id"]).send_at == when.timestamp()
+    assert dispatched.calls == [("start", campaign["id"])]
 
 
 def test_unknown_template_is_refused_naming_the_templates(client, sandbox, store):
