@@ -1,7 +1,19 @@
 """Errors are JSON with a message saying what to fix, never a traceback."""
 
+import pytest
+
+from broadcaster.errors import (
+    CampaignError,
+    CampaignInvalid,
+    CampaignStateError,
+    ConfigurationError,
+    ContactImportError,
+    ReplaiRejected,
+)
+from broadcaster.web.deps import Dispatcher, get_dispatcher
+from tests import factories
 from tests.conftest import free_port
-from tests.web.conftest import AUTH, TestClient, build_app
+from tests.web.conftest import AUTH, TestClient, build_app, csv_bytes
 
 
 def test_unexpected_errors_answer_500_without_a_traceback(redis, caplog):
@@ -42,3 +54,56 @@ def test_validation_errors_keep_the_field_list(client):
     assert body["detail"].startswith("invalid request: query.limit: ")
     assert body["errors"][0]["loc"] == ["query", "limit"]
     assert "input" not in body["errors"][0]
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "body"),
+    [
+        (
+            ContactImportError("unclosed quote", line=7),
+            422,
+            {"detail": "cannot import the contacts: unclosed quote", "line": 7},
+        ),
+        (CampaignInvalid("no sender"), 422, {"detail": "no sender"}),
+        (CampaignStateError("cannot pause"), 409, {"detail": "cannot pause"}),
+        (CampaignError("odd"), 400, {"detail": "odd"}),
+        (
+            ConfigurationError("set BROADCASTER_X"),
+            503,
+            {"detail": "server not configured: set BROADCASTER_X"},
+        ),
+        (
+            ReplaiRejected("bad number", status_code=400, code=131026),
+            502,
+            {"detail": "Replai answered with an error: 131026: bad number"},
+        ),
+    ],
+)
+def test_each_error_family_has_its_status(redis, exc, status, body):
+    app = build_app()
+
+    @app.get("/raise")
+    def raise_it() -> None:
+        raise exc
+
+    with TestClient(app) as client:
+        response = client.get("/raise")
+    assert response.status_code == status
+    assert response.json() == body
+
+
+def test_a_broker_down_at_creation_stores_nothing(redis, store):
+    def down(*args):
+        raise ConnectionRefusedError("no broker")
+
+    app = build_app()
+    app.dependency_overrides[get_dispatcher] = lambda: Dispatcher(down, down, down)
+    data = csv_bytes([[factories.phone(0), "A"]])
+    with TestClient(app, headers=AUTH) as client:
+        response = client.post(
+            "/campaigns", data={"sender": "w", "text": "x"}, files={"file": ("c.csv", data)}
+        )
+    assert response.status_code == 503
+    assert "BROADCASTER_BROKER_URL" in response.json()["detail"]
+    assert store.list_campaigns() == []
+    assert list(store.redis.scan_iter("bc:c:*")) == []

@@ -137,3 +137,13 @@ def test_hmac_signature_is_required_when_configured(redis, store, sent):
 def test_an_oversized_webhook_is_413(anon):
     response = post(anon, b"{" + b" " * (1024 * 1024 + 1) + b"}")
     assert response.status_code == 413
+
+
+def test_a_stop_reply_removes_the_number_from_running_campaigns(anon, store, sent):
+    phone = factories.phone(1)
+    other = store.create(factories.campaign(), factories.contacts(3), window=3)
+    store.start(other.id)  # phone(1) is queued there, not sent yet
+    post(anon, incoming(phone, "BERHENTI"))
+    assert store.claim(other.id, 1, lease=30).code == 4  # suppressed: not sent
+    assert rows(store, other.id)[1].status == "skipped"
+    assert store.claim(other.id, 0, lease=30).ok
