@@ -13,7 +13,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from .deps import SettingsDep
 from .errors import ApiError
 
-__all__ = ["API_KEY_HEADER", "require_api_key"]
+__all__ = ["API_KEY_HEADER", "ApiKey", "key_matches", "require_api_key"]
 
 #: The header carrying the API key.
 API_KEY_HEADER = "X-API-Key"

@@ -7,6 +7,7 @@ from typing import IO, Annotated, Any
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from broadcaster.campaigns import Campaign
 from broadcaster.enqueue import EnqueueResult, Source, campaign_progress, enqueue_broadcast
 from broadcaster.errors import CampaignNotFound
 from broadcaster.replai import ReplaiClient
@@ -204,5 +205,5 @@ def get_campaign(campaign_id: str, store: StoreDep) -> CampaignDetail:
     )
 
 
-def _fields(campaign: Any) -> dict[str, Any]:
+def _fields(campaign: Campaign) -> dict[str, Any]:
     return CampaignOut.of(campaign).model_dump()

@@ -9,9 +9,10 @@ from broadcaster.campaigns import Campaign, CampaignState, RecipientStatus
 from broadcaster.errors import CampaignStateError, ReplaiError
 from broadcaster.phones import mask_phone
 from broadcaster.replai import ReplaiClient
+from broadcaster.store import CampaignStore
 
 from ..auth import ApiKey
-from ..deps import ClientDep, DispatchDep, SettingsDep, StoreDep
+from ..deps import ClientDep, DispatchDep, Dispatcher, SettingsDep, StoreDep
 from ..errors import ApiError
 from ..inputs import normalize_many
 from ..schemas import (
@@ -88,7 +89,7 @@ def resend_unknown(
 
 
 def _requeue(
-    cid: str, status: RecipientStatus, store: Any, dispatch: Any, action: str
+    cid: str, status: RecipientStatus, store: CampaignStore, dispatch: Dispatcher, action: str
 ) -> ActionResult:
     campaign = store.get(cid)
     if campaign.state in (CampaignState.CANCELLED, CampaignState.DRAFT):
