@@ -1,0 +1,208 @@
+"""`broadcaster launch`: import a contact CSV, create the campaign, start it, follow it."""
+
+import datetime
+import enum
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+
+from broadcaster.enqueue import EnqueueResult
+from broadcaster.store import CampaignStore
+
+from .connection import open_store, workers_alive
+from .group import CommandError, UsageProblem
+from .output import console, local_time, print_import_summary, print_json
+from .progress import counts_text, follow
+
+__all__ = ["Channel", "launch", "parse_rate", "parse_send_at", "report_outcome"]
+
+_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute))?\s*", re.I)
+
+
+class Channel(enum.StrEnum):
+    """Replai's two ways to send: the WhatsApp Business API or a linked device."""
+
+    waba = "waba"
+    device = "device"
+
+
+def parse_rate(text: str) -> float:
+    """`600/min`, `10/s` or a bare number (per minute) -> sends per minute."""
+    match = _RATE.fullmatch(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise typer.BadParameter(f"{text!r}: expected a positive N/min or N/s, e.g. 600/min")
+    per_second = (match.group(2) or "min").lower() in ("s", "sec", "second")
+    return float(match.group(1)) * (60.0 if per_second else 1.0)
+
+
+def parse_send_at(text: str) -> datetime.datetime:
+    """An ISO 8601 time; without an offset it is local time."""
+    try:
+        when = datetime.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r}: expected ISO 8601, e.g. 2025-01-31T09:00 or 2025-01-31T09:00+07:00"
+        ) from None
+    return when if when.tzinfo else when.astimezone()
+
+
+def launch(
+    contacts: Annotated[
+        str,
+        typer.Argument(metavar="CONTACTS.csv", help="Contact CSV ('-' reads standard input)."),
+    ],
+    sender: Annotated[
+        str, typer.Option(help="WABA id (--channel waba) or device id (--channel device).")
+    ],
+    text: Annotated[
+        str | None, typer.Option(help="Message text; {column} takes each row's value.")
+    ] = None,
+    template: Annotated[str | None, typer.Option(help="An approved template's name.")] = None,
+    lang: Annotated[str, typer.Option(help="The template's language.")] = "id",
+    param: Annotated[
+        list[str] | None,
+        typer.Option(help="Template parameter, in order: a column name or a literal."),
+    ] = None,
+    channel: Annotated[Channel, typer.Option(help="How Replai sends.")] = Channel.waba,
+    name: Annotated[str | None, typer.Option(help="Campaign name (default: file).")] = None,
+    send_at: Annotated[
+        datetime.datetime | None,
+        typer.Option(
+            parser=parse_send_at, metavar="ISO8601", help="Start later (local time if no offset)."
+        ),
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(parser=parse_rate, metavar="N/min", help="Sends per minute (or N/s)."),
+    ] = None,
+    phone_column: Annotated[
+        str | None, typer.Option(help="The phone column (default: found by name).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only import and validate; create nothing.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON (id and import summary) and return.")
+    ] = False,
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Return once the campaign is started.")
+    ] = False,
+) -> None:
+    """Launch a campaign from a contact CSV and show its progress until it finishes.
+
+    Ctrl-C stops watching; the campaign goes on.
+    """
+    if (text is None) == (template is None):
+        raise UsageProblem("give either --text or --template")
+    if param and template is None:
+        raise UsageProblem("--param goes with --template")
+    store = open_store()
+    options: dict[str, Any] = {
+        "sender": sender, "text": text, "template": template, "language": lang,
+        "params": param or (), "channel": channel.value,
+        "name": name or (Path(contacts).name if contacts != "-" else None),
+        "send_at": send_at, "rate_per_minute": rate, "phone_column": phone_column,
+    }  # fmt: skip
+    result = create_campaign(store, contacts, options, dry_run=dry_run)
+    if json_output:
+        print_json(_json_result(result, dry_run))
+        return
+    print_import_summary("standard input" if contacts == "-" else contacts, result.summary)
+    if dry_run:
+        console.print("Dry run: nothing was created.")
+        return
+    _announce(result)
+    if not workers_alive(store):
+        console.print(
+            "[yellow]No worker is running[/]: the campaign starts when one does "
+            "(broadcaster worker)."
+        )
+    if no_wait:
+        console.print(f"Follow it with: broadcaster status {result.campaign.id}")
+        return
+    report_outcome(store, result.campaign.id)
+
+
+def create_campaign(
+    store: CampaignStore, contacts: str, options: dict[str, Any], *, dry_run: bool = False
+) -> EnqueueResult:
+    """Import, validate, store and start a campaign (or only validate, when `dry_run`)."""
+    from broadcaster.enqueue import enqueue_broadcast
+    from broadcaster.settings import get_settings
+
+    client = get_settings().replai_client() if options.get("template") else None
+    source: str | IO[bytes] = sys.stdin.buffer if contacts == "-" else contacts
+    try:
+        return enqueue_broadcast(
+            source, **options, store=store, client=client, dispatch=_starter(store),
+            dry_run=dry_run,
+        )  # fmt: skip
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _starter(store: CampaignStore) -> Callable[[str], None]:
+    def start(campaign_id: str) -> None:
+        from workers.tasks import start_campaign
+
+        try:
+            start_campaign.delay(campaign_id)
+        except BaseException:
+            store.delete(campaign_id)  # a campaign nobody will start is not left behind
+            raise
+
+    return start
+
+
+def _json_result(result: EnqueueResult, dry_run: bool) -> dict[str, Any]:
+    summary = dict(result.summary)
+    if dry_run:
+        recipients = summary.pop("recipients", [])
+        return {"dry_run": True, "summary": summary, "recipients": recipients}
+    campaign = result.campaign
+    return {
+        "campaign_id": campaign.id,
+        "name": campaign.name,
+        "state": campaign.state.value,
+        "total": campaign.total,
+        "summary": summary,
+    }
+
+
+def _announce(result: EnqueueResult) -> None:
+    c = result.campaign
+    rate = f"{c.rate_per_minute:g}/min" if c.rate_per_minute else "the sender's rate"
+    when = f", starting {local_time(c.send_at)}" if c.send_at else ""
+    console.print(
+        f"Campaign [bold]{c.id}[/] ({c.name}): {c.total} recipients through {c.channel} "
+        f"{c.sender} at {rate}{when}."
+    )
+
+
+def report_outcome(store: CampaignStore, campaign_id: str) -> None:
+    """Follow the campaign with the progress bar, then say how it ended.
+
+    Raises:
+        CommandError: the campaign paused (an error or an operator): exit code 1.
+    """
+    final = follow(store, campaign_id, out=console)
+    if final is None:
+        console.print(
+            f"Detached: campaign {campaign_id} goes on. "
+            f"Check it with: broadcaster status {campaign_id}"
+        )
+        return
+    if final.state == "paused":
+        raise CommandError(
+            f"campaign {campaign_id} paused: {final.reason or 'no reason given'}; "
+            f"fix the cause, then: broadcaster resume {campaign_id}"
+        )
+    console.print(
+        f"Campaign {campaign_id} {final.state}: {counts_text(final.counts)}. "
+        f"Report: broadcaster report {campaign_id}"
+    )

@@ -1,0 +1,55 @@
+"""Printing for the command line: consoles, JSON, times, import summaries."""
+
+import datetime
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+__all__ = ["console", "iso_time", "local_time", "print_import_summary", "print_json"]
+
+#: Rows of an import's rejected lines shown before "... and N more".
+DEFAULT_SHOWN_ERRORS = 20
+
+#: Standard output; rich writes to whatever sys.stdout is at the time (CliRunner swaps it).
+console = Console(highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """Print `data` as indented JSON on stdout."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def iso_time(timestamp: float | None) -> str | None:
+    """A Unix time as ISO 8601 in UTC, or None."""
+    if not timestamp:
+        return None
+    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat(timespec="seconds")
+
+
+def local_time(timestamp: float | None) -> str:
+    """A Unix time in the local time zone, for people; `-` when unset."""
+    if not timestamp:
+        return "-"
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def print_import_summary(
+    source: str, summary: Mapping[str, Any], *, out: Console = console
+) -> None:
+    """What the import found: valid recipients, duplicates, suppressed, rejected with lines."""
+    out.print(
+        f"Imported [bold]{escape(source)}[/]: {summary.get('rows', 0)} rows -> "
+        f"[bold]{summary.get('valid', 0)}[/] recipients "
+        f"({summary.get('duplicates', 0)} duplicate, "
+        f"{summary.get('suppressed', 0)} suppressed, {summary.get('rejected', 0)} rejected)"
+    )
+    errors = list(summary.get("errors") or [])
+    for error in errors[:DEFAULT_SHOWN_ERRORS]:
+        out.print(f"  rejected line {error['line']}: {escape(str(error['reason']))}")
+    more = int(summary.get("rejected", 0)) - min(len(errors), DEFAULT_SHOWN_ERRORS)
+    if more > 0:
+        out.print(f"  ... and {more} more rejected rows")

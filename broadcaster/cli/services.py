@@ -1,0 +1,127 @@
+"""Long-running processes: `web`, `worker`, `sandbox` and `demo`.
+
+`web` and `worker` replace this process (exec) with uvicorn or Celery, so signals from a
+process manager reach the server directly; options this command does not know are passed on.
+"""
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .group import CommandError
+
+__all__ = ["PASS_THROUGH", "demo", "sandbox", "web", "web_app_available", "worker"]
+
+#: Context settings of commands that pass unknown options on to the program they run.
+PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+#: The web app factory, for uvicorn.
+WEB_APP = "broadcaster.web.app:create_app"
+
+
+def web_app_available() -> bool:
+    """True when the HTTP API (broadcaster.web.app) is installed."""
+    try:
+        return importlib.util.find_spec(WEB_APP.split(":")[0]) is not None
+    except ImportError:
+        return False
+
+
+def web(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the HTTP API and webhook receiver with uvicorn (extra options go to uvicorn)."""
+    if not web_app_available():
+        raise CommandError("the web app (broadcaster.web.app) is not part of this installation")
+    argv = [sys.executable, "-m", "uvicorn", WEB_APP, "--factory", "--host", host]
+    _exec([*argv, "--port", str(port), *ctx.args])
+
+
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1)] = 16,
+    pool: Annotated[str, typer.Option("--pool", "-P", help="Celery pool.")] = "threads",
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "INFO",
+) -> None:
+    """Run a Celery worker (threads pool, task events on for Flower; extra options go to it)."""
+    argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "--pool", pool]
+    _exec([*argv, "--concurrency", str(concurrency), "--loglevel", loglevel, "-E", *ctx.args])
+
+
+def _exec(argv: list[str]) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)
+
+
+def _rate_limit(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from broadcaster.sandbox.options import parse_rate_limit
+
+    try:
+        parse_rate_limit(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    return value
+
+
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port to listen on.")],
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    latency_ms: Annotated[int, typer.Option(min=0, help="Added to every API answer.")] = 0,
+    rate_limit: Annotated[
+        str | None,
+        typer.Option(
+            callback=_rate_limit,
+            help="Per-token throttle: 120/min, 20/s or 0 (off). Default: Replai's "
+            "(120/min WABA, 60/min device).",
+        ),
+    ] = None,
+    webhook_url: Annotated[str | None, typer.Option(help="Where callbacks go.")] = None,
+    token: Annotated[str | None, typer.Option(help="A Bearer token always accepted.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of message ids and tokens.")] = 0,
+    callback_delay_ms: Annotated[
+        int, typer.Option(min=0, help="Between sent, delivered and read callbacks.")
+    ] = 200,
+) -> None:
+    """Run the Replai.id simulator (the sandbox) until interrupted."""
+    from broadcaster.sandbox import SandboxOptions, parse_rate_limit, run
+
+    run(
+        SandboxOptions(
+            port=port,
+            host=host,
+            latency=latency_ms / 1000.0,
+            rate_limit=parse_rate_limit(rate_limit) if rate_limit is not None else None,
+            webhook_url=webhook_url or None,
+            token=token or None,
+            seed=seed,
+            callback_delay=callback_delay_ms / 1000.0,
+        )
+    )
+
+
+def demo(
+    exit_: Annotated[
+        bool, typer.Option("--exit", help="Stop everything after the report.")
+    ] = False,
+    contacts: Annotated[
+        Path | None, typer.Option(help="Contact CSV (default: examples/contacts.csv).")
+    ] = None,
+) -> None:
+    """Run the whole system on this machine: sandbox, worker, web app, Flower and a campaign.
+
+    Stops everything it started on Ctrl-C (at once with --exit).
+    """
+    from broadcaster.demo import DemoOptions, run_demo
+
+    options = DemoOptions(wait=not exit_)
+    if contacts is not None:
+        options = DemoOptions(wait=not exit_, contacts=contacts)
+    raise typer.Exit(run_demo(options))
