@@ -42,7 +42,6 @@ def run_once(args: argparse.Namespace, url: str) -> dict[str, float]:
         "-c", str(args.concurrency), "--without-gossip", "--without-mingle", "-l", "ERROR",
     ]  # fmt: skip
     store = CampaignStore(client, keys=Keys("bc"))
-    procs = []
     with _many(cmd, env, args.workers) as procs:
         _wait_workers(client, len(procs))
         campaign = store.create(
