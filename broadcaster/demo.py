@@ -81,7 +81,7 @@ def run_demo(options: DemoOptions, *, out: Console | None = None) -> int:
     try:
         web = _start_services(children, ports, env, out)
         _run_campaign(children, ports, contacts, options, out, callbacks=web)
-        _print_urls(ports, api_key, web, log_dir, out)
+        _print_urls(ports, api_key, web, out)
         if options.wait:
             out.print("\n[bold]Press Ctrl-C to stop everything the demo started.[/]")
             _watch(children)
@@ -136,11 +136,20 @@ def _environment(ports: _Ports, api_key: str, *, webhook_secret: str) -> dict[st
 def _clear_demo_data() -> None:
     import redis
 
-    client = redis.Redis.from_url(get_settings().redis_url, socket_connect_timeout=5)
+    from .cli.group import safe_url
+
+    url = get_settings().redis_url
+    client = redis.Redis.from_url(url, socket_connect_timeout=5)
     try:
         names = list(client.scan_iter(match=f"{DEMO_PREFIX}:*", count=1000))
         for i in range(0, len(names), 500):
             client.delete(*names[i : i + 500])
+    except redis.ConnectionError:
+        raise CommandError(
+            f"cannot reach Redis at {safe_url(url)}: set BROADCASTER_REDIS_URL, or install "
+            "redis-server (Debian/Ubuntu: apt-get install redis-server; macOS: brew install "
+            "redis) and run `make demo`, which starts a private one"
+        ) from None
     finally:
         client.close()
 
@@ -155,7 +164,7 @@ def _start_services(
     web = web_app_available()
     webhook = f"http://{loopback}:{ports.web}/webhooks/replai/{env['BROADCASTER_WEBHOOK_SECRET']}"
     out.print(f"Starting the Replai sandbox, a Celery worker{', the web app' if web else ''} "
-              "and Flower (logs in the demo's temporary directory)...")  # fmt: skip
+              f"and Flower (logs in {children.log_dir})...")  # fmt: skip
     sandbox = children.start("sandbox", [
         py, "-m", "broadcaster.sandbox", "--port", str(ports.sandbox), "--token",
         env["BROADCASTER_REPLAI_TOKEN"], "--rate-limit", "25/s", "--callback-delay-ms", "100",
@@ -250,7 +259,7 @@ def _settle(store: Any, cid: str, sandbox_url: str, limit: float) -> None:
         time.sleep(0.25)
 
 
-def _print_urls(ports: _Ports, api_key: str, web: bool, log_dir: Path, out: Console) -> None:
+def _print_urls(ports: _Ports, api_key: str, web: bool, out: Console) -> None:
     base = "http://127.0.0.1"
     out.print()
     if web:
@@ -260,7 +269,6 @@ def _print_urls(ports: _Ports, api_key: str, web: bool, log_dir: Path, out: Cons
         out.print("Web app   not in this installation (broadcaster.web.app is missing)")
     out.print(f"Flower    {base}:{ports.flower}/")
     out.print(f"Sandbox   {base}:{ports.sandbox}/_sandbox/sends?summary=1")
-    out.print(f"Logs      {log_dir}")
 
 
 def _watch(children: ChildProcesses) -> None:
