@@ -14,7 +14,8 @@ from broadcaster.settings import Settings, get_settings
 
 from .deps import WebResources
 from .errors import install_error_handlers
-from .routes import campaigns, control, health, reports, suppression, webhooks
+from .pages import install_pages
+from .routes import campaigns, control, health, operator, reports, suppression, webhooks
 
 __all__ = ["create_app"]
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.resources = resources
     install_error_handlers(app)
-    for module in (campaigns, control, reports, suppression, webhooks, health):
+    for module in (campaigns, control, reports, suppression, webhooks, health, operator):
         app.include_router(module.router)
+    install_pages(app, resources.settings)
     return app

@@ -1,0 +1,221 @@
+"""What the operator page needs beyond the campaign API: a contacts preview that stores
+nothing, a test message before launch, Replai's templates, and failure reasons grouped."""
+
+import collections
+import logging
+from typing import IO, Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from broadcaster.campaigns import Campaign
+from broadcaster.contacts import read_contacts
+from broadcaster.errors import NoPhoneColumn, ReplaiError
+from broadcaster.phones import mask_phone
+from broadcaster.store import CampaignStore
+
+from ..auth import ApiKey
+from ..deps import ClientDep, SettingsDep, StoreDep
+from ..errors import ApiError
+from ..inputs import normalize_many
+from ..schemas import ErrorOut, TrialSendResult
+from ..uploads import form_fields, read_form, require_file
+
+__all__ = [
+    "DEFAULT_PREVIEW_ROWS",
+    "FailureReason",
+    "FailuresOut",
+    "PreviewOut",
+    "PreviewRow",
+    "TemplateOut",
+    "TestMessageIn",
+    "router",
+]
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["operator page"], dependencies=[ApiKey])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 404, 413, 422, 502, 503)
+}
+#: Rows of the file returned by the preview.
+DEFAULT_PREVIEW_ROWS = 10
+#: Distinct failure reasons listed; the rest are counted under "other reasons".
+DEFAULT_MAX_REASONS = 50
+
+
+class PreviewRow(BaseModel):
+    """One importable row: its line in the file, the normalised phone, the other columns."""
+
+    line: int
+    phone: str
+    variables: dict[str, str]
+
+
+class PreviewOut(BaseModel):
+    """What importing the file would give; nothing is stored."""
+
+    summary: dict[str, Any] = Field(
+        description="encoding, delimiter, phone_column, columns, rows, valid, duplicates, "
+        "suppressed, rejected, errors [{line, reason}]"
+    )
+    rows: list[PreviewRow] = Field(description="The first importable rows.")
+
+
+class TestMessageIn(BaseModel):
+    """A message to send now to one number, before a campaign exists."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Literal["waba", "device"] = "waba"
+    sender: str = Field(min_length=1, description="WABA id (waba) or device id (device).")
+    text: str | None = Field(default=None, description="A text with {column} placeholders.")
+    template: str | None = Field(default=None, description="A template name (or id).")
+    language: str = "id"
+    params: list[str] = Field(
+        default_factory=list, description="Template parameters: a column name, or a literal."
+    )
+    phone: str = Field(min_length=1)
+    variables: dict[str, str] = Field(
+        default_factory=dict, description="Column values, as a recipient's row would give."
+    )
+
+
+class TemplateOut(BaseModel):
+    """A message template of the sender, as Replai lists it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str | None
+    name: str | None
+    language: str | None
+    status: str | None
+    category: str | None
+    body: str | None
+    param_count: int
+    approved: bool
+
+
+class FailureReason(BaseModel):
+    """One failure reason and how many recipients failed with it."""
+
+    reason: str
+    count: int
+
+
+class FailuresOut(BaseModel):
+    """A campaign's failed recipients grouped by reason, most frequent first."""
+
+    campaign_id: str
+    total: int
+    reasons: list[FailureReason]
+
+
+@router.post(
+    "/campaigns/preview",
+    response_model=PreviewOut,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "phone_column": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+    summary="Preview a contacts file",
+)
+async def preview_contacts(request: Request, store: StoreDep, settings: SettingsDep) -> PreviewOut:
+    """Read a CSV the way `POST /campaigns` would (same detection, normalisation, duplicates,
+    suppression and row errors) and answer the summary and the first rows; store nothing.
+
+    A file without a recognisable phone column answers 422 with its `columns`.
+    """
+    async with read_form(request, settings.max_upload_bytes) as form:
+        upload = require_file(form)
+        column = form_fields(form).get("phone_column") or None
+        try:
+            return await run_in_threadpool(
+                _preview, store, upload.file, column, settings.default_region
+            )
+        except NoPhoneColumn as exc:
+            detail = f"cannot import the contacts: {exc}"
+            raise ApiError(422, detail, columns=exc.columns) from None
+
+
+def _preview(store: CampaignStore, file: IO[bytes], column: str | None, region: str) -> PreviewOut:
+    rows: list[PreviewRow] = []
+    with read_contacts(
+        file, phone_column=column, region=region, suppressed=store.suppressed()
+    ) as contacts:
+        for contact in contacts:  # read to the end: the counts cover the whole file
+            if len(rows) < DEFAULT_PREVIEW_ROWS:
+                rows.append(PreviewRow(line=contact.line, phone=contact.phone,
+                                       variables=contact.variables))  # fmt: skip
+    return PreviewOut(summary=contacts.summary.to_dict(), rows=rows)
+
+
+@router.post(
+    "/messages/test", response_model=TrialSendResult, responses=_ERRORS, summary="Test message"
+)
+def test_message(
+    body: TestMessageIn, store: StoreDep, settings: SettingsDep, client: ClientDep
+) -> TrialSendResult:
+    """Send a message to one number now, as a campaign with these fields would send it to a
+    recipient whose row has `variables`. Nothing is stored; a suppressed number is not sent to.
+    """
+    (phone,) = normalize_many([body.phone], region=settings.default_region)
+    params = tuple("{" + p + "}" if p in body.variables else p for p in body.params)
+    campaign = Campaign(
+        id="test", name="test message", channel=body.channel, sender=body.sender,
+        text=body.text, template=body.template, language=body.language, params=params,
+    )  # fmt: skip
+    missing = [name for name in campaign.variables if name not in body.variables]
+    if missing:
+        raise ApiError(422, f"the message needs variables {missing}: give them in 'variables'")
+    if store.is_suppressed(phone):
+        return TrialSendResult(phone=phone, ok=False, error="on the suppression list")
+    text, values = campaign.message_for(body.variables)
+    try:
+        sent = client.send(
+            channel=campaign.channel, sender=campaign.sender, phone=phone, text=text,
+            template=campaign.template, params=values, language=campaign.language, ref="test",
+        )  # fmt: skip
+    except ReplaiError as exc:
+        logger.info("test message to %s failed: %s", mask_phone(phone), exc)
+        return TrialSendResult(phone=phone, ok=False, error=exc.reason)
+    return TrialSendResult(phone=phone, ok=True, message_id=sent.message_id)
+
+
+@router.get("/templates", response_model=list[TemplateOut], responses=_ERRORS)
+def list_templates(
+    client: ClientDep,
+    sender: Annotated[str, Query(min_length=1, description="WABA id or device id.")],
+) -> list[TemplateOut]:
+    """The sender's message templates from Replai, with their parameter counts."""
+    return [TemplateOut.model_validate(t) for t in client.get_templates(sender)]
+
+
+@router.get("/campaigns/{campaign_id}/failures", response_model=FailuresOut, responses=_ERRORS)
+def failure_reasons(campaign_id: str, store: StoreDep) -> FailuresOut:
+    """Failed recipients grouped by reason (read in buckets, never all at once)."""
+    counter: collections.Counter[str] = collections.Counter()
+    for row in store.iter_rows(campaign_id, status="failed"):
+        counter[row.error or "no reason recorded"] += 1
+    common = counter.most_common(DEFAULT_MAX_REASONS)
+    reasons = [FailureReason(reason=r, count=n) for r, n in common]
+    rest = counter.total() - sum(n for _, n in common)
+    if rest:
+        reasons.append(FailureReason(reason="other reasons", count=rest))
+    return FailuresOut(campaign_id=campaign_id, total=counter.total(), reasons=reasons)

@@ -1,0 +1,69 @@
+// The campaigns list: state, progress bar, counts, send rate, start and finish, refreshed.
+"use strict";
+
+(() => {
+  const { api, el, $, show, num, when, rate, badge, setBar, poll } = BC;
+  const PAGE = 20;
+  let offset = 0;
+
+  function counts(progress) {
+    const c = progress.counts;
+    const sent = c.sent + c.delivered + c.read;
+    return el("ul", { class: "counts small", "aria-label": "Recipients by status" },
+      el("li", {}, el("strong", { text: num(sent) }), " sent"),
+      el("li", {}, el("strong", { text: num(c.delivered + c.read) }), " delivered"),
+      el("li", {}, el("strong", { text: num(c.read) }), " read"),
+      el("li", { class: "bad" }, el("strong", { text: num(c.failed) }), " failed"),
+      el("li", {}, el("strong", { text: num(c.unknown) }), " unknown"),
+      el("li", {}, el("strong", { text: num(c.pending + c.queued + c.sending + c.waiting) }),
+        " to go"));
+  }
+
+  function item(campaign) {
+    const p = campaign.progress;
+    const state = el("span", {});
+    badge(state, p.state);
+    const bar = el("div", { class: "bar", role: "progressbar", "aria-valuemin": 0,
+      "aria-valuemax": 100, "aria-label": `Progress of ${campaign.name}` }, el("span"));
+    setBar(bar, p.percent);
+    return el("article", { class: "card campaign-item", "data-id": campaign.id },
+      el("h2", {}, el("a", { href: `/ui/campaigns/${encodeURIComponent(campaign.id)}`,
+        text: campaign.name }), state),
+      bar,
+      el("p", { class: "small muted" },
+        `${num(p.done)} of ${num(p.total)} done (${p.percent.toFixed(0)} %)`),
+      counts(p),
+      el("dl", { class: "facts small" },
+        el("div", {}, el("dt", { text: "Send rate" }), el("dd", { text: rate(p.rate) })),
+        el("div", {}, el("dt", { text: "Started" }), el("dd", { text: when(campaign.started_at) })),
+        el("div", {}, el("dt", { text: "Finished" }), el("dd", { text: when(campaign.finished_at) })),
+        el("div", {}, el("dt", { text: "Sender" }),
+          el("dd", { text: `${campaign.channel} ${campaign.sender}` }))));
+  }
+
+  async function refresh() {
+    try {
+      const page = await api(`/campaigns?offset=${offset}&limit=${PAGE}`);
+      show($("#list-error"), "");
+      $("#campaign-list").replaceChildren(...page.items.map(item));
+      $("#list-empty").hidden = page.total > 0;
+      $("#list-prev").disabled = offset === 0;
+      $("#list-next").disabled = offset + PAGE >= page.total;
+      $("#list-range").textContent = page.total
+        ? `${offset + 1}–${Math.min(offset + PAGE, page.total)} of ${page.total}` : "";
+    } catch (err) {
+      show($("#list-error"), err.message);
+      throw err;
+    }
+  }
+
+  const poller = poll(refresh, 2000);
+  $("#list-prev").addEventListener("click", () => {
+    offset = Math.max(0, offset - PAGE);
+    poller.now();
+  });
+  $("#list-next").addEventListener("click", () => {
+    offset += PAGE;
+    poller.now();
+  });
+})();

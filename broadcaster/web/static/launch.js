@@ -1,0 +1,302 @@
+// Launch a campaign: upload and preview the contacts (nothing is stored), compose a text or
+// pick a template, preview the message for the first recipient, test it, launch.
+"use strict";
+
+(() => {
+  const { api, el, $, show, num, render } = BC;
+  const MAX_REJECTED_SHOWN = 100;
+  const state = { file: null, preview: null, templates: [], previewing: 0 };
+
+  const kind = () => document.querySelector("input[name=kind]:checked").value;
+  const firstRow = () => (state.preview && state.preview.rows[0]) || null;
+  const columns = () => {
+    if (!state.preview) return [];
+    const s = state.preview.summary;
+    return s.columns.filter((c) => c && c !== s.phone_column);
+  };
+  const chosenTemplate = () => state.templates.find((t) => templateKey(t) === $("#template").value);
+  const templateKey = (t) => t.name || t.id;
+
+  // contacts ---------------------------------------------------------------------------
+
+  async function choose(file) {
+    state.file = file;
+    state.preview = null;
+    $("#phone-column").replaceChildren();
+    await runPreview();
+  }
+
+  async function runPreview() {
+    const ticket = ++state.previewing;
+    const form = new FormData();
+    form.append("file", state.file);
+    const column = $("#phone-column").value;
+    if (column) form.append("phone_column", column);
+    show($("#file-error"), "");
+    $("#file-name").textContent = `${state.file.name}: reading…`;
+    try {
+      const preview = await api("/campaigns/preview", { method: "POST", form });
+      if (ticket !== state.previewing) return;
+      state.preview = preview;
+      showPreview(preview);
+    } catch (err) {
+      if (ticket !== state.previewing) return;
+      state.preview = null;
+      $("#preview").hidden = true;
+      show($("#file-error"), err.message);
+      if (err.body.columns) pickColumn(err.body.columns, "");
+    }
+    update();
+  }
+
+  function pickColumn(all, chosen) {
+    const select = $("#phone-column");
+    select.replaceChildren(...all.filter(Boolean).map((c) =>
+      el("option", { value: c, selected: c === chosen, text: c })));
+    if (!chosen) {
+      select.prepend(el("option", { value: "", selected: true, text: "Choose the phone column" }));
+      $("#preview").hidden = false;
+    }
+  }
+
+  function showPreview({ summary: s, rows }) {
+    $("#preview").hidden = false;
+    $("#file-name").textContent = `${state.file.name}: ${num(s.rows)} rows read`;
+    pickColumn(s.columns, s.phone_column);
+    $("#p-encoding").textContent = s.encoding;
+    $("#p-delimiter").textContent = { ",": "comma (,)", ";": "semicolon (;)", "\t": "tab" }[
+      s.delimiter] || JSON.stringify(s.delimiter);
+    $("#p-rows").textContent = num(s.rows);
+    for (const name of ["valid", "duplicates", "suppressed", "rejected"]) {
+      $(`#p-${name}`).textContent = num(s[name]);
+    }
+    const shown = s.errors.slice(0, MAX_REJECTED_SHOWN);
+    $("#rejected-table").tBodies[0].replaceChildren(...shown.map((e) =>
+      el("tr", {}, el("td", { class: "num", text: e.line }), el("td", { text: e.reason }))));
+    $("#rejected").hidden = s.rejected === 0;
+    show($("#rejected-more"), s.rejected > shown.length
+      ? `${num(s.rejected - shown.length)} more rejected rows are not listed.` : "");
+    const names = columns();
+    $("#rows-table").tHead.replaceChildren(el("tr", {},
+      el("th", { scope: "col", class: "num", text: "Line" }),
+      el("th", { scope: "col", text: `Phone (${s.phone_column})` }),
+      ...names.map((n) => el("th", { scope: "col", text: n }))));
+    $("#rows-table").tBodies[0].replaceChildren(...rows.map((r) =>
+      el("tr", {}, el("td", { class: "num", text: r.line }), el("td", { text: "+" + r.phone }),
+        ...names.map((n) => el("td", { text: r.variables[n] || "" })))));
+    $("#columns-hint").textContent = names.length
+      ? "Columns you can use: " + names.map((n) => `{${n}}`).join(" ") : "";
+    if (kind() === "template") drawParams();
+  }
+
+  const drop = $("#drop");
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    const file = event.dataTransfer.files[0];
+    if (file) choose(file);
+  });
+  $("#file").addEventListener("change", (event) => {
+    if (event.target.files[0]) choose(event.target.files[0]);
+  });
+  $("#phone-column").addEventListener("change", () => {
+    if (state.file && $("#phone-column").value) runPreview();
+  });
+
+  // message ----------------------------------------------------------------------------
+
+  async function loadTemplates() {
+    const sender = $("#sender").value.trim();
+    show($("#template-error"), sender ? "" : "Enter the sender first.");
+    if (!sender) return;
+    try {
+      state.templates = await api(`/templates?sender=${encodeURIComponent(sender)}`);
+    } catch (err) {
+      show($("#template-error"), err.message);
+      return;
+    }
+    $("#template").replaceChildren(el("option", { value: "", text: "Choose a template" }),
+      ...state.templates.map((t) => el("option", { value: templateKey(t), disabled: !t.approved,
+        text: `${templateKey(t)} (${t.language || "?"}, ${t.param_count} parameters` +
+          `${t.approved ? "" : ", " + (t.status || "not approved")})` })));
+    show($("#template-error"), state.templates.length ? "" : "This sender has no template.");
+    drawParams();
+  }
+
+  function drawParams() {
+    const template = chosenTemplate();
+    $("#template-body").textContent = template && template.body ? template.body : "";
+    const names = columns();
+    const old = params();
+    const count = template ? template.param_count : 0;
+    $("#params").replaceChildren(...Array.from({ length: count }, (_, i) => {
+      const previous = old[i];
+      const select = el("select", { id: `param-${i}`, "data-param": i },
+        ...names.map((n) => el("option", { value: `col:${n}`, text: `column ${n}`,
+          selected: previous === n })),
+        el("option", { value: "fixed", text: "fixed text…",
+          selected: previous !== undefined && !names.includes(previous) }));
+      const fixed = el("input", { id: `param-${i}-text`, type: "text", autocomplete: "off",
+        value: previous !== undefined && !names.includes(previous) ? previous : "" });
+      const fixedPart = el("div", { class: "field" },
+        el("label", { for: `param-${i}-text`, text: `Text for parameter {{${i + 1}}}` }), fixed);
+      const sync = () => {
+        fixedPart.hidden = select.value !== "fixed";
+        update();
+      };
+      select.addEventListener("change", sync);
+      fixed.addEventListener("input", update);
+      fixedPart.hidden = select.value !== "fixed";
+      return el("div", { class: "param" },
+        el("label", { for: `param-${i}`, text: `Parameter {{${i + 1}}}` }), select, fixedPart);
+    }));
+    update();
+  }
+
+  // Each parameter as the API takes it: a column name, or a literal text.
+  function params() {
+    return Array.from(document.querySelectorAll("#params select")).map((select) => {
+      if (select.value.startsWith("col:")) return select.value.slice(4);
+      return $(`#param-${select.dataset.param}-text`).value;
+    });
+  }
+
+  // The message for the first recipient, and the placeholders that are not columns.
+  function message() {
+    const row = firstRow();
+    const variables = row ? row.variables : {};
+    const missing = new Set();
+    if (kind() === "text") {
+      const text = $("#text").value;
+      return { text: text.trim() ? render(text, variables, missing) : "", missing };
+    }
+    const template = chosenTemplate();
+    if (!template) return { text: "", missing };
+    const values = params().map((p) =>
+      (columns().includes(p) ? variables[p] || "" : render(p, variables, missing)));
+    const body = template.body || `${templateKey(template)}(${values.join(", ")})`;
+    const text = body.replace(/\{\{(\d+)\}\}/g, (_, n) => values[Number(n) - 1] ?? "");
+    return { text, missing };
+  }
+
+  function fields() {
+    const data = {
+      channel: $("#channel").value,
+      sender: $("#sender").value.trim(),
+    };
+    if (kind() === "text") {
+      data.text = $("#text").value;
+    } else {
+      const template = chosenTemplate();
+      data.template = template ? templateKey(template) : "";
+      data.params = params();
+      if (template && template.language) data.language = template.language;
+    }
+    return data;
+  }
+
+  function problems() {
+    const s = state.preview && state.preview.summary;
+    const { text, missing } = message();
+    const out = [];
+    if (!s) out.push("upload a contacts file");
+    else if (!s.valid) out.push("the file has no valid recipient");
+    if (!$("#sender").value.trim()) out.push("enter the sender");
+    if (!text.trim()) out.push(kind() === "text" ? "write the text" : "choose a template");
+    if (missing.size && state.preview) {
+      out.push("use only columns of the file as placeholders");
+    }
+    return out;
+  }
+
+  function update() {
+    const { text, missing } = message();
+    $("#message-preview").textContent = text || "Upload a file and write a message.";
+    show($("#message-warning"), missing.size && state.preview
+      ? `Not columns of the file (they would be empty): ${[...missing].map((m) => `{${m}}`).join(" ")}`
+      : "");
+    const todo = problems();
+    $("#launch").disabled = todo.length > 0;
+    const s = state.preview && state.preview.summary;
+    const when = $("#send-at").value
+      ? `starts at ${new Date($("#send-at").value).toLocaleString()}` : "starts right away";
+    $("#launch-summary").textContent = todo.length
+      ? `Before launching: ${todo.join("; ")}.`
+      : `Sends to ${num(s.valid)} recipients; ${when}. ` +
+        `${num(s.rejected)} rejected, ${num(s.duplicates)} duplicate and ` +
+        `${num(s.suppressed)} suppressed rows are left out.`;
+  }
+
+  for (const input of document.querySelectorAll("input[name=kind]")) {
+    input.addEventListener("change", () => {
+      $("#text-part").hidden = kind() !== "text";
+      $("#template-part").hidden = kind() !== "template";
+      if (kind() === "template" && !state.templates.length && $("#sender").value.trim()) {
+        loadTemplates();
+      }
+      update();
+    });
+  }
+  for (const id of ["#text", "#sender", "#send-at", "#channel"]) {
+    $(id).addEventListener("input", update);
+  }
+  $("#template").addEventListener("change", drawParams);
+  $("#load-templates").addEventListener("click", loadTemplates);
+
+  // test send and launch ---------------------------------------------------------------
+
+  $("#test-send").addEventListener("click", async () => {
+    const out = $("#test-result");
+    const phone = $("#test-phone").value.trim();
+    out.className = "";
+    if (!phone) {
+      out.textContent = "Enter a number to send the test to.";
+      return;
+    }
+    const row = firstRow();
+    out.textContent = "Sending…";
+    try {
+      const result = await api("/messages/test", { method: "POST",
+        json: { ...fields(), phone, variables: row ? row.variables : {} } });
+      out.className = result.ok ? "" : "error";
+      out.textContent = result.ok
+        ? `Test sent to +${result.phone} (message id ${result.message_id || "none"}).`
+        : `Not sent to +${result.phone}: ${result.error}`;
+    } catch (err) {
+      out.className = "error";
+      out.textContent = err.message;
+    }
+  });
+
+  $("#launch-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (event.submitter !== $("#launch") || problems().length) return;
+    const form = new FormData();
+    form.append("file", state.file);
+    for (const [name, value] of Object.entries(fields())) {
+      for (const item of Array.isArray(value) ? value : [value]) form.append(name, item);
+    }
+    const column = $("#phone-column").value;
+    if (column) form.append("phone_column", column);
+    if ($("#name").value.trim()) form.append("name", $("#name").value.trim());
+    if ($("#send-at").value) form.append("send_at", new Date($("#send-at").value).toISOString());
+    if ($("#rate").value) form.append("rate_per_minute", $("#rate").value);
+    $("#launch").disabled = true;
+    show($("#launch-error"), "");
+    $("#launch-summary").textContent = "Launching…";
+    try {
+      const created = await api("/campaigns", { method: "POST", form });
+      location.assign(`/ui/campaigns/${encodeURIComponent(created.id)}`);
+    } catch (err) {
+      show($("#launch-error"), err.message);
+      update();
+    }
+  });
+
+  update();
+})();
