@@ -67,7 +67,7 @@ def run_demo(options: DemoOptions, *, out: Console | None = None) -> int:
     Raises:
         CommandError: a service did not start or stopped (after stopping the rest).
     """
-    out = out or Console(highlight=False)
+    out = out or Console(highlight=False, soft_wrap=True)
     contacts = _find_contacts(options.contacts)
     ports, api_key = _Ports(), secrets.token_urlsafe(16)
     env = _environment(ports, api_key, webhook_secret=secrets.token_urlsafe(16))

@@ -4,6 +4,7 @@ as a real subprocess against real Redis, the sandbox and Celery workers for the 
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -322,6 +323,25 @@ def test_worker_command_starts_a_celery_worker(redis, cli_env):
     finally:
         proc.terminate()
         proc.wait(20)
+
+
+def test_ctrl_c_detaches_and_the_campaign_stays(store, tmp_path):
+    path = write_csv(tmp_path / "c.csv", [("Budi", "0812-3456-7890")])
+    command = [str(BIN), "launch", str(path), "--sender", "w", "--text", "Halo {nama}"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: store.list_campaigns(), timeout=20)
+        time.sleep(0.5)  # inside the progress loop
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    assert proc.returncode == 0, err
+    cid = store.list_campaigns()[0].id
+    assert "No worker is running" in out
+    assert f"Detached: campaign {cid} goes on. Check it with: broadcaster status {cid}" in out
 
 
 @pytest.mark.slow

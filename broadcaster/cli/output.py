@@ -15,7 +15,7 @@ __all__ = ["console", "iso_time", "local_time", "print_import_summary", "print_j
 DEFAULT_SHOWN_ERRORS = 20
 
 #: Standard output; rich writes to whatever sys.stdout is at the time (CliRunner swaps it).
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

@@ -100,8 +100,8 @@ def print_report(report: CampaignReport, *, out: Console) -> None:
     summary = c.summary
     if summary:
         out.print(
-            f"At import: {summary.get('rejected', 0)} rows rejected, "
-            f"{summary.get('duplicates', 0)} duplicates, "
+            f"At import: {summary.get('rejected', 0)} rejected, "
+            f"{summary.get('duplicates', 0)} duplicate, "
             f"{summary.get('suppressed', 0)} already suppressed."
         )
     for phone, text in report.replies:
