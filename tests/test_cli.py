@@ -344,6 +344,12 @@ def test_ctrl_c_detaches_and_the_campaign_stays(store, tmp_path):
     assert f"Detached: campaign {cid} goes on. Check it with: broadcaster status {cid}" in out
 
 
+def test_worker_command_refuses_to_start_without_replai_credentials(cli_env):
+    done = cli("worker", env=cli_env | {"BROADCASTER_REPLAI_TOKEN": ""})
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: set BROADCASTER_REPLAI_TOKEN")
+
+
 @pytest.mark.slow
 def test_launch_json_status_report_and_retry_failed(store, cli_env, workers, tmp_path):
     workers.start("w1", concurrency=8)

@@ -49,6 +49,9 @@ def worker(
     loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "INFO",
 ) -> None:
     """Run a Celery worker (threads pool, task events on for Flower; extra options go to it)."""
+    from broadcaster.settings import get_settings
+
+    get_settings().replai_client().close()  # no credentials: say so now, not at the first send
     argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "--pool", pool]
     _exec([*argv, "--concurrency", str(concurrency), "--loglevel", loglevel, "-E", *ctx.args])
 
