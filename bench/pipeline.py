@@ -41,6 +41,9 @@ def run_once(args: argparse.Namespace, url: str) -> dict[str, float]:
         sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-P", args.pool,
         "-c", str(args.concurrency), "--without-gossip", "--without-mingle", "-l", "ERROR",
     ]  # fmt: skip
+    if args.profile:
+        cmd = [os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--format",
+               "raw", "-r", "200", "-o", args.profile, "--", *cmd]  # fmt: skip
     store = CampaignStore(client, keys=Keys("bc"))
     with _many(cmd, env, args.workers) as procs:
         _wait_workers(client, len(procs))
@@ -97,6 +100,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=300.0)
+    parser.add_argument("--profile", help="record the worker with py-spy into this file")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the processes get stopped
     results = []

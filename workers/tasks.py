@@ -44,7 +44,7 @@ def publish_sends(campaign_id: str, indexes: Iterable[int]) -> None:
     indexes = list(indexes)
     if not indexes:
         return
-    with app.producer_or_acquire() as producer:
+    with app.producer_or_acquire() as producer, producer.batch():
         for index in indexes:
             send_message.apply_async((campaign_id, index), producer=producer)
 

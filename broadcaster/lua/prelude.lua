@@ -41,6 +41,10 @@ local function refill(K, cid, now, stale)
   local window, cursor, total = tonumber(c[2]), tonumber(c[3] or '0'), tonumber(c[4])
   local free = window - redis.call('ZCARD', K[3])
   local out = {}
+  -- release in chunks of an eighth of the window: publishing many messages at once is much
+  -- cheaper per message than one per finished send
+  local left = (total - cursor) + redis.call('LLEN', K[4])
+  if free < math.min(math.max(1, math.floor(window / 8)), left) then free = 0 end
   while free > 0 do
     local i = redis.call('LPOP', K[4])
     if not i then break end
