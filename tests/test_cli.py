@@ -19,6 +19,7 @@ from broadcaster.campaigns import RecipientStatus
 from broadcaster.cli import app
 from broadcaster.cli.group import safe_url
 from broadcaster.cli.launch import parse_rate
+from broadcaster.cli.output import local_time
 from broadcaster.cli.reports import neutralise_cell
 from broadcaster.cli.services import web_app_available
 from broadcaster.keys import Keys
@@ -186,6 +187,23 @@ def test_dry_run_prints_the_import_summary(redis, tmp_path):
     assert "1 recipients" in result.stdout
     assert "rejected line 3" in result.stdout
     assert "Dry run: nothing was created." in result.stdout
+
+
+def test_launch_stores_schedule_rate_name_and_channel(redis, store, tmp_path):
+    import datetime
+
+    path = write_csv(tmp_path / "c.csv", [("Budi", "0812-3456-7890")])
+    result = runner.invoke(app, [
+        "launch", str(path), "--sender", "dev-1", "--channel", "device", "--text", "Halo {nama}",
+        "--send-at", "2030-01-31T09:00+07:00", "--rate", "10/s", "--name", "Januari", "--json",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    campaign = store.get(json.loads(result.stdout)["campaign_id"])
+    when = datetime.datetime(2030, 1, 31, 2, 0, tzinfo=datetime.UTC).timestamp()
+    assert (campaign.send_at, campaign.rate_per_minute) == (when, 600.0)
+    assert (campaign.name, campaign.channel, campaign.sender) == ("Januari", "device", "dev-1")
+    human = runner.invoke(app, ["status", campaign.id])
+    assert f"starts {local_time(when)}" in human.stdout
 
 
 def test_suppress_add_list_remove(redis, store):

@@ -72,6 +72,8 @@ def status(campaign_id: CampaignId, json_output: JsonFlag = False) -> None:
     console.print(f"[bold]{campaign.id}[/] {escape(campaign.name)}: [bold]{progress.state}[/]")
     if progress.reason:
         console.print(f"  reason: {escape(progress.reason)}")
+    if campaign.send_at and progress.state in ("draft", "scheduled"):
+        console.print(f"  starts {local_time(campaign.send_at)}")
     console.print(
         f"  {message} through {campaign.channel} {escape(campaign.sender)}; "
         f"created {local_time(campaign.created_at)}, started {local_time(campaign.started_at)}, "
