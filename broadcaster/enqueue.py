@@ -96,39 +96,39 @@ def enqueue_broadcast(
         ContactImportError: the file cannot be read (bad rows are reported, not raised).
         CampaignInvalid: unknown template, wrong parameter count, unknown placeholder column.
     """
-    from .settings import (
-        get_settings,
-    )  # the convenience path only; callers may pass all
-
-    settings = get_settings()
+    settings = _settings() if store is None or region is None or window is None else None
     store = store or _default_store(settings)
-    imported = read_contacts(
+    with read_contacts(
         contacts,
         phone_column=phone_column,
-        region=region or settings.default_region,
+        region=region or _settings().default_region,
         suppressed=store.suppressed(),
-    )
-    columns = [c for c in imported.columns if c != imported.summary.phone_column]
-    campaign = Campaign(
-        id=new_campaign_id(),
-        name=name or f"campaign {time.strftime('%Y-%m-%d %H:%M')}",
-        channel=channel,
-        sender=sender,
-        text=text,
-        template=template,
-        language=language,
-        params=tuple("{" + p + "}" if p in columns else p for p in params),
-        send_at=send_at.timestamp() if isinstance(send_at, datetime.datetime) else send_at,
-        rate_per_minute=rate_per_minute,
-    )
-    check_columns(campaign, columns)
-    if template is not None:
-        _check_template(client or _default_client(settings), campaign)
-    if dry_run:
-        recipients = [c.phone for c in imported]
-        return EnqueueResult(campaign, imported.summary.to_dict() | {"recipients": recipients})
-    stored = store.create(campaign, imported, window=window or settings.dispatch_window)
-    (dispatch or _default_dispatch())(stored.id)
+    ) as imported:
+        columns = [c for c in imported.columns if c != imported.summary.phone_column]
+        campaign = Campaign(
+            id=new_campaign_id(),
+            name=name or f"campaign {time.strftime('%Y-%m-%d %H:%M')}",
+            channel=channel,
+            sender=sender,
+            text=text,
+            template=template,
+            language=language,
+            params=tuple("{" + p + "}" if p in columns else p for p in params),
+            send_at=send_at.timestamp() if isinstance(send_at, datetime.datetime) else send_at,
+            rate_per_minute=rate_per_minute,
+        )
+        check_columns(campaign, columns)
+        if template is not None:
+            _check_template(client or _default_client(_settings()), campaign)
+        if dry_run:
+            recipients = [c.phone for c in imported]
+            return EnqueueResult(campaign, imported.summary.to_dict() | {"recipients": recipients})
+        stored = store.create(campaign, imported, window=window or _settings().dispatch_window)
+    try:
+        (dispatch or _default_dispatch())(stored.id)
+    except BaseException:
+        store.delete(stored.id)  # never leave a campaign that nothing will send
+        raise
     return EnqueueResult(stored, stored.summary)
 
 
@@ -184,13 +184,18 @@ def _check_template(client: ReplaiClient, campaign: Campaign) -> None:
         )
 
 
+def _settings() -> Any:
+    from .settings import get_settings  # the convenience path only: callers may pass everything
+
+    return get_settings()
+
+
 def _default_store(settings: Any = None) -> CampaignStore:
     import redis
 
     from .keys import Keys
-    from .settings import get_settings
 
-    settings = settings or get_settings()
+    settings = settings or _settings()
     return CampaignStore(redis.Redis.from_url(settings.redis_url), keys=Keys(settings.key_prefix))
 
 
