@@ -4,7 +4,6 @@ import datetime
 import enum
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -138,7 +137,7 @@ def create_campaign(
     source: str | IO[bytes] = sys.stdin.buffer if contacts == "-" else contacts
     try:
         return enqueue_broadcast(
-            source, **options, store=store, client=client, dispatch=_starter(store),
+            source, **options, store=store, client=client, dispatch=_start,
             dry_run=dry_run,
         )  # fmt: skip
     finally:
@@ -146,17 +145,11 @@ def create_campaign(
             client.close()
 
 
-def _starter(store: CampaignStore) -> Callable[[str], None]:
-    def start(campaign_id: str) -> None:
-        from workers.tasks import start_campaign
+def _start(campaign_id: str) -> None:
+    # on a broker error enqueue_broadcast deletes the campaign: nothing is left behind
+    from workers.tasks import start_campaign
 
-        try:
-            start_campaign.delay(campaign_id)
-        except BaseException:
-            store.delete(campaign_id)  # a campaign nobody will start is not left behind
-            raise
-
-    return start
+    start_campaign.delay(campaign_id)
 
 
 def _json_result(result: EnqueueResult, dry_run: bool) -> dict[str, Any]:
