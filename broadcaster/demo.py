@@ -120,6 +120,7 @@ def _environment(ports: _Ports, api_key: str, *, webhook_secret: str) -> dict[st
     settings = get_settings()
     return {
         "BROADCASTER_KEY_PREFIX": DEMO_PREFIX,
+        "BROADCASTER_QUEUE": DEMO_PREFIX,  # its tasks never reach a real worker, and back
         "BROADCASTER_REDIS_URL": settings.redis_url,
         "BROADCASTER_BROKER_URL": settings.celery_broker_url,
         "BROADCASTER_REPLAI_BASE_URL": f"http://127.0.0.1:{ports.sandbox}",

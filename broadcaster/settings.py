@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     #: Celery broker; defaults to redis_url.
     broker_url: str | None = None
     key_prefix: str = "bc"
+    #: The Celery queue of every Broadcaster task; give separate deployments on one broker
+    #: their own.
+    queue: str = "broadcaster"
 
     # Sending
     default_region: str = "ID"

@@ -4,10 +4,7 @@ from celery import Celery
 
 from broadcaster.settings import get_settings
 
-__all__ = ["QUEUE", "app", "create_app"]
-
-#: The queue every Broadcaster task goes to.
-QUEUE = "broadcaster"
+__all__ = ["app", "create_app"]
 
 
 def create_app() -> Celery:
@@ -25,7 +22,7 @@ def create_app() -> Celery:
     settings = get_settings()
     app = Celery("broadcaster", broker=settings.celery_broker_url, include=["workers.tasks"])
     app.conf.update(
-        task_default_queue=QUEUE,
+        task_default_queue=settings.queue,
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_ignore_result=True,
