@@ -1,10 +1,15 @@
 """Thin Celery tasks: decode ids, call a plain function, publish what it released."""
 
 import logging
+import os
+import sys
 from collections.abc import Iterable
 from typing import Any
 
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
+
+from broadcaster.errors import ConfigurationError
+from broadcaster.settings import get_settings
 
 from . import resources
 from .app import app
@@ -56,6 +61,18 @@ def requeue_campaign(campaign_id: str, status: int) -> None:
 
     released, _ = resources.get().store.requeue(campaign_id, RecipientStatus(status))
     publish_sends(campaign_id, released)
+
+
+@worker_init.connect
+def _check_configuration(**_: Any) -> None:
+    # Fail fast: a worker that cannot reach Replai would otherwise run and send nothing.
+    try:
+        get_settings().replai_client().close()
+    except ConfigurationError as exc:
+        logger.critical("worker cannot start: %s", exc)
+        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.flush()
+        os._exit(1)
 
 
 @worker_process_init.connect
