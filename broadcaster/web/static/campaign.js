@@ -76,7 +76,8 @@
     const data = await api(`${base}/failures`);
     const tbody = $("#f-table").tBodies[0];
     tbody.replaceChildren(...data.reasons.map((r) =>
-      el("tr", {}, el("td", { text: r.reason }), el("td", { class: "num", text: num(r.count) }))));
+      el("tr", {}, el("td", { class: "wide", text: r.reason }),
+        el("td", { class: "num", text: num(r.count) }))));
     $("#f-table").hidden = data.total === 0;
     $("#f-none").hidden = data.total > 0;
   }
@@ -92,12 +93,12 @@
     $("#r-table").tBodies[0].replaceChildren(...page.items.map((r) =>
       el("tr", {},
         el("td", { class: "num", text: r.index + 1 }),
-        el("td", { text: "+" + r.phone }),
+        el("td", { class: "nowrap", text: "+" + r.phone }),
         el("td", {}, el("span", { class: "badge " + r.status, text: r.status })),
         el("td", { class: "num", text: r.attempts }),
-        el("td", { text: when(r.updated_at) }),
-        el("td", { text: r.error || "" }),
-        el("td", { text: r.reply || "" }))));
+        el("td", { class: "nowrap", text: when(r.updated_at) }),
+        el("td", { class: r.error ? "wide" : "", text: r.error || "" }),
+        el("td", { class: r.reply ? "wide" : "", text: r.reply || "" }))));
     $("#r-prev").disabled = rows.offset === 0;
     $("#r-next").disabled = rows.offset + PAGE >= page.total;
     $("#r-range").textContent = page.total

@@ -72,7 +72,8 @@
     }
     const shown = s.errors.slice(0, MAX_REJECTED_SHOWN);
     $("#rejected-table").tBodies[0].replaceChildren(...shown.map((e) =>
-      el("tr", {}, el("td", { class: "num", text: e.line }), el("td", { text: e.reason }))));
+      el("tr", {}, el("td", { class: "num", text: e.line }),
+        el("td", { class: "wide", text: e.reason }))));
     $("#rejected").hidden = s.rejected === 0;
     show($("#rejected-more"), s.rejected > shown.length
       ? `${num(s.rejected - shown.length)} more rejected rows are not listed.` : "");
@@ -82,7 +83,8 @@
       el("th", { scope: "col", text: `Phone (${s.phone_column})` }),
       ...names.map((n) => el("th", { scope: "col", text: n }))));
     $("#rows-table").tBodies[0].replaceChildren(...rows.map((r) =>
-      el("tr", {}, el("td", { class: "num", text: r.line }), el("td", { text: "+" + r.phone }),
+      el("tr", {}, el("td", { class: "num", text: r.line }),
+        el("td", { class: "nowrap", text: "+" + r.phone }),
         ...names.map((n) => el("td", { text: r.variables[n] || "" })))));
     $("#columns-hint").textContent = names.length
       ? "Columns you can use: " + names.map((n) => `{${n}}`).join(" ") : "";

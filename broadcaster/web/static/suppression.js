@@ -25,7 +25,7 @@
       const remove = el("button", { type: "button", class: "danger",
         "aria-label": `Remove +${phone} from the list`, text: "Remove" });
       remove.addEventListener("click", () => removePhone(phone).catch(fail));
-      return el("tr", {}, el("td", { text: "+" + phone }), el("td", { class: "num" }, remove));
+      return el("tr", {}, el("td", { class: "nowrap", text: "+" + phone }), el("td", { class: "num" }, remove));
     }));
     $("#s-empty").hidden = page.total > 0;
     $("#s-prev").disabled = offset === 0;
