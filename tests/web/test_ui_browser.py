@@ -6,9 +6,9 @@ download is never used. When the binary is missing, the set-up installs it with
 `apt-get install chromium` if it runs as root with apt; if that cannot be done the test fails
 in CI (`CI` set) and is skipped elsewhere, saying why.
 
-Screenshots for review are written to tests/artifacts/ui/: launch, campaign, campaigns and
-suppression `.png`, each also as `-phone.png` at a phone's size (390 x 844), where the test
-also checks that nothing reaches past the screen's edge.
+Screenshots for review are written to tests/artifacts/ui/: launch, launch-template, campaign,
+campaigns and suppression `.png`, each also as `-phone.png` at a phone's size (390 x 844),
+where the test also checks that nothing reaches past the screen's edge.
 """
 
 import csv
@@ -197,6 +197,7 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
         expect(page.locator("#message-preview")).to_have_text(
             "Halo Budi, promo Rp 50.000 khusus untuk Anda!"
         )
+        shoot(page, "launch-template")
         page.check("#kind-text")
         expect(page.locator("#message-preview")).to_have_text("Halo Budi, promo hari ini!")
         page.fill("#name", "Promo Jakarta")
