@@ -160,6 +160,13 @@ class CampaignStore:
             raise CampaignNotFound(cid)
         return Campaign.from_redis(data)
 
+    def state(self, cid: str) -> CampaignState:
+        """The campaign's state alone (one cheap read)."""
+        raw = self.redis.hget(self.keys.campaign(cid), "state")
+        if raw is None:
+            raise CampaignNotFound(cid)
+        return CampaignState(raw.decode())
+
     def list_campaigns(self, *, limit: int = 50, offset: int = 0) -> list[Campaign]:
         """Campaigns, newest first."""
         ids = self.redis.zrevrange(self.keys.campaigns(), offset, offset + limit - 1)

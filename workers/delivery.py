@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 
-from broadcaster.campaigns import Campaign, RecipientStatus
+from broadcaster.campaigns import Campaign, CampaignState, RecipientStatus
 from broadcaster.errors import (
     RateLimitExceeded,
     ReplaiDeferred,
@@ -31,6 +31,8 @@ from broadcaster.store import CampaignStore, Claim
 from .ratelimit import DailyCap, RateLimiter
 
 __all__ = ["Policy", "Resources", "deliver"]
+
+PENDING = RecipientStatus.PENDING
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class Policy:
     #: A send that wakes up later than this after its slot takes a new slot.
     late_tolerance: float = 0.010
     late_retries: int = 4
+    #: After waiting longer than this for a slot, check the campaign is still running.
+    recheck_after: float = 0.05
 
     def rate_for(self, campaign: Campaign) -> float:
         """Sends per minute for this campaign's sender."""
@@ -103,10 +107,16 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
             cid, index, RecipientStatus.WAITING, attempted=False, due=due, error=error
         )
     try:
-        _take_slot(res, campaign)
+        waited = _take_slot(res, campaign)
     except RateLimitExceeded as exc:
         due = res.clock() + exc.retry_after
         return res.store.finish(cid, index, RecipientStatus.WAITING, attempted=False, due=due)
+    if waited > res.policy.recheck_after:
+        # The campaign may have been paused or cancelled while this send waited for its slot.
+        state = res.store.state(cid)
+        if state is not CampaignState.RUNNING:
+            back = RecipientStatus.CANCELLED if state is CampaignState.CANCELLED else PENDING
+            return res.store.finish(cid, index, back, attempted=False)
     text, params = campaign.message_for(claim.variables)
     try:
         result = res.client.send(
@@ -136,21 +146,26 @@ def _next_utc_midnight(now: float) -> float:
     return (now // 86400 + 1) * 86400
 
 
-def _take_slot(res: Resources, campaign: Campaign) -> None:
-    """Wait for a rate-limit slot; if this thread woke up late, take a later slot instead.
+def _take_slot(res: Resources, campaign: Campaign) -> float:
+    """Wait for a rate-limit slot and return the seconds waited.
+
+    If this thread woke up late, it takes a later slot instead.
 
     A send that leaves late moves closer to the ones after it: enough lateness and a window
     of `period` would hold limit + 1 sends at the provider. Giving up a late slot keeps the
     spacing; it costs a little throughput only when the process was starved of CPU.
     """
     rate, policy = res.policy.rate_for(campaign), res.policy
+    waited = 0.0
     for _ in range(policy.late_retries):
         start = time.monotonic()
         wait = res.limiter.reserve(campaign.sender_key, per_minute=rate, max_wait=policy.max_wait)
         res.sleep(wait)
+        waited += wait
         if time.monotonic() - (start + wait) <= policy.late_tolerance:
-            return
+            break
         logger.debug("late for a rate-limit slot on %s; taking another", campaign.sender_key)
+    return waited
 
 
 def _failed(
@@ -170,7 +185,9 @@ def _failed(
     if isinstance(exc, ReplaiDeferred):
         logger.warning("campaign %s: %s deferred: %s", cid, who, exc.reason)
         due = res.clock() + max(res.policy.defer, exc.retry_after or 0)
-        return store.finish(cid, index, RecipientStatus.WAITING, attempted=False, due=due)
+        return store.finish(
+            cid, index, RecipientStatus.WAITING, attempted=False, due=due, error=exc.reason
+        )
     return _retry(res, campaign, index, claim, exc)
 
 

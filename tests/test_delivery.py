@@ -1,0 +1,154 @@
+"""deliver() against a real Redis store, with Replai answers from httpx.MockTransport."""
+
+import json
+
+import httpx
+import pytest
+
+from broadcaster.campaigns import CampaignState, RecipientStatus
+from broadcaster.keys import Keys
+from broadcaster.replai import ReplaiClient
+from broadcaster.store import CampaignStore
+from tests import factories
+from workers.delivery import Policy, Resources, deliver
+from workers.ratelimit import MemoryBackend, RateLimiter
+
+S = RecipientStatus
+
+
+def ok(request: httpx.Request) -> httpx.Response:
+    body = {"status": True, "message": "ok", "data": {"messages": [{"id": "wamid.OK"}]}}
+    return httpx.Response(200, json=body)
+
+
+def meta_error(code: int, status: int = 400):
+    def answer(request: httpx.Request) -> httpx.Response:
+        error = {"error": {"message": f"(#{code}) boom", "code": code}}
+        return httpx.Response(status, json={"status": False, "message": "x", "data": error})
+
+    return answer
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def world(redis):
+    clock = Clock()
+    store = CampaignStore(redis, keys=Keys("bc"))
+    calls: list[httpx.Request] = []
+
+    def make(handler, *, rate=None, sleep=None):
+        def transport(request: httpx.Request) -> httpx.Response:
+            calls.append(request)
+            return handler(request)
+
+        client = ReplaiClient(
+            base_url="http://replai.test", token="t", transport=httpx.MockTransport(transport)
+        )
+        campaign = store.create(
+            factories.campaign(rate_per_minute=rate), factories.contacts(3), window=3
+        )
+        store.start(campaign.id)
+        res = Resources(
+            store=store,
+            client=client,
+            limiter=RateLimiter(MemoryBackend(clock)),
+            policy=Policy(backoff_base=1.0),
+            sleep=sleep or (lambda s: None),
+        )
+        return res, campaign.id
+
+    return make, calls
+
+
+def row(store, cid, index):
+    return next(r for r in store.iter_rows(cid) if r.index == index)
+
+
+def test_success_records_the_message_id_and_sends_the_reference(world):
+    make, calls = world
+    res, cid = make(ok)
+    deliver(res, cid, 0)
+    assert row(res.store, cid, 0).message_id == "wamid.OK"
+    assert calls[0].headers["X-Broadcaster-Ref"] == f"{cid}:0"
+    assert json.loads(calls[0].content)["message"] == "Halo N0"
+
+
+def test_a_second_delivery_of_the_same_task_sends_nothing(world):
+    make, calls = world
+    res, cid = make(ok)
+    deliver(res, cid, 0)
+    deliver(res, cid, 0)
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("handler", "status", "reason"),
+    [
+        (meta_error(131026), "failed", "131026"),
+        (meta_error(132000), "failed", "132000"),
+        (meta_error(131000, 500), "waiting", "131000"),
+        (meta_error(131056), "waiting", "131056"),
+        (lambda r: httpx.Response(503, text="<html>down</html>"), "waiting", "503"),
+        (meta_error(131048), "waiting", "131048"),
+    ],
+)
+def test_outcomes_are_classified(world, handler, status, reason):
+    make, _ = world
+    res, cid = make(handler)
+    deliver(res, cid, 0)
+    got = row(res.store, cid, 0)
+    assert got.status == status and reason in (got.error or "")
+
+
+def test_a_read_timeout_ends_unknown_and_is_not_retried(world):
+    def timeout(request):
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    make, _ = world
+    res, cid = make(timeout)
+    deliver(res, cid, 0)
+    assert row(res.store, cid, 0).status == "unknown"
+
+
+@pytest.mark.parametrize("status", [401, 419])
+def test_sender_errors_pause_the_campaign_and_keep_the_recipient(world, status):
+    make, _ = world
+    res, cid = make(lambda r: httpx.Response(status, json={"message": "nope"}))
+    deliver(res, cid, 0)
+    campaign = res.store.get(cid)
+    assert campaign.state == CampaignState.PAUSED and str(status) in (campaign.reason or "")
+    assert row(res.store, cid, 0).status == "pending"
+
+
+def test_throttled_answer_slows_the_whole_sender(world):
+    make, _ = world
+    res, cid = make(lambda r: httpx.Response(429, headers={"Retry-After": "30"}, json={}))
+    deliver(res, cid, 0)
+    assert row(res.store, cid, 0).status == "waiting"
+    # every later slot of this sender is held back by the 30 s Retry-After
+    deliver(res, cid, 1)
+    assert row(res.store, cid, 1).status == "waiting" and row(res.store, cid, 1).attempts == 0
+
+
+def test_pause_during_the_wait_for_a_slot_sends_nothing(world):
+    make, calls = world
+    holder = {}
+
+    def sleep(seconds):
+        if seconds > 0:
+            holder["res"].store.pause(holder["cid"], "operator")
+
+    res, cid = make(ok, rate=60, sleep=sleep)
+    holder.update(res=res, cid=cid)
+    deliver(res, cid, 0)  # first slot: no wait
+    deliver(res, cid, 1)  # waits ~1 s for its slot; the campaign is paused meanwhile
+    assert len(calls) == 1
+    assert row(res.store, cid, 1).status == "pending"
+    assert res.store.counts(cid)["sent"] == 1
