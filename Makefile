@@ -24,6 +24,14 @@ test: $(STAMP)
 demo: $(STAMP)
 	scripts/with-redis $(BIN)/broadcaster demo $(ARGS)
 
+# Benchmarks against the baselines, on a redis-server, sandbox and workers of their own
+# (needs redis-server installed): bench/results/latest.md and .json; see docs/benchmarks.md.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick $(ARGS)
+
 # Reliability (docs/reliability.md), on a redis-server, sandbox and workers of their own (needs
 # redis-server): `chaos` kills workers, Redis and the sandbox during a 5,000-recipient campaign
 # (about 3 min; `ARGS=--short` for the 1-min version in `make test`); `soak` sends 100,000

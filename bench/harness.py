@@ -1,17 +1,32 @@
-"""Shared pieces of the benchmarks: processes on loopback, CPU accounting, medians."""
+"""Shared pieces of the benchmarks: processes on loopback, CPU accounting, medians.
+
+Everything a benchmark starts goes through `process()`, in its own session, and is stopped
+(TERM, then KILL) when the `with` block ends, whatever happens inside it.
+"""
 
 import os
+import platform
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
+import redis
 
 TOKEN = "bench-token"
+ROOT = Path(__file__).resolve().parent.parent
+#: Where a benchmark's child processes write their stderr (kept for post-mortems).
+LOG_DIR = Path(tempfile.gettempdir()) / "broadcaster-bench-logs"
 
 
 def free_port() -> int:
@@ -37,8 +52,9 @@ def cpu_seconds(pid: int) -> float:
     total = 0.0
     for p in [pid, *_children(pid)]:
         try:
-            fields = open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
             continue
         # utime stime cutime cstime are fields 14-17 (1-based) of stat; after ')' they are 11-14
         total += sum(int(x) for x in fields[11:15]) / ticks
@@ -49,46 +65,343 @@ def _children(pid: int) -> list[int]:
     out: list[int] = []
     try:
         for tid in os.listdir(f"/proc/{pid}/task"):
-            kids = open(f"/proc/{pid}/task/{tid}/children").read().split()
-            out.extend(int(k) for k in kids)
-    except FileNotFoundError:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out.extend(int(k) for k in f.read().split())
+    except (FileNotFoundError, ProcessLookupError):
         return out
     for kid in list(out):
         out.extend(_children(kid))
     return out
 
 
+def peak_rss_mb(pid: int) -> float:
+    """Peak resident set size (VmHWM) of a live process, in MB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 @contextmanager
 def process(
-    cmd: Sequence[str], env: dict[str, str] | None = None
+    cmd: Sequence[str], env: dict[str, str] | None = None, *, log: str | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `cmd` in its own session; stderr goes to LOG_DIR/<log>.log when `log` is given."""
+    err: Any = subprocess.DEVNULL
+    if log:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        err = open(LOG_DIR / f"{log}.log", "wb")  # closed below
     proc = subprocess.Popen(
-        list(cmd), env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        list(cmd), env=env, start_new_session=True, cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=err,
     )  # fmt: skip
     try:
         yield proc
     finally:
-        try:
-            os.killpg(proc.pid, 15)
-            proc.wait(15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, 9)
-            proc.wait(5)
+        stop(proc)
+        if log:
+            err.close()
+
+
+def stop(proc: "subprocess.Popen[bytes]", grace: float = 15.0) -> None:
+    """TERM the process group, then KILL it if it is still there after `grace` seconds."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, 15)
+        proc.wait(grace)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, 9)
+        proc.wait(5)
+
+
+# redis ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    """A private redis-server: `url(db)` for a database, `pid` for its CPU."""
+
+    base: str
+    pid: int
+
+    def url(self, db: int) -> str:
+        return f"{self.base}/{db}"
+
+    def client(self, db: int = 0) -> "redis.Redis":
+        return redis.Redis.from_url(self.url(db))
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
+    def version(self) -> str:
+        return str(self.client().info("server")["redis_version"])
 
 
 @contextmanager
-def sandbox(*, latency_ms: int = 0, rate_limit: str = "0") -> Iterator[str]:
+def redis_server() -> Iterator[RedisServer]:
+    """Start a redis-server of our own on a free loopback port, no persistence."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise SystemExit("redis-server is not installed (Debian/Ubuntu: apt-get install redis)")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as tmp:
+        cmd = [
+            exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp, "--save", "",
+            "--appendonly", "no", "--databases", "16", "--maxclients", "2000",
+        ]  # fmt: skip
+        with process(cmd, log="redis") as proc:
+            server = RedisServer(f"redis://127.0.0.1:{port}", proc.pid)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    server.client().ping()
+                    break
+                except redis.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            yield server
+
+
+# sandbox ----------------------------------------------------------------------------------
+
+
+class Sandbox:
+    """A running Replai sandbox: its URL, process id, and the control routes."""
+
+    def __init__(self, url: str, pid: int) -> None:
+        self.url = url
+        self.pid = pid
+        self.http = httpx.Client(base_url=url, timeout=30.0)
+
+    def reset(self) -> None:
+        self.http.post("/_sandbox/reset").raise_for_status()
+
+    def configure(self, **patch: Any) -> dict[str, Any]:
+        response = self.http.post("/_sandbox/config", json=patch)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def sends(self, since: float | None = None) -> list[dict[str, Any]]:
+        """Accepted sends (time `t`, phone, ref, message id), oldest first."""
+        params = {"since": repr(since)} if since is not None else {}
+        response = self.http.get("/_sandbox/sends", params=params)
+        response.raise_for_status()
+        return list(response.json()["sends"])
+
+    def cpu(self) -> float:
+        return cpu_seconds(self.pid)
+
+
+class SendCounter:
+    """Counts the sandbox's accepted sends by asking only for the ones since the last look."""
+
+    def __init__(self, box: Sandbox) -> None:
+        self.box = box
+        self.seen: set[str] = set()
+        self.phones: set[str] = set()
+        self.last = 0.0
+        self.first: float | None = None
+
+    def poll(self) -> int:
+        for send in self.box.sends(since=self.last or None):
+            if send["message_id"] not in self.seen:
+                self.seen.add(send["message_id"])
+                self.phones.add(send["phone"])
+                self.last = max(self.last, send["t"])
+                self.first = send["t"] if self.first is None else min(self.first, send["t"])
+        return len(self.seen)
+
+
+@contextmanager
+def sandbox_process(*, latency_ms: int = 0, rate_limit: str = "0") -> Iterator[Sandbox]:
     port = free_port()
     cmd = [
         sys.executable, "-m", "broadcaster.sandbox", "--port", str(port), "--token", TOKEN,
         "--latency-ms", str(latency_ms), "--rate-limit", rate_limit,
     ]  # fmt: skip
-    with process(cmd):
+    with process(cmd, log="sandbox") as proc:
         url = f"http://127.0.0.1:{port}"
-        wait_http(url + "/_sandbox/sends?summary=1")
-        yield url
+        wait_http(url + "/_sandbox/config")
+        box = Sandbox(url, proc.pid)
+        try:
+            yield box
+        finally:
+            box.http.close()
+
+
+@contextmanager
+def sandbox(*, latency_ms: int = 0, rate_limit: str = "0") -> Iterator[str]:
+    """The sandbox's URL only (kept for older scripts)."""
+    with sandbox_process(latency_ms=latency_ms, rate_limit=rate_limit) as box:
+        yield box.url
+
+
+# celery workers ---------------------------------------------------------------------------
+
+READY_PREFIX = "benchready:"
+
+
+def celery_worker_cmd(app: str, pool: str, concurrency: int, *extra: str) -> list[str]:
+    """A worker command line that reports readiness through bench.ready."""
+    return [
+        sys.executable, "-m", "celery", "-A", app, "worker", "-P", pool,
+        "-c", str(concurrency), "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "-l", "WARNING", "-I", "bench.ready", *extra,
+    ]  # fmt: skip
+
+
+@contextmanager
+def workers(
+    cmd: Sequence[str], env: dict[str, str], count: int, ready: "redis.Redis", *, name: str
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Start `count` worker processes and wait until each one said it is ready.
+
+    `env` must hold BENCH_READY_URL, the Redis that `ready` points at.
+    """
+    for key in ready.scan_iter(READY_PREFIX + "*"):
+        ready.delete(key)
+    with ExitStack() as stack:
+        procs = [stack.enter_context(process(cmd, env, log=f"{name}-{i}")) for i in range(count)]
+        deadline = time.monotonic() + 60
+        while sum(1 for _ in ready.scan_iter(READY_PREFIX + "*")) < count:
+            dead = [p for p in procs if p.poll() is not None]
+            if dead or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} workers did not start; see {LOG_DIR}/{name}-*.log")
+            time.sleep(0.05)
+        yield procs
+
+
+def workers_cpu(procs: Sequence["subprocess.Popen[bytes]"]) -> float:
+    return sum(cpu_seconds(p.pid) for p in procs)
+
+
+# statistics and the machine ---------------------------------------------------------------
 
 
 def median_range(values: Sequence[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
+
+
+def summary(values: Sequence[float]) -> dict[str, float]:
+    """median, min, max and the runs."""
+    med, lo, hi = median_range(values)
+    return {"median": med, "min": lo, "max": hi, "runs": list(values)}
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The q-quantile (0..1) of already sorted values, nearest rank."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(0, min(len(sorted_values) - 1, round(q * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]
+
+
+def exit_on_term() -> None:
+    """SIGTERM unwinds like Ctrl-C, so every process a benchmark started is stopped."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def load_average() -> tuple[float, float, float]:
+    return os.getloadavg()
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    import celery
+    import kombu
+
+    model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "ram_gb": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "celery": celery.__version__,
+        "kombu": kombu.__version__,
+        "redis_py": redis.__version__,
+        "httpx": httpx.__version__,
+    }
+
+
+# one benchmark session: a Redis and a sandbox of its own ----------------------------------
+
+STORE_DB, BROKER_DB, READY_DB = 0, 1, 2
+#: The queue the project's workers consume (workers.app.QUEUE).
+PROJECT_QUEUE = "broadcaster"
+
+
+@dataclass
+class Session:
+    """A private redis-server (store db 0, broker db 1) and one sandbox, shared by the rows."""
+
+    redis: RedisServer
+    box: Sandbox
+
+    def worker_env(self, **extra: str) -> dict[str, str]:
+        """Environment of every worker: the project's settings and the baselines'."""
+        return (
+            dict(os.environ)
+            | {
+                "BROADCASTER_REDIS_URL": self.redis.url(STORE_DB),
+                "BROADCASTER_BROKER_URL": self.redis.url(BROKER_DB),
+                "BROADCASTER_REPLAI_BASE_URL": self.box.url,
+                "BROADCASTER_REPLAI_TOKEN": TOKEN,
+                "BROADCASTER_KEY_PREFIX": "bc",
+                "BROADCASTER_QUEUE": PROJECT_QUEUE,
+                "BENCH_BROKER_URL": self.redis.url(BROKER_DB),
+                "BENCH_SANDBOX_URL": self.box.url,
+                "BENCH_READY_URL": self.redis.url(READY_DB),
+                "PYTHONPATH": str(ROOT),
+            }
+            | extra
+        )
+
+    def store_client(self) -> "redis.Redis":
+        return self.redis.client(STORE_DB)
+
+    def broker_client(self) -> "redis.Redis":
+        return self.redis.client(BROKER_DB)
+
+    def ready_client(self) -> "redis.Redis":
+        return self.redis.client(READY_DB)
+
+    def clean(self) -> None:
+        """Empty the store and the broker, forget the sandbox's sends."""
+        self.store_client().flushdb()
+        self.broker_client().flushdb()
+        self.box.reset()
+
+    def start_project_task(self, name: str, *args: Any) -> None:
+        """Publish one of the project's tasks by name, on the session's broker."""
+        from celery import Celery
+
+        app = Celery("bench-client", broker=self.redis.url(BROKER_DB), set_as_current=False)
+        app.conf.broker_connection_retry_on_startup = True
+        with app:
+            app.send_task(name, args=args, queue=PROJECT_QUEUE)
+
+    def project_workers(
+        self, processes: int, pool: str = "threads", concurrency: int = 32, **extra: str
+    ) -> Any:
+        """The project's worker processes (`celery -A workers.app worker`), ready."""
+        cmd = celery_worker_cmd("workers.app", pool, concurrency)
+        return workers(cmd, self.worker_env(**extra), processes, self.ready_client(), name="bc")
+
+
+@contextmanager
+def session(*, latency_ms: int = 0) -> Iterator[Session]:
+    with redis_server() as server, sandbox_process(latency_ms=latency_ms) as box:
+        yield Session(server, box)

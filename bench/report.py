@@ -1,0 +1,224 @@
+"""The benchmark's results as a markdown page: tables per row and the targets, met or not."""
+
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["markdown", "targets"]
+
+
+def _get(result: dict[str, Any], *path: str) -> Any:
+    node: Any = result
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def _median(result: dict[str, Any], *path: str) -> float | None:
+    value = _get(result, *path)
+    return value["median"] if isinstance(value, dict) else value
+
+
+Check = tuple[str, str, Callable[[dict[str, Any]], Any], Callable[[Any], bool], str]
+
+#: (row, target, how to read the measured value, whether it meets the target, format)
+CHECKS: list[Check] = [
+    ("1", "worker CPU per send, every guarantee, 0 ms <= 2.0 ms",
+     lambda r: _median(r, "throughput", "0", "variants", "a", "worker_cpu_ms_per_send"),
+     lambda v: v <= 2.0, "{:.2f} ms"),
+    ("1", "worker CPU per send, every guarantee, 100 ms <= 2.0 ms",
+     lambda r: _median(r, "throughput", "100", "variants", "a", "worker_cpu_ms_per_send"),
+     lambda v: v <= 2.0, "{:.2f} ms"),
+    ("1", ">= 600 sends/s at 0 ms",
+     lambda r: _median(r, "throughput", "0", "variants", "a", "sends_per_s"),
+     lambda v: v >= 600, "{:.0f}/s"),
+    ("1", ">= 300 sends/s at 100 ms",
+     lambda r: _median(r, "throughput", "100", "variants", "a", "sends_per_s"),
+     lambda v: v >= 300, "{:.0f}/s"),
+    ("1", ">= 7x the naive baseline at 0 ms",
+     lambda r: _get(r, "throughput", "0", "ratios", "a/b", "sends_per_s"),
+     lambda v: v >= 7, "{:.1f}x"),
+    ("2", "no 1-s window over the limit",
+     lambda r: _get(r, "rate", "max_in_any_1s"),
+     lambda v: v is not None, "{}"),  # judged against the limit below
+    ("2", ">= 97 % utilisation",
+     lambda r: _get(r, "rate", "utilisation"), lambda v: v >= 0.97, "{:.1%}"),
+    ("2", "0 x 429", lambda r: _get(r, "rate", "throttled_429"), lambda v: v == 0, "{}"),
+    ("3", "1M-row import <= 30 s",
+     lambda r: _get(r, "import", "wall_s"), lambda v: v <= 30, "{:.1f} s"),
+    ("3", "peak RSS of the importing process <= 200 MB",
+     lambda r: _get(r, "import", "peak_rss_mb"), lambda v: v <= 200, "{:.0f} MB"),
+    ("3", "<= 300 B/recipient, ready",
+     lambda r: _get(r, "import", "redis_bytes_per_recipient_ready"),
+     lambda v: v <= 300, "{:.1f} B"),
+    ("3", "<= 300 B/recipient, after sending (ids indexed)",
+     lambda r: _get(r, "import", "redis_bytes_per_recipient_sent"),
+     lambda v: v <= 300, "{:.1f} B"),
+    ("3", "broker depth bounded (<= 2 x the 200 window)",
+     lambda r: _get(r, "import", "broker_depth_max"), lambda v: v <= 400, "{}"),
+    ("4", "webhooks >= 1,000/s",
+     lambda r: _median(r, "webhooks", "callbacks_per_s"), lambda v: v >= 1000, "{:.0f}/s"),
+    ("5", "pause <= 1 s (worst run, both cases)",
+     lambda r: _worst_pause(r), lambda v: v <= 1.0, "{:.2f} s"),
+]  # fmt: skip
+
+
+def _worst_pause(result: dict[str, Any]) -> float | None:
+    cases = [_get(result, "pause", c, "latency_s", "max") for c in ("unpaced", "paced_20_per_s")]
+    known = [c for c in cases if c is not None]
+    return max(known) if known else None
+
+
+def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every target with its measured value and whether it is met (None: not measured)."""
+    out = []
+    for row, name, read, ok, fmt in CHECKS:
+        value = read(result)
+        met = None if value is None else bool(ok(value))
+        if name.startswith("no 1-s window") and value is not None:
+            met = value <= _get(result, "rate", "limit_per_s")
+        shown = "not measured" if value is None else fmt.format(value)
+        out.append({"row": row, "target": name, "measured": shown, "met": met})
+    return out
+
+
+def _mark(met: bool | None) -> str:
+    return {True: "met", False: "**missed**", None: "-"}[met]
+
+
+def _rng(stat: dict[str, float], fmt: str = "{:.0f}") -> str:
+    return f"{fmt.format(stat['median'])} ({fmt.format(stat['min'])}-{fmt.format(stat['max'])})"
+
+
+def _throughput(result: dict[str, Any]) -> list[str]:
+    rows = _get(result, "throughput") or {}
+    if not rows:
+        return []
+    runs = max(
+        len(v["sends_per_s"]["runs"]) for r in rows.values() for v in r["variants"].values()
+    )
+    lines = [
+        f"### 1. Throughput and worker CPU per send (median of {runs} run(s), min-max)",
+        "",
+        "| sandbox latency | variant | pool | recipients | sends/s | worker CPU ms/send "
+        "| Redis CPU ms/send | max broker depth |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for latency, row in rows.items():
+        for key, v in row["variants"].items():
+            lines.append(
+                f"| {latency} ms | ({key}) {v['label']} | {v['pool']} | {v['n']:,} "
+                f"| {_rng(v['sends_per_s'])} | {_rng(v['worker_cpu_ms_per_send'], '{:.2f}')} "
+                f"| {v['redis_cpu_ms_per_send']['median']:.2f} | {v['max_broker_depth']:,} |"
+            )
+    lines.append("")
+    for latency, row in rows.items():
+        for name, ratio in row["ratios"].items():
+            per_run = ", ".join(f"{x:.1f}" for x in ratio["sends_per_s_per_run"])
+            lines.append(
+                f"- {latency} ms, {name}: sends/s {ratio['sends_per_s']:.2f}x (per run: "
+                f"{per_run}); worker CPU per send {ratio['worker_cpu_per_send']:.2f}x"
+            )
+    return [*lines, ""]
+
+
+def _rate(result: dict[str, Any]) -> list[str]:
+    r = _get(result, "rate")
+    if not r:
+        return []
+    return [
+        f"### 2. Rate accuracy ({r['limit_per_s']}/s for one sender, {r['pool']}, "
+        f"{r['seconds']:.0f} s, sandbox throttle {r['limit_per_s']}/s)",
+        "",
+        "| max sends in any 1-s window | utilisation | 429s | median gap | p99 gap | lost slots |",
+        "|---|---|---|---|---|---|",
+        f"| {r['max_in_any_1s']} | {r['utilisation']:.1%} ({r['sends_in_span']} of "
+        f"{r['limit_per_s'] * r['seconds']:.0f}) | {r['throttled_429']} "
+        f"| {r.get('gap_median_ms', 0):.1f} ms | {r.get('gap_p99_ms', 0):.1f} ms "
+        f"| {r.get('lost_slots', 0)} |",
+        "",
+    ]
+
+
+def _import(result: dict[str, Any]) -> list[str]:
+    r = _get(result, "import")
+    if not r:
+        return []
+    sent = r.get("redis_bytes_per_recipient_sent")
+    sent_cell = f"{sent:.1f} B ({r['sent_sample']:,} sent)" if sent else "-"
+    return [
+        f"### 3. Import scale ({r['rows']:,}-row CSV, {r['csv_mb']:.0f} MB)",
+        "",
+        "| wall time to a ready campaign | peak RSS | Redis B/recipient ready "
+        "| B/recipient after sending | broker depth max (median) while dispatching "
+        "| sends/s while dispatching |",
+        "|---|---|---|---|---|---|",
+        f"| {r['wall_s']:.1f} s ({r['cpu_s']:.1f} s CPU) | {r['peak_rss_mb']:.0f} MB "
+        f"| {r['redis_bytes_per_recipient_ready']:.1f} B | {sent_cell} "
+        f"| {r['broker_depth_max']} ({r['broker_depth_median']}) "
+        f"| {r['sends_per_s_while_dispatching']:.0f} |",
+        "",
+    ]
+
+
+def _webhooks(result: dict[str, Any]) -> list[str]:
+    r = _get(result, "webhooks")
+    if not r:
+        return []
+    return [
+        f"### 4. Webhook ingestion (one uvicorn process, {r['connections']} keep-alive "
+        f"connections, {r['callbacks']:,} callbacks per run, median of {len(r['runs'])})",
+        "",
+        "| callbacks/s | p50 | p99 | server CPU ms/callback | updates landed |",
+        "|---|---|---|---|---|",
+        f"| {_rng(r['callbacks_per_s'])} | {r['p50_ms']['median']:.1f} ms "
+        f"| {r['p99_ms']['median']:.1f} ms | {r['server_cpu_ms_per_callback']['median']:.2f} "
+        f"| {'yes' if r['landed'] else '**no**'} |",
+        "",
+    ]
+
+
+def _pause(result: dict[str, Any]) -> list[str]:
+    r = _get(result, "pause")
+    if not r:
+        return []
+    lines = [
+        f"### 5. Pause latency ({r['pool']}, median of {len(r['unpaced']['runs'])}, min-max)",
+        "",
+        "| case | pause to last send | sends after the pause |",
+        "|---|---|---|",
+    ]
+    for case in ("unpaced", "paced_20_per_s"):
+        c = r[case]
+        lines.append(
+            f"| {case.replace('_', ' ')} | {_rng(c['latency_s'], '{:.3f}')} s "
+            f"| {_rng(c['sends_after_pause'])} |"
+        )
+    return [*lines, ""]
+
+
+def markdown(result: dict[str, Any]) -> str:
+    meta = result["meta"]
+    m = meta["machine"]
+    lines = [
+        f"# Benchmark results ({'quick' if meta['quick'] else 'full'} run)",
+        "",
+        f"`{meta['command']}`, {meta['started']} to {meta['finished']} "
+        f"({meta['duration_s'] / 60:.1f} min).",
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['ram_gb']} GB RAM, Linux {m['kernel']}, "
+        f"Python {m['python']}, Celery {m['celery']}, kombu {m['kombu']}, Redis {m['redis']}, "
+        f"redis-py {m['redis_py']}, httpx {m['httpx']}. Load average (1 min) at the start "
+        f"{meta['load_start'][0]:.2f}, at the end {meta['load_end'][0]:.2f}.",
+        "",
+        "## Targets",
+        "",
+        "| row | target | measured | |",
+        "|---|---|---|---|",
+    ]
+    for t in targets(result):
+        lines.append(f"| {t['row']} | {t['target']} | {t['measured']} | {_mark(t['met'])} |")
+    lines += ["", "## Rows", ""]
+    for part in (_throughput, _rate, _import, _webhooks, _pause):
+        lines += part(result)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,108 @@
+"""`make bench` / `make bench-quick`: every benchmark row in one run, on one machine.
+
+    python -m bench [--quick] [--only throughput rate import webhooks pause] [--out DIR]
+
+Starts its own redis-server and sandbox on loopback (and the workers, web app and load each
+row needs), runs the rows one after the other, and writes `<out>/latest.json` and
+`<out>/latest.md` (`quick.json` / `quick.md` with `--quick`). See docs/benchmarks.md.
+"""
+
+import argparse
+import datetime
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import harness, importscale, pause, rate, report, throughput, webhooks
+
+ROWS = ("throughput", "rate", "import", "webhooks", "pause")
+
+FULL: dict[str, dict[str, Any]] = {
+    "throughput": {"n": 5000, "runs": 3, "latencies": [0, 100]},
+    "rate": {"per_second": 20, "seconds": 60.0, "processes": 2},
+    "import": {"rows": 1_000_000, "dispatch_seconds": 10.0, "sent_sample": 100_000},
+    "webhooks": {"runs": 3, "messages": 10_000, "connections": 32},
+    "pause": {"runs": 3, "n": 5000},
+}
+QUICK: dict[str, dict[str, Any]] = {
+    "throughput": {"n": 1000, "n_naive": 300, "runs": 1, "latencies": [0, 100]},
+    "rate": {"per_second": 20, "seconds": 15.0, "processes": 2},
+    "import": {"rows": 100_000, "dispatch_seconds": 4.0, "sent_sample": 10_000},
+    "webhooks": {"runs": 1, "messages": 2000, "connections": 32},
+    "pause": {"runs": 1, "n": 2000},
+}
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run_row(session: harness.Session, name: str, params: dict[str, Any]) -> Any:
+    if name == "throughput":
+        return throughput.measure(
+            session, n=params["n"], runs=params["runs"], latencies=params["latencies"],
+            keys=["a", "b", "c"], n_naive=params.get("n_naive"), log=_log,
+        )  # fmt: skip
+    if name == "rate":
+        return rate.run(session, **params)
+    if name == "import":
+        return importscale.run(session, **params)
+    if name == "webhooks":
+        return webhooks.measure(session, **params)
+    return pause.run(session, **params)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the 2-minute subset")
+    parser.add_argument("--only", nargs="+", choices=ROWS, default=list(ROWS))
+    parser.add_argument("--out", default=str(harness.ROOT / "bench" / "results"))
+    parser.add_argument("--name", help="file name stem (default: latest, or quick)")
+    args = parser.parse_args()
+    harness.exit_on_term()
+    plan = QUICK if args.quick else FULL
+    started = time.time()
+    result: dict[str, Any] = {
+        "meta": {
+            "command": "make bench-quick" if args.quick else "make bench",
+            "argv": sys.argv[1:],
+            "quick": args.quick,
+            "plan": {k: plan[k] for k in args.only},
+            "started": _stamp(started),
+            "load_start": harness.load_average(),
+            "machine": harness.machine(),
+        }
+    }
+    _log(f"load average {result['meta']['load_start']}; rows: {', '.join(args.only)}")
+    with harness.session() as session:
+        result["meta"]["machine"]["redis"] = session.redis.version()
+        for name in args.only:
+            _log(f"row {name}: {plan[name]}")
+            t0 = time.perf_counter()
+            result[name] = run_row(session, name, plan[name])
+            _log(f"row {name} done in {time.perf_counter() - t0:.0f} s")
+    finished = time.time()
+    result["meta"] |= {
+        "finished": _stamp(finished),
+        "duration_s": finished - started,
+        "load_end": harness.load_average(),
+    }
+    result["targets"] = report.targets(result)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = args.name or ("quick" if args.quick else "latest")
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
+    page = report.markdown(result)
+    (out / f"{stem}.md").write_text(page)
+    print(page)
+    _log(f"wrote {out / stem}.json and .md")
+
+
+def _stamp(t: float) -> str:
+    return datetime.datetime.fromtimestamp(t, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
