@@ -25,6 +25,9 @@ import redis
 
 TOKEN = "bench-token"
 ROOT = Path(__file__).resolve().parent.parent
+#: The checkout whose workers, web app and importer run: this one, or another one (a
+#: worktree with a change to measure) named by BENCH_PROJECT_ROOT.
+PROJECT = Path(os.environ.get("BENCH_PROJECT_ROOT") or ROOT).resolve()
 #: Where a benchmark's child processes write their stderr (kept for post-mortems).
 LOG_DIR = Path(tempfile.gettempdir()) / "broadcaster-bench-logs"
 
@@ -93,7 +96,7 @@ def process(
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         err = open(LOG_DIR / f"{log}.log", "wb")  # closed below
     proc = subprocess.Popen(
-        list(cmd), env=env, start_new_session=True, cwd=ROOT,
+        list(cmd), env=env, start_new_session=True, cwd=PROJECT,
         stdout=subprocess.DEVNULL, stderr=err,
     )  # fmt: skip
     try:
@@ -310,6 +313,21 @@ def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
 
 
+def revision() -> dict[str, Any]:
+    """The commit of the measured checkout, and whether its product code has local changes."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=PROJECT, capture_output=True, text=True).stdout
+
+    changed = [
+        line
+        for line in git("status", "--porcelain", "--", "broadcaster", "workers").splitlines()
+        if line.endswith((".py", ".lua"))
+    ]
+    return {"project": str(PROJECT), "commit": git("rev-parse", "--short", "HEAD").strip(),
+            "product_code_changed": bool(changed)}  # fmt: skip
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
     import celery
@@ -364,7 +382,7 @@ class Session:
                 "BENCH_BROKER_URL": self.redis.url(BROKER_DB),
                 "BENCH_SANDBOX_URL": self.box.url,
                 "BENCH_READY_URL": self.redis.url(READY_DB),
-                "PYTHONPATH": str(ROOT),
+                "PYTHONPATH": os.pathsep.join(dict.fromkeys([str(PROJECT), str(ROOT)])),
             }
             | extra
         )
@@ -405,3 +423,34 @@ class Session:
 def session(*, latency_ms: int = 0) -> Iterator[Session]:
     with redis_server() as server, sandbox_process(latency_ms=latency_ms) as box:
         yield Session(server, box)
+
+
+@contextmanager
+def profiling(pids: Sequence[int], stem: str, rate: int = 250) -> Iterator[list[str]]:
+    """py-spy record every process in `pids` (and its subprocesses) while the block runs.
+
+    Writes collapsed stacks (`--format raw`) to `<stem>-<i>.raw`. Only the thread holding
+    the GIL is sampled (`--gil`): in a threads pool the other threads wait in C (a lock, a
+    socket), which py-spy would otherwise count as busy. Stopped with SIGINT, on which py-spy
+    writes its file.
+    """
+    paths = [f"{stem}-{i}.raw" for i in range(len(pids))]
+    spies = [subprocess.Popen(_spy(pid, path, rate), stderr=subprocess.DEVNULL)
+             for pid, path in zip(pids, paths, strict=True)]  # fmt: skip
+    time.sleep(1.0)  # attached before the work starts
+    try:
+        yield paths
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+        for spy in spies:
+            try:
+                spy.wait(30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+
+
+def _spy(pid: int, path: str, rate: int) -> list[str]:
+    exe = str(Path(sys.executable).parent / "py-spy")
+    return [exe, "record", "-p", str(pid), "--format", "raw", "-r", str(rate), "--gil",
+            "--subprocesses", "-o", path]  # fmt: skip

@@ -114,7 +114,7 @@ def run(
     load = harness.load_average()[0]
     proc = subprocess.run(
         [sys.executable, "-m", "bench.importscale", "--child", str(path)],
-        env=env, cwd=harness.ROOT, capture_output=True, text=True, check=True,
+        env=env, cwd=harness.PROJECT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     imported = json.loads(proc.stdout.strip().splitlines()[-1])
     cid = imported["campaign_id"]

@@ -73,6 +73,7 @@ def main() -> None:
             "started": _stamp(started),
             "load_start": harness.load_average(),
             "machine": harness.machine(),
+            "revision": harness.revision(),
         }
     }
     _log(f"load average {result['meta']['load_start']}; rows: {', '.join(args.only)}")

@@ -22,7 +22,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,13 +165,20 @@ VARIANTS = {
 
 
 def run_once(
-    session: Session, variant: Variant, n: int, latency_ms: int, timeout: float = 600.0
-) -> dict[str, Any]:
-    """Send n messages with one variant; figures of that run."""
+    session: Session, variant: Variant, n: int, latency_ms: int, *, timeout: float = 600.0,
+    profile: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Send n messages with one variant; figures of that run.
+
+    With `profile`, py-spy records the workers into `<profile>-<i>.raw` meanwhile.
+    """
     session.clean()
     session.box.configure(latency_ms=latency_ms, rate_limit=0)
     arg: Any = _pipeline_prepare(session, n) if variant.key == "a" else _recipients(n)
-    with variant.workers(session, latency_ms) as procs:
+    with ExitStack() as stack:
+        procs = stack.enter_context(variant.workers(session, latency_ms))
+        if profile:
+            stack.enter_context(harness.profiling([p.pid for p in procs], profile))
         counter = harness.SendCounter(session.box)
         broker = session.broker_client()
         cpu0, rcpu0, scpu0 = harness.workers_cpu(procs), session.redis.cpu(), session.box.cpu()
