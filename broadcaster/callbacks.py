@@ -50,9 +50,13 @@ def handle_webhook(
     """
     try:
         payload = json.loads(body)
+        events = parse_webhook(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"webhook body is not JSON: {exc}") from None
-    events = parse_webhook(payload)
+    except RecursionError:
+        raise ValueError("webhook body is nested too deeply") from None
+    for event in events:
+        _check_text(event)
     if not store.first_time(hashlib.sha256(body).hexdigest()[:32]):
         return WebhookOutcome(duplicate=True)
     keywords = {k.strip().upper() for k in opt_out_keywords}
@@ -68,6 +72,17 @@ def handle_webhook(
             replies += replied
             opted_out += stopped
     return WebhookOutcome(False, statuses, ignored, replies, opted_out)
+
+
+def _check_text(event: IncomingMessage | StatusUpdate) -> None:
+    # JSON may escape half a UTF-16 surrogate pair; such a string cannot be stored or logged.
+    for field in dataclasses.fields(event):
+        value = getattr(event, field.name)
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"webhook field {field.name!r} is not valid Unicode") from None
 
 
 def _apply_status(store: CampaignStore, event: StatusUpdate) -> bool:

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from .campaigns import Campaign, CampaignState, Channel, check_columns, new_campaign_id
 from .contacts import read_contacts
-from .errors import CampaignInvalid, ReplaiError
+from .errors import CampaignInvalid, ContactImportError, ReplaiError
 from .replai import ReplaiClient
 from .store import CampaignStore, RecipientRow
 
@@ -124,6 +124,9 @@ def enqueue_broadcast(
             recipients = [c.phone for c in imported]
             return EnqueueResult(campaign, imported.summary.to_dict() | {"recipients": recipients})
         stored = store.create(campaign, imported, window=window or _settings().dispatch_window)
+    if stored.total == 0:
+        store.delete(stored.id)
+        raise ContactImportError(_nothing_to_send(stored.summary), summary=stored.summary)
     try:
         (dispatch or _default_dispatch())(stored.id)
     except BaseException:
@@ -166,6 +169,16 @@ def iter_report_rows(
 ) -> Iterator[RecipientRow]:
     """Every recipient with status, attempts, message id, error and reply, in file order."""
     return (store or _default_store()).iter_rows(campaign_id, status=status)
+
+
+def _nothing_to_send(summary: Mapping[str, Any]) -> str:
+    errors = summary.get("errors") or []
+    shown = "; ".join(f"line {e['line']}: {e['reason']}" for e in errors[:3])
+    return (
+        f"no recipient to send to ({summary.get('rejected', 0)} rows rejected, "
+        f"{summary.get('duplicates', 0)} duplicates, {summary.get('suppressed', 0)} suppressed)"
+        + (f": {shown}" if shown else "")
+    )
 
 
 def _check_template(client: ReplaiClient, campaign: Campaign) -> None:

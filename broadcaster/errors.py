@@ -28,6 +28,9 @@ The tree departs from a plain 4xx/5xx split on purpose: what a sender should do 
 (retry, wait hours, give up on one number, stop everything) is what callers branch on.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 __all__ = [
     "AccountRestricted",
     "BroadcasterError",
@@ -64,9 +67,17 @@ class ConfigurationError(BroadcasterError):
 class ContactImportError(BroadcasterError):
     """A contact file cannot be imported at all (row-level problems are reported, not raised)."""
 
-    def __init__(self, message: str, *, line: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.line = line
+        #: The import summary (row errors with line numbers) when rows were read.
+        self.summary = summary
 
 
 class NoPhoneColumn(ContactImportError):

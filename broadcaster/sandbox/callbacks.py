@@ -14,6 +14,7 @@ import time
 from collections.abc import Coroutine
 from typing import Any
 
+from broadcaster.redact import redact_url
 from broadcaster.sandbox.chats import ChatMessage
 from broadcaster.sandbox.payloads import SentMessage, incoming_payload, status_payload
 from broadcaster.sandbox.posting import KeepAlivePoster, PostError
@@ -118,4 +119,4 @@ class CallbackPoster:
             return
         state.callbacks_posted += 1
         if status >= 400:
-            logger.debug("webhook %s answered %d to a callback", url, status)
+            logger.debug("webhook %s answered %d to a callback", redact_url(url), status)

@@ -4,6 +4,7 @@ import logging
 
 import uvicorn
 
+from broadcaster.redact import redact_url
 from broadcaster.sandbox.app import create_app
 from broadcaster.sandbox.options import SandboxOptions
 
@@ -29,7 +30,7 @@ def run(options: SandboxOptions) -> None:
         options.port,
         options.latency * 1000,
         rate,
-        options.webhook_url or "off",
+        redact_url(options.webhook_url) if options.webhook_url else "off",
     )
     uvicorn.run(
         app,

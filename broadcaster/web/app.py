@@ -10,12 +10,15 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from broadcaster.redact import WebhookPathFilter
 from broadcaster.settings import Settings, get_settings
 
+from .auth import ApiKeyGate
 from .deps import WebResources
 from .errors import install_error_handlers
 from .pages import install_pages
 from .routes import campaigns, control, health, operator, reports, suppression, webhooks
+from .uploads import BodyLimit
 
 __all__ = ["create_app"]
 
@@ -49,7 +52,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.resources = resources
     install_error_handlers(app)
+    # before install_pages: its session middleware must run first, to turn a cookie into a key
+    app.add_middleware(BodyLimit, limit=resources.settings.max_upload_bytes)
+    app.add_middleware(ApiKeyGate, settings=resources.settings)
     for module in (campaigns, control, reports, suppression, webhooks, health, operator):
         app.include_router(module.router)
     install_pages(app, resources.settings)
+    _hide_webhook_secret_in_access_log()
     return app
+
+
+def _hide_webhook_secret_in_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WebhookPathFilter) for f in access.filters):
+        access.addFilter(WebhookPathFilter())

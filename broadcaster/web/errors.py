@@ -119,9 +119,15 @@ def _without_input(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 async def _import_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ContactImportError)
     detail = f"cannot import the contacts: {exc}"
+    if exc.summary is not None:
+        detail = f"{exc}; fix the rows listed in 'errors' and upload again"
+    extra: dict[str, Any] = {}
     if exc.line is not None:
-        return error_response(422, detail, line=exc.line)
-    return error_response(422, detail)
+        extra["line"] = exc.line
+    if exc.summary is not None:
+        extra["errors"] = exc.summary.get("errors", [])
+        extra["summary"] = exc.summary
+    return error_response(422, detail, **extra)
 
 
 async def _campaign_error(request: Request, exc: Exception) -> JSONResponse:

@@ -14,11 +14,12 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData, UploadFile
-from starlette.types import Message
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import ApiError
+from .errors import ApiError, error_response
 
 __all__ = [
+    "BodyLimit",
     "content_type",
     "form_fields",
     "limited",
@@ -124,3 +125,55 @@ def require_file(form: FormData, name: str = "file") -> UploadFile:
 def content_type(request: Request) -> str:
     """The media type of the body, lower case, without parameters."""
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+class BodyLimit:
+    """ASGI middleware: a body over `limit` bytes gets 413 before any route reads it.
+
+    Multipart uploads are left to the routes (`limited`, `read_form`), which stream them to
+    disk; every other body (JSON, form fields) is read here, at most `limit` bytes, and handed
+    on in one piece: FastAPI reads such bodies whole anyway.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _is_multipart(scope):
+            await self.app(scope, receive, send)
+            return
+        body, more = bytearray(), True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break  # the client went away: let the app find out from receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                err = too_large(self.limit)
+                response = error_response(err.status_code, err.detail, limit=self.limit)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, _replay(bytes(body), receive), send)
+
+
+def _is_multipart(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return bool(value.lower().startswith(b"multipart/"))
+    return False
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body in one message, then the client's own messages (its disconnect)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay

@@ -132,31 +132,15 @@ class _Creation:
             window=self.settings.dispatch_window,
             store=self.store,
             client=self.client() if fields.template is not None else None,
-            dispatch=lambda cid: None,  # started below, once it is known not to be empty
+            dispatch=lambda cid: None,  # started below, so that a broker error maps to 503
         )
         cid = result.campaign.id
-        if result.campaign.total == 0:
-            self.store.delete(cid)
-            raise _nothing_to_send(result.summary)
         try:
             call_dispatch(self.dispatch.start, cid)
         except ApiError:
             self.store.delete(cid)
             raise
         return result
-
-
-def _nothing_to_send(summary: Any) -> ApiError:
-    rejected, errors = summary.get("rejected", 0), summary.get("errors", [])
-    lines = ", ".join(f"line {e['line']}: {e['reason']}" for e in errors[:3])
-    detail = (
-        f"no recipient to send to: {rejected} rows rejected, "
-        f"{summary.get('duplicates', 0)} duplicates, {summary.get('suppressed', 0)} suppressed"
-    )
-    if lines:
-        detail += f" ({lines}{'; ...' if len(errors) > 3 else ''})"
-    detail += "; fix the rows listed in 'errors' and upload again"
-    return ApiError(422, detail, errors=errors, summary=summary)
 
 
 def call_dispatch(task: Callable[..., object], *args: Any) -> None:
@@ -175,7 +159,7 @@ def call_dispatch(task: Callable[..., object], *args: Any) -> None:
 @router.get("", response_model=CampaignPage, responses=_ERRORS, summary="List campaigns")
 def list_campaigns(
     store: StoreDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31)] = 0,  # Redis ranges stop at 2**63
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CampaignPage:
     """Campaigns with their progress, newest first."""
