@@ -260,7 +260,7 @@ FULL = Plan(
 )  # fmt: skip
 SHORT = Plan(
     n=1500, storm_429=5, storm_500=5, down=5, stopped=3, spikes=(3.0,),
-    redis_down=2.0, kill_every=(4.0, 8.0), deadline=100.0,
+    redis_down=2.0, kill_every=(4.0, 8.0), deadline=150.0,
 )  # fmt: skip
 
 #: Client timeout and lease of the workers (seconds); a spike is this + 1.5 s of latency.
