@@ -143,7 +143,8 @@ class CampaignStore:
             mapping={s.label: 0 for s in RecipientStatus} | {"pending": total},
         )
         pipe.rpush(k.events(cid), json.dumps({"t": now, "event": "created", "total": total}))
-        pipe.zadd(k.campaigns(), {cid: now})
+        if total:  # an empty campaign is never listed (enqueue_broadcast refuses and deletes it)
+            pipe.zadd(k.campaigns(), {cid: now})
         pipe.execute()
         return stored
 
