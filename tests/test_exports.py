@@ -11,7 +11,11 @@ def test_all_is_sorted_and_unique():
 def test_every_export_exists_and_errors_are_all_exported():
     for name in broadcaster.__all__:
         assert hasattr(broadcaster, name), name
-    public_errors = {n for n, v in vars(errors).items() if inspect.isclass(v) and n[0].isupper()}
+    public_errors = {
+        n
+        for n, v in vars(errors).items()
+        if inspect.isclass(v) and issubclass(v, Exception) and v.__module__ == errors.__name__
+    }
     assert public_errors <= set(broadcaster.__all__)
 
 

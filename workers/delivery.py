@@ -54,7 +54,7 @@ class Policy:
     #: How long a claim holds before the ticker declares the send's outcome unknown.
     lease: float = 120.0
     #: A send that wakes up later than this after its slot takes a new slot.
-    late_tolerance: float = 0.015
+    late_tolerance: float = 0.010
     late_retries: int = 4
     #: After waiting longer than this for a slot, check the campaign is still running.
     recheck_after: float = 0.05
