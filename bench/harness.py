@@ -435,7 +435,8 @@ def profiling(pids: Sequence[int], stem: str, rate: int = 250) -> Iterator[list[
     writes its file.
     """
     paths = [f"{stem}-{i}.raw" for i in range(len(pids))]
-    spies = [subprocess.Popen(_spy(pid, path, rate), stderr=subprocess.DEVNULL)
+    spies = [subprocess.Popen(_spy(pid, path, rate), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
              for pid, path in zip(pids, paths, strict=True)]  # fmt: skip
     time.sleep(1.0)  # attached before the work starts
     try:

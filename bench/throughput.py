@@ -232,8 +232,14 @@ def measure(
     session: Session, *, n: int, runs: int, latencies: list[int], keys: list[str],
     n_naive: int | None = None, log: Callable[[str], None] = print,
 ) -> dict[str, Any]:  # fmt: skip
-    """Interleaved runs of each variant at each latency; medians, ranges and ratios."""
+    """Interleaved runs of each variant at each latency; medians, ranges and ratios.
+
+    A short run of the pipeline first, not counted: the first run of a session was slower
+    (the sandbox's and Redis's first requests, page cache).
+    """
     out: dict[str, Any] = {}
+    warm = run_once(session, VARIANTS[keys[0]], min(n, 1000), latencies[0])
+    log(f"warm-up, not counted: {json.dumps(_brief(warm))}")
     for latency in latencies:
         runs_by: dict[str, list[dict[str, Any]]] = {k: [] for k in keys}
         for rep in range(runs):

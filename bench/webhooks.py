@@ -20,6 +20,7 @@ import json
 import random
 import sys
 import time
+from contextlib import ExitStack
 from typing import Any
 
 from bench import harness
@@ -115,8 +116,10 @@ async def _load(port: int, todo: list[bytes], connections: int, max_seconds: flo
 
 
 def run(
-    session: Session, *, messages: int = 10_000, connections: int = 32, max_seconds: float = 60
-) -> dict[str, Any]:
+    session: Session, *, messages: int = 10_000, connections: int = 32, max_seconds: float = 60,
+    profile: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """One run; with `profile`, py-spy records the server into `<profile>-0.raw`."""
     from broadcaster.keys import Keys
     from broadcaster.store import CampaignStore
 
@@ -132,8 +135,11 @@ def run(
     ]  # fmt: skip
     todo = requests(port, sent)
     total = len(todo)
-    with harness.process(cmd, env, log="web") as proc:
+    with ExitStack() as stack:
+        proc = stack.enter_context(harness.process(cmd, env, log="web"))
         harness.wait_http(f"http://127.0.0.1:{port}/healthz")
+        if profile:
+            stack.enter_context(harness.profiling([proc.pid], profile))
         load = harness.load_average()[0]
         cpu0, rcpu0 = harness.cpu_seconds(proc.pid), session.redis.cpu()
         wall, latencies, codes = asyncio.run(_load(port, todo, connections, max_seconds))
@@ -165,12 +171,13 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--max-seconds", type=float, default=60.0)
+    parser.add_argument("--profile", help="py-spy the server into PROFILE-0.raw")
     args = parser.parse_args()
     harness.exit_on_term()
     with harness.session() as session:
         result = run(
             session, messages=args.messages, connections=args.connections,
-            max_seconds=args.max_seconds,
+            max_seconds=args.max_seconds, profile=args.profile,
         )  # fmt: skip
     print(json.dumps(result, indent=1))
 
