@@ -15,7 +15,6 @@ import pytest
 import yaml
 
 from broadcaster import enqueue
-from broadcaster.cli.services import web_app_available
 from broadcaster.keys import Keys
 from broadcaster.store import CampaignStore
 from tests import factories
@@ -145,8 +144,6 @@ def _ready(name: str, proc, ports: dict[str, int], redis) -> None:
 
 @pytest.mark.parametrize("name", sorted(procfile()))
 def test_procfile_command_starts(name, redis, sandbox):
-    if name == "web" and not web_app_available():
-        pytest.skip("broadcaster.web.app is not in this checkout yet")
     ports = {"PORT": free_port(), "FLOWER_PORT": free_port(), "SANDBOX_PORT": free_port()}
     env = (
         os.environ
