@@ -309,6 +309,14 @@ def exit_on_term() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every process on the machine has used since boot (all CPUs, from /proc)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> tuple[float, float, float]:
     return os.getloadavg()
 

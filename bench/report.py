@@ -95,6 +95,11 @@ def _rng(stat: dict[str, float], fmt: str = "{:.0f}") -> str:
     return f"{fmt.format(stat['median'])} ({fmt.format(stat['min'])}-{fmt.format(stat['max'])})"
 
 
+def _busy(variant: dict[str, Any]) -> str:
+    busy = variant.get("other_cpus_busy")
+    return _rng(busy, "{:.2f}") if busy else "-"
+
+
 def _throughput(result: dict[str, Any]) -> list[str]:
     rows = _get(result, "throughput") or {}
     if not rows:
@@ -106,15 +111,16 @@ def _throughput(result: dict[str, Any]) -> list[str]:
         f"### 1. Throughput and worker CPU per send (median of {runs} run(s), min-max)",
         "",
         "| sandbox latency | variant | pool | recipients | sends/s | worker CPU ms/send "
-        "| Redis CPU ms/send | max broker depth |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Redis CPU ms/send | max broker depth | other processes' CPUs |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for latency, row in rows.items():
         for key, v in row["variants"].items():
             lines.append(
                 f"| {latency} ms | ({key}) {v['label']} | {v['pool']} | {v['n']:,} "
                 f"| {_rng(v['sends_per_s'])} | {_rng(v['worker_cpu_ms_per_send'], '{:.2f}')} "
-                f"| {v['redis_cpu_ms_per_send']['median']:.2f} | {v['max_broker_depth']:,} |"
+                f"| {v['redis_cpu_ms_per_send']['median']:.2f} | {v['max_broker_depth']:,} "
+                f"| {_busy(v)} |"
             )
     lines.append("")
     for latency, row in rows.items():
