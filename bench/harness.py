@@ -140,6 +140,12 @@ class RedisServer:
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
 
+    def commands(self) -> dict[str, int]:
+        """Calls per command since start (INFO commandstats), and the total."""
+        stats = self.client().info("commandstats")
+        calls = {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()}
+        return calls | {"total": sum(calls.values())}
+
     def version(self) -> str:
         return str(self.client().info("server")["redis_version"])
 

@@ -184,11 +184,13 @@ def run_once(
         cpu0, rcpu0, scpu0 = harness.workers_cpu(procs), session.redis.cpu(), session.box.cpu()
         load = harness.load_average()[0]
         busy0, own0, w0 = harness.machine_busy_seconds(), time.process_time(), time.monotonic()
+        calls0 = session.redis.commands()
         t0 = time.time()
         state = variant.start(session, arg)
         depth, sent = _wait(counter, broker, variant.queue, n, time.monotonic() + timeout)
         cpu = harness.workers_cpu(procs) - cpu0
         rcpu, scpu = session.redis.cpu() - rcpu0, session.box.cpu() - scpu0
+        calls = session.redis.commands()
         ours = cpu + rcpu + scpu + time.process_time() - own0
         others = (harness.machine_busy_seconds() - busy0 - ours) / (time.monotonic() - w0)
         checked = variant.check(session, state, n)
@@ -206,11 +208,17 @@ def run_once(
         "redis_cpu_ms_per_send": rcpu * 1000 / sent if sent else float("nan"),
         "sandbox_cpu_ms_per_send": scpu * 1000 / sent if sent else float("nan"),
         "max_broker_depth": depth,
+        "redis_commands_per_send": _per(calls, calls0, "total", sent),
+        "redis_scripts_per_send": _per(calls, calls0, "evalsha", sent),
         "load_before": load,
         "other_cpus_busy": max(0.0, others),
         "pool": str(variant.pool(latency_ms)),
         **checked,
     }
+
+
+def _per(after: dict[str, int], before: dict[str, int], name: str, sent: int) -> float:
+    return (after.get(name, 0) - before.get(name, 0)) / sent if sent else float("nan")
 
 
 def _wait(
@@ -259,14 +267,15 @@ def measure(
 
 def _brief(r: dict[str, Any]) -> dict[str, Any]:
     keep = ("variant", "latency_ms", "sent", "sends_per_s", "worker_cpu_ms_per_send",
-            "redis_cpu_ms_per_send", "max_broker_depth", "load_before", "other_cpus_busy",
-            "duplicates")  # fmt: skip
+            "redis_cpu_ms_per_send", "redis_commands_per_send", "redis_scripts_per_send",
+            "max_broker_depth", "other_cpus_busy", "duplicates")  # fmt: skip
     return {k: round(r[k], 2) if isinstance(r[k], float) else r[k] for k in keep}
 
 
 _METRICS = (
     "sends_per_s", "worker_cpu_ms_per_send", "redis_cpu_ms_per_send", "sandbox_cpu_ms_per_send",
-    "wall_s", "load_before", "other_cpus_busy",
+    "wall_s", "load_before", "other_cpus_busy", "redis_commands_per_send",
+    "redis_scripts_per_send",
 )  # fmt: skip
 
 
