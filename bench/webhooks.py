@@ -4,12 +4,13 @@
 
 A campaign of `--messages` recipients is stored and every recipient marked sent with a
 Meta-like message id (through the store's claim and finish, as the workers do). One uvicorn
-process serves the web app (`broadcaster.web.app:create_app --factory`, no access log). A
-load generator in this process (asyncio, raw HTTP/1.1 keep-alive connections, request bytes
-built beforehand so the generator stays cheap) posts Meta status callbacks: `delivered` for
-every message, then `read` for every message, each body distinct. Figures: callbacks/s over
-the whole run, latency per request (from writing it to reading the whole answer), the server's
-CPU per callback, and whether the updates landed: the campaign's counts must show every
+process serves the web app with the production command (Procfile `web`: `uvicorn
+broadcaster.web.app:create_app --factory`, access log on, as users run it). A load generator
+in this process (asyncio, raw HTTP/1.1 keep-alive connections, request bytes built beforehand
+so the generator stays cheap) posts Meta status callbacks: `delivered` for every message,
+then `read` for every message, each body distinct. Figures: callbacks/s over the whole run,
+latency per request (from writing it to reading the whole answer), the server's CPU per
+callback, and whether the updates landed: the campaign's counts must show every
 recipient `read`.
 """
 
@@ -131,7 +132,7 @@ def run(
     )
     cmd = [
         sys.executable, "-m", "uvicorn", "broadcaster.web.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning",
+        "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
     todo = requests(port, sent)
     total = len(todo)
