@@ -4,6 +4,10 @@ Replai posts each webhook once, unsigned, without retries, so this takes what it
 it de-duplicates identical bodies, matches statuses by message id and replies by the number
 that was last messaged, and never lets a status move backwards (a late `delivered` after
 `read` changes nothing).
+
+`read_webhook` parses and checks a body without I/O; the store applies all of it in one Lua
+script (`CampaignStore.apply_webhook`, or `webhook_call` from async code), and `outcome`
+says what changed. `handle_webhook` does the three in a row.
 """
 
 import dataclasses
@@ -17,7 +21,7 @@ from .phones import mask_phone, normalize_phone
 from .replai import IncomingMessage, StatusUpdate, parse_webhook
 from .store import CampaignStore
 
-__all__ = ["WebhookOutcome", "handle_webhook"]
+__all__ = ["WebhookChanges", "WebhookOutcome", "handle_webhook", "outcome", "read_webhook"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +44,28 @@ class WebhookOutcome:
     opted_out: int = 0
 
 
-def handle_webhook(
-    store: CampaignStore, body: bytes, *, opt_out_keywords: Collection[str]
-) -> WebhookOutcome:
-    """Apply one webhook body to the store.
+@dataclasses.dataclass(frozen=True, slots=True)
+class WebhookChanges:
+    """What one webhook body asks of the store, read and checked before any of it is applied.
+
+    Args:
+        digest: the body's digest, for de-duplication.
+        statuses: (message id, status, error or "") of each usable status.
+        replies: (phone, text, opted out) of each reply from a usable number.
+        ignored: statuses that cannot apply (an unknown status word, no message id).
+    """
+
+    digest: str
+    statuses: list[tuple[str, RecipientStatus, str]]
+    replies: list[tuple[str, str, bool]]
+    ignored: int
+
+
+def read_webhook(body: bytes, *, opt_out_keywords: Collection[str]) -> WebhookChanges:
+    """Parse and check one webhook body; nothing is read or written yet.
 
     Raises:
-        ValueError: the body is not JSON or matches no known webhook shape (nothing changed).
+        ValueError: the body is not JSON or matches no known webhook shape.
     """
     try:
         payload = json.loads(body)
@@ -57,21 +76,47 @@ def handle_webhook(
         raise ValueError("webhook body is nested too deeply") from None
     for event in events:
         _check_text(event)
-    if not store.first_time(hashlib.sha256(body).hexdigest()[:32]):
-        return WebhookOutcome(duplicate=True)
     keywords = {k.strip().upper() for k in opt_out_keywords}
-    statuses = ignored = replies = opted_out = 0
+    statuses: list[tuple[str, RecipientStatus, str]] = []
+    replies: list[tuple[str, str, bool]] = []
+    ignored = 0
     for event in events:
         if isinstance(event, StatusUpdate):
-            if _apply_status(store, event):
-                statuses += 1
-            else:
+            change = _status_change(event)
+            if change is None:
                 ignored += 1
+            else:
+                statuses.append(change)
         elif isinstance(event, IncomingMessage):
-            replied, stopped = _apply_reply(store, event, keywords)
-            replies += replied
-            opted_out += stopped
-    return WebhookOutcome(False, statuses, ignored, replies, opted_out)
+            reply = _reply(event, keywords)
+            if reply is not None:
+                replies.append(reply)
+    return WebhookChanges(hashlib.sha256(body).hexdigest()[:32], statuses, replies, ignored)
+
+
+def handle_webhook(
+    store: CampaignStore, body: bytes, *, opt_out_keywords: Collection[str]
+) -> WebhookOutcome:
+    """Apply one webhook body to the store, in one Redis round trip.
+
+    Raises:
+        ValueError: the body is not JSON or matches no known webhook shape (nothing changed).
+    """
+    changes = read_webhook(body, opt_out_keywords=opt_out_keywords)
+    applied = store.apply_webhook(changes.digest, changes.statuses, changes.replies)
+    return outcome(changes, applied)
+
+
+def outcome(changes: WebhookChanges, applied: tuple[bool, int, int]) -> WebhookOutcome:
+    """The outcome of `changes` given what the store applied (`CampaignStore.apply_webhook`)."""
+    duplicate, statuses, replies = applied
+    if duplicate:
+        return WebhookOutcome(duplicate=True)
+    stopped = [phone for phone, _, stop in changes.replies if stop]
+    for phone in stopped:
+        logger.info("webhook: %s opted out", mask_phone(phone))
+    ignored = changes.ignored + len(changes.statuses) - statuses
+    return WebhookOutcome(False, statuses, ignored, replies, len(stopped))
 
 
 def _check_text(event: IncomingMessage | StatusUpdate) -> None:
@@ -85,28 +130,21 @@ def _check_text(event: IncomingMessage | StatusUpdate) -> None:
                 raise ValueError(f"webhook field {field.name!r} is not valid Unicode") from None
 
 
-def _apply_status(store: CampaignStore, event: StatusUpdate) -> bool:
+def _status_change(event: StatusUpdate) -> tuple[str, RecipientStatus, str] | None:
     status = _STATUSES.get((event.status or "").lower())
     if status is None or not event.message_id:
-        return False
-    error = None
+        return None
+    error = ""
     if status is RecipientStatus.FAILED:
         error = f"{event.error_code or '-'}: {event.error_title or 'failed'}"
-    return store.apply_status(event.message_id, status, error=error)
+    return event.message_id, status, error
 
 
-def _apply_reply(
-    store: CampaignStore, event: IncomingMessage, keywords: set[str]
-) -> tuple[int, int]:
+def _reply(event: IncomingMessage, keywords: set[str]) -> tuple[str, str, bool] | None:
     try:
         phone = normalize_phone(event.phone or "")
     except ValueError:
         logger.info("webhook: reply from an unusable number ignored")
-        return 0, 0
+        return None
     text = (event.text or "").strip()
-    stop = text.upper() in keywords
-    if stop:
-        store.suppress([phone])
-        logger.info("webhook: %s opted out", mask_phone(phone))
-    cid = store.record_reply(phone, text, opted_out=stop)
-    return (1 if cid else 0), (1 if stop else 0)
+    return phone, text, text.upper() in keywords

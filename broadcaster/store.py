@@ -334,38 +334,63 @@ class CampaignStore:
         """The campaign and recipient that last messaged this number."""
         return _ref(self.redis.hget(self.keys.by_phone(phone), phone))
 
-    def apply_status(
-        self, message_id: str, status: RecipientStatus, *, error: str | None = None
-    ) -> bool:
-        """Apply a delivery status; False for unknown ids and for statuses that go backwards."""
-        if status not in (S_SENT, S_DELIVERED, S_READ, S_FAILED):
-            raise ValueError(f"not a delivery status: {status!r}")
-        found = self.find_message(message_id)
-        if found is None:
-            return False
-        cid, index = found
+    def webhook_call(
+        self,
+        digest: str,
+        statuses: list[tuple[str, RecipientStatus, str]],
+        replies: list[tuple[str, str, bool]],
+        *,
+        ttl: float = 86400.0,
+    ) -> tuple[list[str], list[Any]]:
+        """Keys and arguments of the one script that applies a webhook body.
+
+        Args:
+            digest: the body's digest, seen once per `ttl` seconds; "" applies without it.
+            statuses: (message id, sent/delivered/read/failed, error or "") in order.
+            replies: (phone, text, opted out) in order; an opted-out phone is suppressed.
+
+        Run it with `apply_webhook`, or with `redis.asyncio` through `webhook_script`.
+        """
         k = self.keys
-        keys = [k.campaign(cid), k.status(cid), k.counts(cid), k.meta(cid), k.errors(cid)]
-        args: list[Any] = [index, int(status), self.clock(), error or ""]
-        return bool(self._callback(keys=keys, args=args))
+        keys = [k.webhook_seen(digest), k.suppression()]
+        args: list[Any] = [int(ttl) if digest else 0, self.clock(), len(statuses)]
+        for build in (k.campaign, k.status, k.counts, k.meta, k.errors, k.replies):
+            args.extend(build("\x00").split("\x00"))  # a template the script puts ids in
+        for message_id, status, error in statuses:
+            if status not in (S_SENT, S_DELIVERED, S_READ, S_FAILED):
+                raise ValueError(f"not a delivery status: {status!r}")
+            keys.append(k.msgindex(message_id))
+            args += [_digest(message_id), int(status), error]
+        for phone, text, stop in replies:
+            keys.append(k.by_phone(phone))
+            args += [phone, text[:500], "1" if stop else "0"]
+        return keys, args
 
-    def record_reply(self, phone: str, text: str, *, opted_out: bool = False) -> str | None:
-        """Keep a reply on the recipient that last messaged `phone`; returns its campaign id."""
-        found = self.find_phone(phone)
-        if found is None:
-            return None
-        cid, index = found
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(self.keys.replies(cid), str(index), text[:500])
-        pipe.hincrby(self.keys.campaign(cid), "replies", 1)
-        if opted_out:
-            pipe.hincrby(self.keys.campaign(cid), "opted_out", 1)
-        pipe.execute()
-        return cid
+    @property
+    def webhook_script(self) -> str:
+        """The Lua source `webhook_call`'s keys and arguments are for."""
+        return str(self._callback.script)
 
-    def first_time(self, digest: str, *, ttl: float = 86400.0) -> bool:
-        """True the first time a webhook body digest is seen within `ttl` seconds."""
-        return bool(self.redis.set(self.keys.webhook_seen(digest), 1, nx=True, ex=int(ttl)))
+    def apply_webhook(
+        self,
+        digest: str,
+        statuses: list[tuple[str, RecipientStatus, str]],
+        replies: list[tuple[str, str, bool]],
+        *,
+        ttl: float = 86400.0,
+    ) -> tuple[bool, int, int]:
+        """Apply a webhook body atomically: see `webhook_call`.
+
+        Returns (duplicate, statuses applied, replies matched to a recipient); statuses of
+        unknown ids or going backwards are not applied, a duplicate body changes nothing.
+        """
+        keys, args = self.webhook_call(digest, statuses, replies, ttl=ttl)
+        return self.webhook_result(self._callback(keys=keys, args=args))
+
+    @staticmethod
+    def webhook_result(raw: Any) -> tuple[bool, int, int]:
+        """(duplicate, statuses applied, replies matched) from the webhook script's reply."""
+        return bool(raw[0]), int(raw[1]), int(raw[2])
 
     # suppression list ---------------------------------------------------------------------
 

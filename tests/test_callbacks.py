@@ -110,3 +110,59 @@ def test_memory_per_recipient_with_indexes_stays_small(store):
     # the global indexes are bucketed over 65,536 hashes: at 5,000 their fixed cost dominates,
     # so this bound is loose; bench/store_memory.py measures the per-recipient figure at scale
     assert used / n < 1500, used / n
+
+
+def test_one_body_with_several_statuses_and_replies_is_applied_at_once(store, sent):
+    phone = factories.phone(2)
+    value = {
+        "statuses": [
+            {"id": "wamid.0", "status": "read"},
+            {"id": "wamid.1", "status": "failed", "errors": [{"code": 131049}]},
+            {"id": "wamid.1", "status": "delivered"},  # after failed: ignored
+            {"id": "wamid.nope", "status": "read"},
+            {"id": "wamid.2", "status": "deleted"},
+        ],
+        "messages": [{"from": phone, "type": "text", "text": {"body": "Berhenti"}}],
+    }
+    body = json.dumps({"entry": [{"changes": [{"value": value}]}]}).encode()
+    outcome = handle(store, body)
+    assert (outcome.statuses, outcome.ignored, outcome.replies, outcome.opted_out) == (2, 3, 1, 1)
+    assert [status_of(store, sent.id, i) for i in range(3)] == ["read", "failed", "sent"]
+    row = next(r for r in store.iter_rows(sent.id) if r.index == 1)
+    assert row.error == "131049: failed"
+    assert store.is_suppressed(phone) and store.get(sent.id).opted_out == 1
+    assert handle(store, body).duplicate
+
+
+def test_a_stop_from_a_stranger_is_suppressed_but_counted_nowhere(store, sent):
+    body = json.dumps({"from": "6281999999999", "message": "STOP", "type": "single"}).encode()
+    outcome = handle(store, body)
+    assert (outcome.replies, outcome.opted_out) == (0, 1)
+    assert store.is_suppressed("6281999999999")
+    assert store.get(sent.id).opted_out == 0
+
+
+def test_the_webhook_script_finds_keys_under_any_prefix(redis):
+    store = CampaignStore(redis, keys=Keys("other"))
+    c = store.create(factories.campaign(), factories.contacts(1), window=1)
+    store.start(c.id)
+    claim = store.claim(c.id, 0, lease=30)
+    store.finish(c.id, 0, S.SENT, message_id="wamid.p", phone=claim.phone)
+    assert handle(store, meta_status("wamid.p", "delivered")).statuses == 1
+    assert store.counts(c.id)["delivered"] == 1
+    assert handle(store, json.dumps({"from": claim.phone, "message": "hi"}).encode()).replies
+    assert all(k.startswith(b"other:") for k in redis.keys("*"))
+
+
+def test_apply_webhook_without_a_digest_does_not_deduplicate(store, sent):
+    assert store.apply_webhook("", [("wamid.0", S.DELIVERED, "")], []) == (False, 1, 0)
+    assert store.apply_webhook("", [("wamid.0", S.READ, "")], []) == (False, 1, 0)
+    assert not store.redis.keys("bc:wh:*")
+    with pytest.raises(ValueError, match="not a delivery status"):
+        store.apply_webhook("", [("wamid.0", S.QUEUED, "")], [])
+
+
+def test_a_status_for_a_deleted_campaign_is_ignored(store, sent):
+    store.delete(sent.id)
+    assert handle(store, meta_status("wamid.0", "read")).ignored == 1
+    assert not store.redis.keys(f"bc:c:{sent.id}*")
