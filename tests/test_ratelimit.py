@@ -48,7 +48,24 @@ def test_penalize_holds_back_every_slot(limiter):
 
 def test_margin_widens_the_interval():
     limiter = RateLimiter(MemoryBackend(Clock()), safety_margin=0.03)
-    assert limiter.interval_ms(1200) == 52  # 50 ms + 3 %
+    assert limiter.interval_us(1200) == 51_500  # 50 ms + 3 %, not rounded to whole ms
+
+
+def test_spacing_is_kept_in_microseconds_not_rounded_to_milliseconds(redis):
+    limiter = RateLimiter(MemoryBackend(Clock()), safety_margin=0.03)
+    waits = [limiter.reserve("k", per_minute=1200, max_wait=1.0) for _ in range(3)]
+    assert waits == [0.0, 0.0515, 0.103]
+    # and in Redis: the next slot is stored as Redis's clock + 51,500 us
+    limiter = RateLimiter(RedisBackend(redis), safety_margin=0.03)
+    before = _micros(redis.time())
+    limiter.reserve("k", per_minute=1200, max_wait=1.0)
+    after = _micros(redis.time())
+    assert before + 51_500 <= int(redis.get("k")) <= after + 51_500
+
+
+def _micros(time_reply):
+    seconds, micros = time_reply
+    return seconds * 1_000_000 + micros
 
 
 def test_memory_backend_frees_slots_as_time_passes():
@@ -64,7 +81,7 @@ def test_memory_backend_frees_slots_as_time_passes():
 @pytest.mark.parametrize("bad", [0, -1])
 def test_rate_must_be_positive(bad):
     with pytest.raises(ValueError, match="rate must be positive"):
-        RateLimiter(MemoryBackend()).interval_ms(bad)
+        RateLimiter(MemoryBackend()).interval_us(bad)
 
 
 def test_daily_cap_admits_known_recipients_and_refuses_new_ones_over_the_cap(redis):
