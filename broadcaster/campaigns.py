@@ -3,6 +3,7 @@
 import dataclasses
 import enum
 import json
+import math
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -11,17 +12,35 @@ from typing import Any, Literal
 from .errors import CampaignInvalid
 
 __all__ = [
+    "SLOT_HORIZON",
     "TERMINAL_STATUSES",
     "Campaign",
     "CampaignState",
     "Channel",
     "RecipientStatus",
+    "dispatch_window",
     "new_campaign_id",
     "placeholders",
     "render",
 ]
 
 Channel = Literal["waba", "device"]
+
+#: Longest a worker holds a send waiting for its sender's next rate-limit slot (seconds).
+SLOT_HORIZON = 2.0
+
+
+def dispatch_window(limit: int, rate_per_minute: float, batch: int) -> int:
+    """Recipients a campaign keeps queued or in flight: at most `limit`, and no more than its
+    sender's rate can send within SLOT_HORIZON (but at least one send task's worth).
+
+    A recipient released beyond what the rate can send soon would find no slot within the
+    horizon and go back to wait, over and over: at 60 a minute a window of 512 would turn
+    most of the worker's effort into such round trips.
+    """
+    useful = math.ceil(rate_per_minute / 60.0 * SLOT_HORIZON)
+    return max(1, min(limit, max(batch, useful)))
+
 
 _PLACEHOLDER = re.compile(r"\{([^{}\n]+)\}")
 

@@ -21,7 +21,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Any
 
-from .campaigns import Campaign, CampaignState, Channel, check_columns, new_campaign_id
+from .campaigns import (
+    Campaign,
+    CampaignState,
+    Channel,
+    check_columns,
+    dispatch_window,
+    new_campaign_id,
+)
 from .contacts import read_contacts
 from .errors import CampaignInvalid, ContactImportError, ReplaiError
 from .replai import ReplaiClient
@@ -123,7 +130,7 @@ def enqueue_broadcast(
         if dry_run:
             recipients = [c.phone for c in imported]
             return EnqueueResult(campaign, imported.summary.to_dict() | {"recipients": recipients})
-        stored = store.create(campaign, imported, window=window or _settings().dispatch_window)
+        stored = store.create(campaign, imported, window=window or _window(campaign))
     if stored.total == 0:
         store.delete(stored.id)
         raise ContactImportError(_nothing_to_send(stored.summary), summary=stored.summary)
@@ -133,6 +140,12 @@ def enqueue_broadcast(
         store.delete(stored.id)  # never leave a campaign that nothing will send
         raise
     return EnqueueResult(stored, stored.summary)
+
+
+def _window(campaign: Campaign) -> int:
+    settings = _settings()
+    rate = campaign.rate_per_minute or settings.default_rate(campaign.channel)
+    return dispatch_window(settings.dispatch_window, rate, settings.send_batch)
 
 
 def get_campaign(campaign_id: str, *, store: CampaignStore | None = None) -> Campaign:

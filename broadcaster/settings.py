@@ -49,8 +49,13 @@ class Settings(BaseSettings):
     #: Unique recipients per sender per day; 0 means no cap.
     daily_cap: int = Field(default=0, ge=0)
     max_attempts: int = Field(default=8, ge=1)
-    #: Sends of one campaign queued or in flight at once.
-    dispatch_window: int = Field(default=200, ge=1)
+    #: Recipients of one campaign queued or in flight at once, at most; a campaign gets no
+    #: more than its rate sends in 2 s (so at 60/min, one task's worth: send_batch).
+    dispatch_window: int = Field(default=512, ge=1)
+    #: Recipients per send task: a worker thread sends them one after the other. Larger
+    #: batches cost less Celery work per message; keep dispatch_window / send_batch at least
+    #: the number of worker threads, or some of them idle.
+    send_batch: int = Field(default=8, ge=1, le=100)
     #: Seconds a claimed send may take before its outcome is declared unknown.
     lease: float = Field(default=120.0, gt=0)
     #: Seconds a released send may wait in the broker before it is published again.
@@ -112,6 +117,10 @@ class Settings(BaseSettings):
             timeout=self.replai_timeout,
             connect_timeout=self.replai_connect_timeout,
         )
+
+    def default_rate(self, channel: str) -> float:
+        """Sends per minute for a sender of this channel when its campaign sets none."""
+        return self.rate_waba_per_minute if channel == "waba" else self.rate_device_per_minute
 
 
 def _secret(value: SecretStr | None) -> str | None:

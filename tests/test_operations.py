@@ -206,7 +206,7 @@ def test_flower_shows_send_tasks_by_name_without_phone_numbers(redis, sandbox):
 
         def sends():
             tasks = httpx.get(f"{url}/api/tasks", auth=AUTH).json().values()
-            return [t for t in tasks if t["name"] == "broadcaster.send_message"]
+            return [t for t in tasks if t["name"] == "broadcaster.send_messages"]
 
         found = _wait(lambda: len(sends()) >= 5 and sends())
         shown = json.dumps(found)

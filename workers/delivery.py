@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 
-from broadcaster.campaigns import Campaign, CampaignState, RecipientStatus
+from broadcaster.campaigns import SLOT_HORIZON, Campaign, CampaignState, RecipientStatus
 from broadcaster.errors import (
     RateLimitExceeded,
     ReplaiDeferred,
@@ -45,7 +45,7 @@ class Policy:
     rate_device_per_minute: float = 60.0
     max_attempts: int = 8
     #: Longest a worker holds a send waiting for its rate-limit slot before deferring it.
-    max_wait: float = 2.0
+    max_wait: float = SLOT_HORIZON
     backoff_base: float = 2.0
     backoff_cap: float = 300.0
     #: Delay for "retry much later" answers (131048, 131049, daily limit).
@@ -59,7 +59,7 @@ class Policy:
     #: After waiting longer than this for a slot, check the campaign is still running.
     recheck_after: float = 0.05
 
-    def rate_for(self, campaign: Campaign) -> float:
+    def rate_for(self, campaign: Campaign) -> float:  # see also Settings.default_rate
         """Sends per minute for this campaign's sender."""
         if campaign.rate_per_minute:
             return campaign.rate_per_minute
@@ -159,7 +159,9 @@ def _take_slot(res: Resources, campaign: Campaign) -> float:
     waited = 0.0
     for _ in range(policy.late_retries):
         start = time.monotonic()
-        wait = res.limiter.reserve(campaign.sender_key, per_minute=rate, max_wait=policy.max_wait)
+        wait = res.limiter.reserve(
+            res.store.keys.rate(campaign.sender_key), per_minute=rate, max_wait=policy.max_wait
+        )
         res.sleep(wait)
         waited += wait
         if time.monotonic() - (start + wait) <= policy.late_tolerance:
@@ -201,7 +203,7 @@ def _retry(
         return store.finish(cid, index, RecipientStatus.FAILED, error=reason)
     delay = policy.backoff(attempts, exc.retry_after)
     if isinstance(exc, ReplaiThrottled):
-        res.limiter.penalize(campaign.sender_key, exc.retry_after or 1.0)
+        res.limiter.penalize(res.store.keys.rate(campaign.sender_key), exc.retry_after or 1.0)
     elif isinstance(exc, ReplaiPairRateLimited):
         delay = max(delay, policy.pair_interval)
     logger.info(

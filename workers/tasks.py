@@ -20,15 +20,30 @@ __all__ = [
     "requeue_campaign",
     "resume_campaign",
     "send_message",
+    "send_messages",
     "start_campaign",
 ]
 
 logger = logging.getLogger(__name__)
 
 
+@app.task(name="broadcaster.send_messages", acks_late=True, reject_on_worker_lost=True)
+def send_messages(campaign_id: str, indexes: list[int]) -> None:
+    """Send a few recipients' messages, one after the other.
+
+    The task carries ids only (no phone number in Flower). Each recipient is claimed just
+    before its own send, so a batch delivered twice, or cut short by a crash, sends nobody
+    twice: the recipients not reached are still queued, and the redelivery or the ticker
+    sends them. Recipients released by each outcome are published at once.
+    """
+    res = resources.get()
+    for index in indexes:
+        publish_sends(campaign_id, deliver(res, campaign_id, int(index)))
+
+
 @app.task(name="broadcaster.send_message", acks_late=True, reject_on_worker_lost=True)
 def send_message(campaign_id: str, index: int) -> None:
-    """Send one recipient's message (the task carries ids only: no phone number in Flower)."""
+    """One recipient: the task of earlier versions, still consumed while their queue drains."""
     publish_sends(campaign_id, deliver(resources.get(), campaign_id, index))
 
 
@@ -45,13 +60,15 @@ def resume_campaign(campaign_id: str) -> None:
 
 
 def publish_sends(campaign_id: str, indexes: Iterable[int]) -> None:
-    """Put one send_message task per recipient index on the queue, on one producer."""
+    """Put the recipients on the queue as send_messages tasks of `send_batch` each."""
     indexes = list(indexes)
     if not indexes:
         return
+    size = get_settings().send_batch
     with app.producer_or_acquire() as producer, producer.batch():
-        for index in indexes:
-            send_message.apply_async((campaign_id, index), producer=producer)
+        for start in range(0, len(indexes), size):
+            chunk = indexes[start : start + size]
+            send_messages.apply_async((campaign_id, chunk), producer=producer)
 
 
 @app.task(name="broadcaster.requeue_campaign")

@@ -1,0 +1,103 @@
+"""Dispatch: how many recipients a campaign keeps in flight, and how they reach the queue."""
+
+import base64
+import json
+
+import pytest
+import redis as redis_lib
+
+from broadcaster import enqueue
+from broadcaster.campaigns import CampaignState, dispatch_window
+from broadcaster.keys import Keys
+from broadcaster.settings import get_settings
+from broadcaster.store import CampaignStore
+from tests import factories
+from tests.conftest import BROKER_DB, redis_url
+
+
+@pytest.fixture
+def store(redis):
+    return CampaignStore(redis, keys=Keys("bc"))
+
+
+@pytest.mark.parametrize(
+    ("limit", "per_minute", "batch", "window"),
+    [
+        (512, 6_000_000, 8, 512),  # unpaced: the configured limit
+        (512, 1200, 8, 40),  # 20 a second: what 2 s of slots can send
+        (512, 60, 8, 8),  # 1 a second: one task's worth, not 2
+        (4, 1200, 8, 4),  # never above the configured limit
+        (512, 0.5, 1, 1),
+    ],
+)
+def test_dispatch_window_is_what_the_rate_can_send_within_the_slot_horizon(
+    limit, per_minute, batch, window
+):
+    assert dispatch_window(limit, per_minute, batch) == window
+
+
+def test_enqueue_sizes_the_window_from_the_campaigns_rate(store):
+    def window_of(**fields):
+        result = enqueue.enqueue_broadcast(
+            [{"phone": factories.phone(i)} for i in range(3)],
+            sender="waba-1", text="Halo", store=store, dispatch=lambda cid: None, **fields,
+        )  # fmt: skip
+        return int(store.redis.hget(store.keys.campaign(result.campaign.id), "window"))
+
+    settings = get_settings()
+    assert window_of(rate_per_minute=1200) == 40
+    assert window_of(rate_per_minute=6_000_000) == settings.dispatch_window
+    # no rate of its own: the channel's default (120/min for WABA: 4 in 2 s, so one batch)
+    assert window_of() == settings.send_batch
+    assert window_of(rate_per_minute=1200, window=7) == 7  # an explicit window wins
+
+
+def _queued_tasks(queue: str) -> list[tuple[str, list[object]]]:
+    broker = redis_lib.Redis.from_url(redis_url(BROKER_DB))
+    messages = [json.loads(m) for m in reversed(broker.lrange(queue, 0, -1))]
+    broker.close()
+    return [(m["headers"]["task"], json.loads(base64.b64decode(m["body"]))[0]) for m in messages]
+
+
+def test_publish_sends_queues_tasks_of_send_batch_recipients_carrying_ids_only(redis):
+    from workers.tasks import app, publish_sends
+
+    batch = get_settings().send_batch
+    publish_sends("c1", range(2 * batch + 3))
+    tasks = _queued_tasks(app.conf.task_default_queue)
+    assert [name for name, _ in tasks] == ["broadcaster.send_messages"] * 3
+    assert [args for _, args in tasks] == [
+        ["c1", list(range(batch))],
+        ["c1", list(range(batch, 2 * batch))],
+        ["c1", list(range(2 * batch, 2 * batch + 3))],
+    ]
+    publish_sends("c1", [])
+    assert len(_queued_tasks(app.conf.task_default_queue)) == 3
+
+
+@pytest.mark.slow
+def test_a_batch_delivered_twice_sends_each_recipient_once(store, sandbox, workers):
+    from workers.tasks import publish_sends
+
+    sandbox.configure(rate_limit_per_minute=0)
+    c = store.create(
+        factories.campaign(rate_per_minute=600_000), factories.contacts(20), window=20
+    )
+    released = store.start(c.id)
+    assert sorted(released) == list(range(20))
+    publish_sends(c.id, released)
+    publish_sends(c.id, reversed(released))  # a redelivery, in another order
+    workers.start("w1", concurrency=4)
+    _wait(lambda: store.get(c.id).state == CampaignState.COMPLETED)
+    assert store.counts(c.id)["sent"] == 20
+    sends = sandbox.sends(summary=1)
+    assert (sends["count"], sends["duplicates"]) == (20, 0)
+
+
+def _wait(predicate, timeout=60.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
