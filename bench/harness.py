@@ -375,6 +375,25 @@ STORE_DB, BROKER_DB, READY_DB = 0, 1, 2
 PROJECT_QUEUE = "broadcaster"
 
 
+def _setting_default(name: str) -> int:
+    from broadcaster.settings import Settings
+
+    return int(Settings.model_fields[name].default)
+
+
+#: The project's defaults, which every row runs with: recipients in flight per campaign,
+#: recipients per send task.
+WINDOW = _setting_default("dispatch_window")
+SEND_BATCH = _setting_default("send_batch")
+
+
+def window_for(per_minute: float) -> int:
+    """The dispatch window enqueue_broadcast gives a campaign at this rate (the defaults)."""
+    from broadcaster.campaigns import dispatch_window
+
+    return dispatch_window(WINDOW, per_minute, SEND_BATCH)
+
+
 @dataclass
 class Session:
     """A private redis-server (store db 0, broker db 1) and one sandbox, shared by the rows."""

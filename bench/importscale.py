@@ -12,7 +12,8 @@
    campaign, over the number of recipients.
 4. Two worker processes start sending it (sandbox at 0 ms, no throttle); the broker queue's
    length is sampled every 50 ms for `--dispatch-seconds`: it must stay near the dispatch
-   window (200), not grow with the campaign. Then the campaign is cancelled.
+   window (the default: 512 recipients, in tasks of 8, so 64 tasks), not grow with the
+   campaign. Then the campaign is cancelled.
 5. Bytes per recipient after sending (message id and phone indexes written), measured on a
    separate campaign of `--sent-sample` recipients through the store's claim and finish, as
    `bench/store_memory.py` does.
@@ -154,7 +155,8 @@ def _dispatch(session: Session, store: Any, cid: str, seconds: float) -> dict[st
         "dispatch_seconds": seconds,
         "broker_depth_max": max(depths, default=0),
         "broker_depth_median": sorted(depths)[len(depths) // 2] if depths else 0,
-        "window": 200,
+        "window": harness.WINDOW,
+        "send_batch": harness.SEND_BATCH,
         "sent_while_dispatching": sent,
         "sends_per_s_while_dispatching": (sent - 1) / span if span else 0.0,
         "cancelled": cancelled,

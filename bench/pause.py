@@ -35,7 +35,7 @@ def _one(session: Session, store: Any, *, n: int, per_minute: float, pause_after
         Campaign(id=new_campaign_id(), name="pause", channel="waba", sender="w",
                  text="Halo {name}", rate_per_minute=per_minute),
         (Contact(i + 2, phone(i), {"name": f"N{i}"}) for i in range(n)),
-        window=200,
+        window=harness.window_for(per_minute),
     )  # fmt: skip
     counter = harness.SendCounter(session.box)
     session.start_project_task("broadcaster.start_campaign", campaign.id)

@@ -46,7 +46,7 @@ def run(
         Campaign(id=new_campaign_id(), name="rate", channel="waba", sender="w",
                  text="Halo {name}", rate_per_minute=per_second * 60),
         (Contact(i + 2, phone(i), {"name": f"N{i}"}) for i in range(n)),
-        window=200,
+        window=harness.window_for(per_second * 60),
     )  # fmt: skip
     load = harness.load_average()[0]
     with session.project_workers(processes):

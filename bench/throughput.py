@@ -81,7 +81,7 @@ class Variant:
 # (a) the project's pipeline -----------------------------------------------------------------
 
 
-def _pipeline_prepare(session: Session, n: int, window: int = 200) -> str:
+def _pipeline_prepare(session: Session, n: int) -> str:
     from broadcaster.campaigns import Campaign, new_campaign_id
     from broadcaster.contacts import Contact
     from broadcaster.keys import Keys
@@ -92,7 +92,7 @@ def _pipeline_prepare(session: Session, n: int, window: int = 200) -> str:
         Campaign(id=new_campaign_id(), name="bench", channel="waba", sender="w",
                  text="Halo {name}", rate_per_minute=UNPACED_PER_MINUTE),
         (Contact(i + 2, phone(i), {"name": f"N{i}"}) for i in range(n)),
-        window=window,
+        window=harness.window_for(UNPACED_PER_MINUTE),
     )  # fmt: skip
     return campaign.id
 
