@@ -18,6 +18,7 @@ from .deps import WebResources
 from .errors import install_error_handlers
 from .pages import install_pages
 from .routes import campaigns, control, health, operator, reports, suppression, webhooks
+from .routes.webhooks import WebhookReceiver
 from .uploads import BodyLimit
 
 __all__ = ["create_app"]
@@ -41,7 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with resources.serving():
+            yield
         resources.close()
 
     app = FastAPI(
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (campaigns, control, reports, suppression, webhooks, health, operator):
         app.include_router(module.router)
     install_pages(app, resources.settings)
+    app.add_middleware(WebhookReceiver, resources=resources)  # outermost: callbacks skip the rest
     _hide_webhook_secret_in_access_log()
     return app
 

@@ -5,12 +5,14 @@ dependencies below hand out its parts. Tests replace any of them with
 `app.dependency_overrides[get_dispatcher] = ...`.
 """
 
+import contextlib
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import redis
+import redis.asyncio
 from fastapi import Depends, Request
 
 from broadcaster.keys import Keys
@@ -70,7 +72,8 @@ class WebResources:
     """What one app shares across requests: a Redis pool, the store, one Replai client.
 
     The Replai client is created on first use, so the API runs without Replai credentials
-    until a route needs Replai (a test send, a template check).
+    until a route needs Replai (a test send, a template check). While the app serves
+    (`serving()`, in its lifespan), an asyncio Redis client runs the webhook script.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -83,6 +86,32 @@ class WebResources:
         )
         self._client: ReplaiClient | None = None
         self._lock = threading.Lock()
+        self._webhook_script: Any = None
+
+    @contextlib.asynccontextmanager
+    async def serving(self) -> AsyncIterator[None]:
+        """Open the asyncio Redis client of `run_webhook_script` on the serving event loop."""
+        client = self._async_redis()
+        self._webhook_script = client.register_script(self.store.webhook_script)
+        try:
+            yield
+        finally:
+            self._webhook_script = None
+            await client.aclose()
+
+    async def run_webhook_script(self, keys: list[str], args: list[Any]) -> Any:
+        """Run the store's webhook script (`CampaignStore.webhook_call`) without blocking."""
+        if self._webhook_script is not None:
+            return await self._webhook_script(keys=keys, args=args)
+        # served without a lifespan (a test client outside `with`): a client for this call
+        async with self._async_redis() as client:
+            script = client.register_script(self.store.webhook_script)
+            return await script(keys=keys, args=args)
+
+    def _async_redis(self) -> Any:
+        return redis.asyncio.Redis.from_url(
+            self.settings.redis_url, socket_connect_timeout=DEFAULT_REDIS_CONNECT_TIMEOUT
+        )
 
     def client(self) -> ReplaiClient:
         """The app's Replai client; raises ConfigurationError without credentials."""

@@ -1,13 +1,17 @@
 """POST /webhooks/replai/{secret}: statuses, replies, opt-outs, duplicates, secret, HMAC."""
 
 import json
+import logging
 
 import pytest
+from fastapi import FastAPI
 
 from broadcaster.campaigns import RecipientStatus
+from broadcaster.web.routes import webhooks
 from broadcaster.web.routes.webhooks import sign
 from tests import factories
-from tests.web.conftest import WEBHOOK_SECRET, TestClient, build_app
+from tests.conftest import free_port
+from tests.web.conftest import WEBHOOK_SECRET, LiveServer, TestClient, build_app
 
 S = RecipientStatus
 URL = f"/webhooks/replai/{WEBHOOK_SECRET}"
@@ -147,3 +151,59 @@ def test_a_stop_reply_removes_the_number_from_running_campaigns(anon, store, sen
     assert store.claim(other.id, 1, lease=30).code == 4  # suppressed: not sent
     assert rows(store, other.id)[1].status == "skipped"
     assert store.claim(other.id, 0, lease=30).ok
+
+
+def test_an_oversized_chunked_webhook_is_stopped_at_the_limit(redis, store, sent):
+    def chunks():
+        yield b'{"message_id": "wamid.0", "status": "read", "pad": "'
+        for _ in range(20):
+            yield b"x" * 1000
+
+    with TestClient(build_app(max_upload_bytes=10_000)) as client:
+        response = client.post(URL, content=chunks())  # no Content-Length: chunked
+    assert response.status_code == 413
+    assert response.json() == {"detail": "webhook body larger than 10000 bytes", "limit": 10000}
+    assert rows(store, sent)[0].status == "sent"
+
+
+def test_other_methods_and_paths_are_left_to_the_app(anon):
+    assert anon.get(URL).status_code == 405
+    assert post(anon, meta_status("wamid.0", "read"), url=URL + "/extra").status_code == 404
+
+
+def test_webhooks_without_a_lifespan_still_land(redis, store, sent):
+    client = TestClient(build_app())  # outside `with`: no lifespan, a Redis client per call
+    assert post(client, meta_status("wamid.0", "read")).json()["statuses"] == 1
+    assert rows(store, sent)[0].status == "read"
+
+
+def test_the_documented_route_answers_like_the_receiver(redis, store, sent):
+    app = FastAPI()  # the router alone, without the receiver in front
+    app.state.resources = build_app().state.resources
+    app.include_router(webhooks.router)
+    with TestClient(app) as client:
+        assert post(client, meta_status("wamid.0", "read")).json()["statuses"] == 1
+        assert post(client, meta_status("wamid.0", "read"), url=URL + "x").status_code == 404
+        assert post(client, b"{").status_code == 422
+    assert rows(store, sent)[0].status == "read"
+
+
+def test_webhooks_over_a_real_server(redis, store, sent):
+    with LiveServer(build_app()) as server, server.client() as client:
+        for status in ("delivered", "read"):
+            response = post(client, meta_status("wamid.1", status))
+            assert response.status_code == 200 and response.json()["statuses"] == 1
+        assert response.headers["content-type"] == "application/json"
+    assert rows(store, sent)[1].status == "read"
+
+
+def test_redis_down_is_503_and_the_secret_stays_out_of_the_logs(redis, caplog):
+    caplog.set_level(logging.DEBUG)
+    app = build_app(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    with TestClient(app) as client:
+        response = post(client, meta_status("wamid.0", "read"))
+    assert response.status_code == 503
+    assert "Redis" in response.json()["detail"]
+    server = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]
+    assert any("Redis error" in m for m in server)
+    assert not any(WEBHOOK_SECRET in m for m in server)

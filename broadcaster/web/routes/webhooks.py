@@ -1,27 +1,36 @@
 """POST /webhooks/replai/{secret}: delivery statuses and replies from Replai.
 
 Replai posts once, unsigned, without retrying, so the receiving URL carries a secret and the
-body is applied at once (a few Redis commands) before answering. A wrong secret answers 404
-as if the route did not exist; with `BROADCASTER_WEBHOOK_HMAC_SECRET` set, a body without a
-valid `X-Signature-256: sha256=<hex>` header answers 401. Neither changes anything.
+body is applied at once (one Lua script, one Redis round trip) before answering. A wrong
+secret answers 404 as if the route did not exist; with `BROADCASTER_WEBHOOK_HMAC_SECRET` set,
+a body without a valid `X-Signature-256: sha256=<hex>` header answers 401. Neither changes
+anything.
+
+Callbacks are most of the app's traffic (a few per message sent), so `WebhookReceiver`, the
+outermost middleware, serves them straight from the server: FastAPI's routing, dependencies,
+the other middlewares and the threadpool cost more CPU than the callback itself. Every other
+request passes through untouched. The FastAPI route stays for the OpenAPI schema and answers
+the same way, through the same `receive_webhook`, when the receiver is not installed.
 """
 
 import hashlib
 import hmac
+import json
 import logging
+from typing import Any
 
+import redis
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from broadcaster.callbacks import handle_webhook
-from broadcaster.settings import Settings
+from broadcaster.callbacks import outcome, read_webhook
 
-from ..deps import SettingsDep, StoreDep
-from ..errors import ApiError
+from ..deps import WebResources
 from ..schemas import ErrorOut, WebhookAck
-from ..uploads import limited
 
-__all__ = ["SIGNATURE_HEADER", "router", "sign"]
+__all__ = ["SIGNATURE_HEADER", "WebhookReceiver", "receive_webhook", "router", "sign"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +41,14 @@ SIGNATURE_HEADER = "X-Signature-256"
 #: Largest webhook body accepted, in bytes (Replai's are a few hundred).
 DEFAULT_MAX_WEBHOOK_BYTES = 1024 * 1024
 
+_PATH = "/webhooks/replai/"
+_SIGNATURE = SIGNATURE_HEADER.lower().encode()
+_NOT_FOUND = (404, {"detail": "Not Found"})
+_STORE_DOWN = (
+    "the campaign store (Redis) cannot be reached: check BROADCASTER_REDIS_URL and that "
+    "Redis is running, then try again"
+)
+
 
 def sign(secret: str, body: bytes) -> str:
     """The signature header value for a body: `sha256=<hex HMAC-SHA256>`."""
@@ -41,12 +58,10 @@ def sign(secret: str, body: bytes) -> str:
 @router.post(
     "/replai/{secret}",
     response_model=WebhookAck,
-    responses={code: {"model": ErrorOut} for code in (401, 404, 413, 422)},
+    responses={code: {"model": ErrorOut} for code in (401, 404, 413, 422, 503)},
     summary="Receive Replai webhooks",
 )
-async def replai_webhook(
-    secret: str, request: Request, settings: SettingsDep, store: StoreDep
-) -> WebhookAck:
+async def replai_webhook(secret: str, request: Request) -> JSONResponse:
     """Apply a Replai webhook: delivery statuses (Meta's `entry[].changes[].value.statuses[]`
     or flat `{message_id, status, phone}`) and incoming messages (`{from, message, ...}`).
 
@@ -57,34 +72,115 @@ async def replai_webhook(
     The path ends with `BROADCASTER_WEBHOOK_SECRET`; a wrong secret answers 404, and while
     no secret is configured this route answers 404 to everything.
     """
-    _check_secret(settings, secret)
-    body = await limited(request, DEFAULT_MAX_WEBHOOK_BYTES).body()
-    _check_signature(settings, body, request.headers.get(SIGNATURE_HEADER))
-    try:
-        outcome = await run_in_threadpool(
-            handle_webhook, store, body, opt_out_keywords=settings.opt_out_keywords
-        )
-    except ValueError as exc:
-        raise ApiError(422, f"not a Replai webhook: {exc}") from None
-    return WebhookAck(
-        duplicate=outcome.duplicate,
-        statuses=outcome.statuses,
-        ignored=outcome.ignored,
-        replies=outcome.replies,
-        opted_out=outcome.opted_out,
-    )
+    resources: WebResources = request.app.state.resources
+    status, payload = await receive_webhook(resources, secret, request.scope, request.receive)
+    return JSONResponse(payload, status_code=status)
 
 
-def _check_secret(settings: Settings, secret: str) -> None:
+class WebhookReceiver:
+    """ASGI middleware: answers `POST /webhooks/replai/{secret}` itself (see the module).
+
+    Args:
+        app: the app every other request goes to.
+        resources: the app's settings and Redis.
+    """
+
+    def __init__(self, app: ASGIApp, *, resources: WebResources) -> None:
+        self.app = app
+        self.resources = resources
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        secret = _secret_in(scope)
+        if secret is None:
+            await self.app(scope, receive, send)
+            return
+        try:
+            status, payload = await receive_webhook(self.resources, secret, scope, receive)
+        except ClientDisconnect:
+            return
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+async def receive_webhook(
+    resources: WebResources, secret: str, scope: Scope, receive: Receive
+) -> tuple[int, dict[str, Any]]:
+    """Check and apply one webhook request; returns the status and JSON body to answer.
+
+    The secret is checked before the body is read, the size while it is read, the signature
+    before it is parsed. Raises ClientDisconnect when the client goes away mid-body.
+    """
+    settings = resources.settings
     expected = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
-        raise ApiError(404, "Not Found")
+        return _NOT_FOUND
+    limit = min(DEFAULT_MAX_WEBHOOK_BYTES, settings.max_upload_bytes)
+    declared, signature = _headers(scope)
+    body = None if declared > limit else await _read(receive, limit)
+    if body is None:
+        return 413, {"detail": f"webhook body larger than {limit} bytes", "limit": limit}
+    if settings.webhook_hmac_secret is not None:
+        wanted = sign(settings.webhook_hmac_secret.get_secret_value(), body)
+        if signature is None or not hmac.compare_digest(signature.strip(), wanted.encode()):
+            logger.warning("webhook refused: missing or wrong %s", SIGNATURE_HEADER)
+            return 401, {"detail": f"missing or wrong {SIGNATURE_HEADER} signature"}
+    try:
+        changes = read_webhook(body, opt_out_keywords=settings.opt_out_keywords)
+    except ValueError as exc:
+        return 422, {"detail": f"not a Replai webhook: {exc}"}
+    store = resources.store
+    keys, args = store.webhook_call(changes.digest, changes.statuses, changes.replies)
+    try:
+        raw = await resources.run_webhook_script(keys, args)
+    except redis.RedisError as exc:
+        logger.warning("webhook not applied, Redis error: %s", exc)  # no path: it has the secret
+        return 503, {"detail": _STORE_DOWN}
+    done = outcome(changes, store.webhook_result(raw))
+    return 200, {
+        "ok": True, "duplicate": done.duplicate, "statuses": done.statuses,
+        "ignored": done.ignored, "replies": done.replies, "opted_out": done.opted_out,
+    }  # fmt: skip
 
 
-def _check_signature(settings: Settings, body: bytes, header: str | None) -> None:
-    if settings.webhook_hmac_secret is None:
-        return
-    expected = sign(settings.webhook_hmac_secret.get_secret_value(), body)
-    if header is None or not hmac.compare_digest(header.strip().encode(), expected.encode()):
-        logger.warning("webhook refused: missing or wrong %s", SIGNATURE_HEADER)
-        raise ApiError(401, f"missing or wrong {SIGNATURE_HEADER} signature")
+def _secret_in(scope: Scope) -> str | None:
+    if scope["type"] != "http" or scope["method"] != "POST":
+        return None
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    if not path.startswith(_PATH):
+        return None
+    secret = path[len(_PATH) :]
+    return secret if secret and "/" not in secret else None
+
+
+def _headers(scope: Scope) -> tuple[int, bytes | None]:
+    """(declared Content-Length or 0, signature header or None)."""
+    declared, signature = 0, None
+    for name, value in scope["headers"]:
+        name = name.lower()
+        if name == b"content-length" and value.isdigit():
+            declared = int(value)
+        elif name == _SIGNATURE:
+            signature = value
+    return declared, signature
+
+
+async def _read(receive: Receive, limit: int) -> bytes | None:
+    """The body, or None as soon as it passes `limit` bytes."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise ClientDisconnect
+        body += message.get("body", b"")
+        if len(body) > limit:
+            return None
+        if not message.get("more_body", False):
+            return bytes(body)
