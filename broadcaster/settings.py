@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     default_region: str = "ID"
     rate_waba_per_minute: float = Field(default=120.0, gt=0)
     rate_device_per_minute: float = Field(default=60.0, gt=0)
+    #: Extra spacing between a sender's sends, as a fraction of the interval: limit + 1 sends
+    #: then span (1 + margin) x the provider's window, so that much jitter on the way there
+    #: cannot put one window over the limit (25 ms of a 1-s window at 0.025).
+    rate_margin: float = Field(default=0.025, ge=0, lt=1)
     #: Minimum seconds between two messages to the same recipient after a 131056.
     pair_interval: float = Field(default=6.0, ge=0)
     #: Unique recipients per sender per day; 0 means no cap.

@@ -106,18 +106,15 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
         return res.store.finish(
             cid, index, RecipientStatus.WAITING, attempted=False, due=due, error=error
         )
+    text, params = campaign.message_for(claim.variables)  # before the slot: nothing after it
     try:
-        waited = _take_slot(res, campaign)
+        state = _take_slot(res, campaign)
     except RateLimitExceeded as exc:
         due = res.clock() + exc.retry_after
         return res.store.finish(cid, index, RecipientStatus.WAITING, attempted=False, due=due)
-    if waited > res.policy.recheck_after:
-        # The campaign may have been paused or cancelled while this send waited for its slot.
-        state = res.store.state(cid)
-        if state is not CampaignState.RUNNING:
-            back = RecipientStatus.CANCELLED if state is CampaignState.CANCELLED else PENDING
-            return res.store.finish(cid, index, back, attempted=False)
-    text, params = campaign.message_for(claim.variables)
+    if state is not CampaignState.RUNNING:
+        back = RecipientStatus.CANCELLED if state is CampaignState.CANCELLED else PENDING
+        return res.store.finish(cid, index, back, attempted=False)
     try:
         result = res.client.send(
             channel=campaign.channel,
@@ -146,17 +143,20 @@ def _next_utc_midnight(now: float) -> float:
     return (now // 86400 + 1) * 86400
 
 
-def _take_slot(res: Resources, campaign: Campaign) -> float:
-    """Wait for a rate-limit slot and return the seconds waited.
+def _take_slot(res: Resources, campaign: Campaign) -> CampaignState:
+    """Wait for a rate-limit slot; return the campaign's state (checked after a long wait).
 
-    If this thread woke up late, it takes a later slot instead.
+    The campaign may have been paused or cancelled while this send waited for its slot: after
+    waiting longer than `recheck_after`, its state is read again, before the lateness check,
+    so that the time the read takes counts as lateness too. If this thread woke up late, it
+    takes a later slot instead.
 
     A send that leaves late moves closer to the ones after it: enough lateness and a window
     of `period` would hold limit + 1 sends at the provider. Giving up a late slot keeps the
     spacing; it costs a little throughput only when the process was starved of CPU.
     """
     rate, policy = res.policy.rate_for(campaign), res.policy
-    waited = 0.0
+    waited, checked = 0.0, False
     for _ in range(policy.late_retries):
         start = time.monotonic()
         wait = res.limiter.reserve(
@@ -164,10 +164,14 @@ def _take_slot(res: Resources, campaign: Campaign) -> float:
         )
         res.sleep(wait)
         waited += wait
+        if waited > policy.recheck_after and not checked:
+            checked, state = True, res.store.state(campaign.id)
+            if state is not CampaignState.RUNNING:
+                return state
         if time.monotonic() - (start + wait) <= policy.late_tolerance:
             break
         logger.debug("late for a rate-limit slot on %s; taking another", campaign.sender_key)
-    return waited
+    return CampaignState.RUNNING
 
 
 def _failed(

@@ -30,8 +30,8 @@ __all__ = ["DEFAULT_SAFETY_MARGIN", "DailyCap", "MemoryBackend", "RateLimiter", 
 #: Fraction added to each slot's spacing, so that network jitter between the worker and the
 #: provider cannot squeeze limit + 1 arrivals into one window at the provider: limit + 1 sends
 #: span limit intervals, (1 + margin) x the window, so a send may arrive up to margin x the
-#: window late (30 ms in a 1-s window) before any window holds one too many.
-DEFAULT_SAFETY_MARGIN = 0.03
+#: window late (25 ms in a 1-s window) before any window holds one too many.
+DEFAULT_SAFETY_MARGIN = 0.025
 
 # Times are whole microseconds (Redis TIME's resolution): whole milliseconds would round the
 # spacing, 51.5 ms to 52 at 20 a second, and give away a share of the rate for nothing.

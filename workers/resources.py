@@ -27,7 +27,7 @@ def build(settings: Settings) -> Resources:
             client, keys=Keys(settings.key_prefix), stale_after=settings.stale_after
         ),
         client=settings.replai_client(),
-        limiter=RateLimiter(RedisBackend(client)),
+        limiter=RateLimiter(RedisBackend(client), safety_margin=settings.rate_margin),
         daily_cap=DailyCap(client, cap=settings.daily_cap) if settings.daily_cap else None,
         policy=Policy(
             rate_waba_per_minute=settings.rate_waba_per_minute,
