@@ -71,6 +71,7 @@ def run(
         "recorded_sent": sent,
         "state": str(store.get(campaign.id).state),
         "max_in_any_1s": max_in_window(times),
+        "tightest_span_ms": tightest_span(times, per_second) * 1000,
         "sends_in_span": in_span,
         "utilisation": in_span / (per_second * seconds),
         "throttled_429": attempts - sent,
@@ -78,6 +79,15 @@ def run(
         "errors": sorted({r.error for r in rows if r.error})[:5],
         "load_before": load,
     }
+
+
+def tightest_span(times: list[float], limit: int) -> float:
+    """The shortest time holding limit + 1 consecutive sends: under 1 s, a window is over.
+
+    Its distance from 1 s is the headroom the limiter's margin left against jitter.
+    """
+    spans = [times[i + limit] - times[i] for i in range(len(times) - limit)]
+    return min(spans, default=float("nan"))
 
 
 def gaps(times: list[float], interval: float) -> dict[str, float]:
