@@ -4,9 +4,14 @@ import logging
 import re
 import urllib.parse
 
-__all__ = ["WebhookPathFilter", "redact_url"]
+__all__ = ["WebhookPathFilter", "redact_path", "redact_url"]
 
 _WEBHOOK_PATH = re.compile(r"(/webhooks/replai/)[^/?#\s\"]+")
+
+
+def redact_path(path: str) -> str:
+    """A request path fit for a log line: `/webhooks/replai/<secret>` -> `/webhooks/replai/***`."""
+    return _WEBHOOK_PATH.sub(r"\1***", path)
 
 
 def redact_url(url: str | None) -> str:

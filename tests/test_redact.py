@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from broadcaster.redact import WebhookPathFilter, redact_url
+from broadcaster.redact import WebhookPathFilter, redact_path, redact_url
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,15 @@ def test_access_log_records_lose_the_webhook_secret():
     assert WebhookPathFilter().filter(record)
     assert "s3cret" not in record.getMessage()
     assert "/webhooks/replai/***" in record.getMessage()
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/webhooks/replai/s3cret", "/webhooks/replai/***"),
+        ("/webhooks/replai/s3cret/extra", "/webhooks/replai/***/extra"),
+        ("/campaigns/abc", "/campaigns/abc"),
+    ],
+)
+def test_redact_path_hides_the_webhook_secret(path, expected):
+    assert redact_path(path) == expected

@@ -31,6 +31,7 @@ from broadcaster.errors import (
     ContactImportError,
     ReplaiError,
 )
+from broadcaster.redact import redact_path
 
 __all__ = ["ApiError", "install_error_handlers"]
 
@@ -151,7 +152,7 @@ async def _replai_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _redis_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.warning("Redis error on %s %s: %s", request.method, request.url.path, exc)
+    logger.warning("Redis error on %s %s: %s", request.method, _path(request), exc)
     return error_response(
         503,
         "the campaign store (Redis) cannot be reached: check BROADCASTER_REDIS_URL and that "
@@ -160,5 +161,9 @@ async def _redis_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    logger.error("unhandled error on %s %s", request.method, _path(request), exc_info=exc)
     return error_response(500, "internal error")
+
+
+def _path(request: Request) -> str:
+    return redact_path(request.url.path)  # a webhook's path carries its secret
