@@ -1,7 +1,7 @@
 """Throughput and worker CPU per send of the project's pipeline alone, any pool.
 
     python -m bench.pipeline [--n 5000] [--latency-ms 0] [--pool threads] [--concurrency 32]
-                             [--workers 2] [--runs 3] [--profile STEM]
+                             [--workers 2] [--runs 3] [--profile STEM] [--events]
 
 Row 1a of `make bench` with the pool as options (see bench/throughput.py for what is
 measured): a redis-server and a sandbox of its own, `--workers` Celery worker processes, a
@@ -27,11 +27,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--profile", help="py-spy the workers into STEM-<run>-<worker>.raw")
+    parser.add_argument(
+        "--events", action="store_true", help="workers send task events (-E), as for Flower"
+    )
     args = parser.parse_args()
     harness.exit_on_term()
     pool = throughput.Pool(args.pool, args.concurrency, args.workers)
     variant = throughput.VARIANTS["a"]
     variant.pools = {0: pool}
+    if args.events:
+        variant.extra = ("-E",)
     results = []
     with harness.session() as session:
         for run in range(args.runs):

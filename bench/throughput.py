@@ -62,6 +62,8 @@ class Variant:
     check: Callable[[Session, Any, int], dict[str, Any]] = field(
         default=lambda session, state, n: {}
     )
+    #: More worker options (bench.pipeline --events adds -E, as production runs for Flower).
+    extra: tuple[str, ...] = ()
 
     def pool(self, latency_ms: int) -> Pool:
         return self.pools.get(latency_ms, self.pools[0])
@@ -70,7 +72,7 @@ class Variant:
     def workers(self, session: Session, latency_ms: int) -> Iterator[list[Any]]:
         p = self.pool(latency_ms)
         extra = [] if self.app == "workers.app" else ["-Q", self.queue]
-        cmd = harness.celery_worker_cmd(self.app, p.pool, p.concurrency, *extra)
+        cmd = harness.celery_worker_cmd(self.app, p.pool, p.concurrency, *extra, *self.extra)
         env = session.worker_env()
         with harness.workers(
             cmd, env, p.processes, session.ready_client(), name=self.key
