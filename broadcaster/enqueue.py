@@ -97,7 +97,9 @@ def enqueue_broadcast(
     """Import contacts, validate the message, store the campaign and start it.
 
     `params` are template parameters: a column name takes that column's value per recipient,
-    anything else is sent as written (and may contain `{column}` placeholders).
+    anything else is sent as written (and may contain `{column}` placeholders). `window` caps
+    the recipients in flight (default `BROADCASTER_DISPATCH_WINDOW`); the campaign gets no more
+    than its rate can send in 2 s either (`campaigns.dispatch_window`).
 
     Raises:
         ContactImportError: the file cannot be read (bad rows are reported, not raised).
@@ -130,7 +132,7 @@ def enqueue_broadcast(
         if dry_run:
             recipients = [c.phone for c in imported]
             return EnqueueResult(campaign, imported.summary.to_dict() | {"recipients": recipients})
-        stored = store.create(campaign, imported, window=window or _window(campaign))
+        stored = store.create(campaign, imported, window=_window(campaign, window))
     if stored.total == 0:
         store.delete(stored.id)
         raise ContactImportError(_nothing_to_send(stored.summary), summary=stored.summary)
@@ -142,10 +144,10 @@ def enqueue_broadcast(
     return EnqueueResult(stored, stored.summary)
 
 
-def _window(campaign: Campaign) -> int:
+def _window(campaign: Campaign, limit: int | None) -> int:
     settings = _settings()
     rate = campaign.rate_per_minute or settings.default_rate(campaign.channel)
-    return dispatch_window(settings.dispatch_window, rate, settings.send_batch)
+    return dispatch_window(limit or settings.dispatch_window, rate, settings.send_batch)
 
 
 def get_campaign(campaign_id: str, *, store: CampaignStore | None = None) -> Campaign:

@@ -49,7 +49,9 @@ def test_enqueue_sizes_the_window_from_the_campaigns_rate(store):
     assert window_of(rate_per_minute=6_000_000) == settings.dispatch_window
     # no rate of its own: the channel's default (120/min for WABA: 4 in 2 s, so one batch)
     assert window_of() == settings.send_batch
-    assert window_of(rate_per_minute=1200, window=7) == 7  # an explicit window wins
+    # an explicit window is a limit too: it wins when smaller, the rate's cap when that is
+    assert window_of(rate_per_minute=1200, window=7) == 7
+    assert window_of(rate_per_minute=1200, window=1000) == 40
 
 
 def _queued_tasks(queue: str) -> list[tuple[str, list[object]]]:

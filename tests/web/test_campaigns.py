@@ -59,6 +59,19 @@ def test_json_recipients_create_a_campaign(client, store, dispatched):
     assert dispatched.calls == [("start", body["id"])]
 
 
+def test_api_campaigns_get_a_window_capped_by_their_rate(client, store):
+    def window(**fields):
+        recipients = [{"phone": f"0812345678{i:02d}"} for i in range(3)]
+        body = {"sender": "w", "text": "Halo", "recipients": recipients} | fields
+        response = client.post("/campaigns", json=body)
+        assert response.status_code == 201, response.text
+        return int(store.redis.hget(store.keys.campaign(response.json()["id"]), "window"))
+
+    assert window(rate_per_minute=1200) == 40  # what 20/s sends in 2 s
+    assert window(rate_per_minute=6_000_000) == 512  # BROADCASTER_DISPATCH_WINDOW
+    assert window() == 8  # WABA's default 120/min: one task's worth
+
+
 def test_template_params_repeat_and_send_at_is_kept(redis, sandbox, store, dispatched):
     app = build_app(dispatched, replai_base_url=sandbox.url)  # templates checked at the sandbox
     with TestClient(app, headers=AUTH) as c:
