@@ -118,6 +118,13 @@ class Keys:
         """Sorted set of recipients released and not finished, scored by their deadline."""
         return f"{self.prefix}:c:{cid}:a"
 
+    def parked(self, cid: str) -> str:
+        """Set of the waiting recipients whose retry is far off (they do not hold the window).
+
+        The Lua scripts derive it from the `active` key (`<active>:parked`): keep them in step.
+        """
+        return f"{self.active(cid)}:parked"
+
     def requeue(self, cid: str) -> str:
         """List of recipients to release again before the cursor moves on."""
         return f"{self.prefix}:c:{cid}:q"

@@ -181,6 +181,43 @@ def test_waiting_is_released_by_tick_when_due(store, clock):
     assert claim.ok and claim.attempts == 1
 
 
+def test_recipients_deferred_for_long_do_not_hold_the_window(store, clock, redis):
+    # a 131049 defers one recipient for an hour: the rest of the campaign must go on
+    c = make(store, n=6, window=2)
+    assert store.start(c.id) == [0, 1]
+    for i, nxt in ((0, [2]), (1, [3])):
+        store.claim(c.id, i, lease=30)
+        released = store.finish(c.id, i, S.WAITING, due=clock.t + 3600, error="131049")
+        assert released == nxt
+    assert store.counts(c.id)["waiting"] == 2
+    # a short wait (a retry in 5 s) still holds its place in the window
+    store.claim(c.id, 2, lease=30)
+    assert store.finish(c.id, 2, S.WAITING, due=clock.t + 5, error="HTTP 500") == []
+    # an hour later the deferred ones come back through the window, ahead of new recipients
+    store.claim(c.id, 3, lease=30)
+    assert store.finish(c.id, 3, S.SENT) == [4]
+    clock.t += 3601
+    # the short wait is released, 4 republished (it sat queued past stale_after); the deferred
+    # two wait for room in the window, first in line
+    assert store.tick(c.id) == [2, 4]
+    store.claim(c.id, 2, lease=30)
+    assert store.finish(c.id, 2, S.SENT) == [0]
+    store.claim(c.id, 0, lease=30)
+    assert store.finish(c.id, 0, S.SENT) == [1]
+    assert not redis.exists(store.keys.parked(c.id))
+    assert_counts_add_up(store, c.id, 6)
+
+
+def test_cancel_reaches_recipients_deferred_for_long(store, clock, redis):
+    c = make(store, n=3, window=1)
+    store.start(c.id)
+    store.claim(c.id, 0, lease=30)
+    store.finish(c.id, 0, S.WAITING, due=clock.t + 3600, error="131049")
+    assert store.cancel(c.id) == 3
+    assert store.counts(c.id)["cancelled"] == 3
+    assert not redis.exists(store.keys.parked(c.id))
+
+
 def test_suppressed_number_is_skipped_at_its_turn(store):
     c = make(store, n=3, window=1)
     store.start(c.id)

@@ -63,6 +63,7 @@ elseif action == 'cancel' then
       n = n + 1
     end
   end
+  redis.call('DEL', parked_key(KEYS[3]))
   redis.call('HSET', KEYS[1], 'finished_at', now)
   event(KEYS[7], now, 'cancelled', {recipients = n})
   return {'ok', {}, n}

@@ -9,6 +9,9 @@ local late = cur == UNKNOWN and (new == SENT or new == FAILED)
 if cur ~= SENDING and not late then return {0, {}} end
 if new == WAITING then
   redis.call('ZADD', KEYS[3], tonumber(ARGV[6]), idx)
+  if tonumber(ARGV[6]) > now + tonumber(ARGV[11]) then
+    redis.call('SADD', parked_key(KEYS[3]), idx)
+  end
 elseif new == PENDING then
   redis.call('ZREM', KEYS[3], idx)
   redis.call('RPUSH', KEYS[4], idx)

@@ -33,13 +33,18 @@ local function event(key, now, kind, extra)
   redis.call('RPUSH', key, cjson.encode(e))
 end
 
+-- Waiting recipients whose retry is far off (more than `stale` seconds when they were put back,
+-- as after a 131049 deferral: an hour) are also kept in a set beside the active zset, and do
+-- not count toward the window: a few of them must not stall the campaign. Keys.parked.
+local function parked_key(active) return active .. ':parked' end
+
 -- Release recipients into the window: requeued ones first, then from the cursor.
 -- K = {campaign, status, active, requeue, counts, running, events}; returns indexes to publish.
 local function refill(K, cid, now, stale)
   local c = redis.call('HMGET', K[1], 'state', 'window', 'cursor', 'total')
   if c[1] ~= 'running' then return {} end
   local window, cursor, total = tonumber(c[2]), tonumber(c[3] or '0'), tonumber(c[4])
-  local free = window - redis.call('ZCARD', K[3])
+  local free = window - redis.call('ZCARD', K[3]) + redis.call('SCARD', parked_key(K[3]))
   local out = {}
   -- release in chunks of an eighth of the window: publishing many messages at once is much
   -- cheaper per message than one per finished send
