@@ -40,6 +40,9 @@ __all__ = [
 
 #: Seconds to wait for a Redis connection before answering 503.
 DEFAULT_REDIS_CONNECT_TIMEOUT = 5.0
+#: The webhook receiver's Redis connections, and how long a callback waits for one (seconds).
+WEBHOOK_REDIS_CONNECTIONS = 64
+WEBHOOK_REDIS_WAIT = 5.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -109,9 +112,17 @@ class WebResources:
             return await script(keys=keys, args=args)
 
     def _async_redis(self) -> Any:
-        return redis.asyncio.Redis.from_url(
-            self.settings.redis_url, socket_connect_timeout=DEFAULT_REDIS_CONNECT_TIMEOUT
+        # A blocking pool: a burst of callbacks waits for a connection instead of failing
+        # (the default pool raises past 100, and a callback answered 503 is lost: Replai does
+        # not retry). socket_timeout: a Redis that stops answering fails the call, not hangs it.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            self.settings.redis_url,
+            max_connections=WEBHOOK_REDIS_CONNECTIONS,
+            timeout=WEBHOOK_REDIS_WAIT,
+            socket_connect_timeout=DEFAULT_REDIS_CONNECT_TIMEOUT,
+            socket_timeout=WEBHOOK_REDIS_WAIT,
         )
+        return redis.asyncio.Redis.from_pool(pool)  # the client owns (and closes) the pool
 
     def client(self) -> ReplaiClient:
         """The app's Replai client; raises ConfigurationError without credentials."""

@@ -207,3 +207,29 @@ def test_redis_down_is_503_and_the_secret_stays_out_of_the_logs(redis, caplog):
     server = [r.getMessage() for r in caplog.records if not r.name.startswith("httpx")]
     assert any("Redis error" in m for m in server)
     assert not any(WEBHOOK_SECRET in m for m in server)
+
+
+def test_a_burst_of_callbacks_waits_for_redis_connections_instead_of_failing(redis, store):
+    # Replai posts each callback once: one answered 503 for want of a Redis connection is lost
+    import asyncio
+
+    from broadcaster.web.deps import WEBHOOK_REDIS_CONNECTIONS, WebResources
+    from tests.web.conftest import make_settings
+
+    resources = WebResources(make_settings())
+    calls = 5 * WEBHOOK_REDIS_CONNECTIONS
+
+    async def burst():
+        async with resources.serving():
+            runs = [
+                resources.run_webhook_script(*store.webhook_call(f"digest-{i}", [], []))
+                for i in range(calls)
+            ]
+            return await asyncio.gather(*runs, return_exceptions=True)
+
+    try:
+        results = asyncio.run(burst())
+    finally:
+        resources.close()
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert len(results) == calls
