@@ -1,6 +1,7 @@
 """deliver() against a real Redis store, with Replai answers from httpx.MockTransport."""
 
 import json
+import time
 
 import httpx
 import pytest
@@ -135,6 +136,38 @@ def test_throttled_answer_slows_the_whole_sender(world):
     # every later slot of this sender is held back by the 30 s Retry-After
     deliver(res, cid, 1)
     assert row(res.store, cid, 1).status == "waiting" and row(res.store, cid, 1).attempts == 0
+
+
+def test_a_pause_during_a_second_wait_after_a_late_wake_up_sends_nothing(world):
+    make, calls = world
+    holder, sleeps = {}, []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        time.sleep(seconds)
+        if len(sleeps) == 3:  # 1: recipient 0's slot; 2: 1's wake-up before its slot; 3: slot
+            time.sleep(0.03)  # woke 30 ms after the slot: the thread takes another one
+        elif len(sleeps) == 4:
+            holder["res"].store.pause(holder["cid"], "operator")
+
+    res, cid = make(ok, rate=600, sleep=sleep)
+    holder.update(res=res, cid=cid)
+    deliver(res, cid, 0)  # first slot: no wait
+    deliver(res, cid, 1)  # 100 ms to its slot, late, 200 ms to the next; paused meanwhile
+    assert len(calls) == 1
+    assert row(res.store, cid, 1).status == "pending"
+
+
+def test_a_send_that_keeps_waking_late_goes_back_to_wait_instead_of_leaving_late(world):
+    make, calls = world
+
+    def sleep(seconds):
+        time.sleep(seconds + 0.015)  # every wake-up is 15 ms late (a starved process)
+
+    res, cid = make(ok, rate=600, sleep=sleep)
+    deliver(res, cid, 0)
+    assert calls == [] and row(res.store, cid, 0).status == "waiting"
+    assert row(res.store, cid, 0).attempts == 0
 
 
 def test_pause_during_the_wait_for_a_slot_sends_nothing(world):

@@ -56,8 +56,10 @@ class Policy:
     #: A send that wakes up later than this after its slot takes a new slot.
     late_tolerance: float = 0.010
     late_retries: int = 4
-    #: After waiting longer than this for a slot, check the campaign is still running.
+    #: Before a wait longer than this for a slot ends, check the campaign is still running...
     recheck_after: float = 0.05
+    #: ...this long before the slot, so that the read does not make the send late.
+    prewake: float = 0.02
 
     def rate_for(self, campaign: Campaign) -> float:  # see also Settings.default_rate
         """Sends per minute for this campaign's sender."""
@@ -144,34 +146,34 @@ def _next_utc_midnight(now: float) -> float:
 
 
 def _take_slot(res: Resources, campaign: Campaign) -> CampaignState:
-    """Wait for a rate-limit slot; return the campaign's state (checked after a long wait).
+    """Wait for a rate-limit slot; return the campaign's state (read again on long waits).
 
-    The campaign may have been paused or cancelled while this send waited for its slot: after
-    waiting longer than `recheck_after`, its state is read again, before the lateness check,
-    so that the time the read takes counts as lateness too. If this thread woke up late, it
-    takes a later slot instead.
+    The campaign may have been paused or cancelled while this send waited: a wait longer than
+    `recheck_after` wakes `prewake` seconds early, reads the state, then sleeps to the slot, so
+    the read neither delays the send nor hides a pause. A thread that still wakes later than
+    `late_tolerance` after its slot takes another slot; after `late_retries` late wake-ups the
+    send goes back to wait (RateLimitExceeded), never out late.
 
     A send that leaves late moves closer to the ones after it: enough lateness and a window
     of `period` would hold limit + 1 sends at the provider. Giving up a late slot keeps the
     spacing; it costs a little throughput only when the process was starved of CPU.
     """
     rate, policy = res.policy.rate_for(campaign), res.policy
-    waited, checked = 0.0, False
+    key = res.store.keys.rate(campaign.sender_key)
     for _ in range(policy.late_retries):
         start = time.monotonic()
-        wait = res.limiter.reserve(
-            res.store.keys.rate(campaign.sender_key), per_minute=rate, max_wait=policy.max_wait
-        )
-        res.sleep(wait)
-        waited += wait
-        if waited > policy.recheck_after and not checked:
-            checked, state = True, res.store.state(campaign.id)
+        wait = res.limiter.reserve(key, per_minute=rate, max_wait=policy.max_wait)
+        slot = start + wait  # on this clock; the reservation's round trip counts as lateness
+        if wait > policy.recheck_after:
+            res.sleep(wait - policy.prewake)
+            state = res.store.state(campaign.id)
             if state is not CampaignState.RUNNING:
                 return state
-        if time.monotonic() - (start + wait) <= policy.late_tolerance:
-            break
+        res.sleep(max(0.0, slot - time.monotonic()))
+        if time.monotonic() - slot <= policy.late_tolerance:
+            return CampaignState.RUNNING
         logger.debug("late for a rate-limit slot on %s; taking another", campaign.sender_key)
-    return CampaignState.RUNNING
+    raise RateLimitExceeded(key, policy.recheck_after)
 
 
 def _failed(
