@@ -68,6 +68,15 @@ def _micros(time_reply):
     return seconds * 1_000_000 + micros
 
 
+@pytest.mark.parametrize("delay", [1e13, float("inf")])
+def test_an_absurd_retry_after_holds_the_sender_back_a_day_not_forever_or_never(redis, delay):
+    limiter = RateLimiter(RedisBackend(redis), safety_margin=0)
+    limiter.penalize("k", delay)
+    with pytest.raises(RateLimitExceeded) as info:
+        limiter.reserve("k", per_minute=60, max_wait=5.0)
+    assert 86_000 < info.value.retry_after <= 86_400
+
+
 def test_memory_backend_frees_slots_as_time_passes():
     clock = Clock()
     limiter = RateLimiter(MemoryBackend(clock), safety_margin=0)

@@ -142,7 +142,8 @@ class RateLimiter:
 
     def penalize(self, key: str, delay: float) -> None:
         """Slow the whole key down: no slot starts within `delay` seconds (after a 429)."""
-        self.backend.penalize(key, round(delay * 1e6))
+        # a day at most: a Retry-After in the far future (or infinite) must not overflow
+        self.backend.penalize(key, round(min(max(delay, 0.0), 86_400.0) * 1e6))
 
 
 _ADMIT = """
