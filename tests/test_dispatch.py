@@ -103,3 +103,23 @@ def _wait(predicate, timeout=60.0):
     while not predicate():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.1)
+
+
+def test_an_error_on_one_recipient_of_a_batch_does_not_stop_the_others(monkeypatch):
+    from workers import tasks
+
+    tried, published = [], []
+
+    def deliver(res, cid, index):
+        tried.append(index)
+        if index == 1:
+            raise redis_lib.ConnectionError("Redis went away for a moment")
+        return [10 + index]
+
+    monkeypatch.setattr(tasks, "deliver", deliver)
+    monkeypatch.setattr(tasks.resources, "get", lambda: None)
+    monkeypatch.setattr(tasks, "publish_sends", lambda cid, idx: published.extend(idx))
+    with pytest.raises(redis_lib.ConnectionError):
+        tasks.send_messages.run("c1", [0, 1, 2])
+    assert tried == [0, 1, 2]
+    assert published == [10, 12]

@@ -35,11 +35,19 @@ def send_messages(campaign_id: str, indexes: list[int]) -> None:
     The task carries ids only (no phone number in Flower). Each recipient is claimed just
     before its own send, so a batch delivered twice, or cut short by a crash, sends nobody
     twice: the recipients not reached are still queued, and the redelivery or the ticker
-    sends them. Recipients released by each outcome are published at once.
+    sends them. Recipients released by each outcome are published at once. An error on one
+    recipient (Redis unreachable for a moment) does not stop the others; it is raised at the
+    end, and the recipients it left queued are published again by the ticker.
     """
-    res = resources.get()
+    res, failure = resources.get(), None
     for index in indexes:
-        publish_sends(campaign_id, deliver(res, campaign_id, int(index)))
+        try:
+            publish_sends(campaign_id, deliver(res, campaign_id, int(index)))
+        except Exception as exc:  # raised below, once the others had their turn
+            logger.warning("campaign %s: recipient %s not handled: %r", campaign_id, index, exc)
+            failure = failure or exc
+    if failure is not None:
+        raise failure
 
 
 @app.task(name="broadcaster.send_message", acks_late=True, reject_on_worker_lost=True)

@@ -64,9 +64,12 @@ class Ticker:
     def start_global(cls, publish: Publish) -> None:
         """Start this process's ticker (called when the worker is ready)."""
         if cls._global is None:
-            cls._global = cls(resources.get().store, publish)
-            cls._global.beat()
-            cls._global._thread.start()
+            ticker = cls._global = cls(resources.get().store, publish)
+            ticker._thread.start()  # first: with Redis down now, the thread keeps trying
+            try:
+                ticker.beat()
+            except redis.RedisError as exc:
+                logger.warning("ticker: Redis error at start, will retry: %s", exc)
 
     @classmethod
     def stop_global(cls) -> None:
