@@ -152,6 +152,12 @@ class Campaign:
         parts = [self.text or "", *self.params]
         return list(dict.fromkeys(name for part in parts for name in placeholders(part)))
 
+    def rate(self, *, waba: float, device: float) -> float:
+        """Sends per minute for this campaign: its own rate, else its channel's default."""
+        if self.rate_per_minute:
+            return self.rate_per_minute
+        return waba if self.channel == "waba" else device
+
     @property
     def sender_key(self) -> str:
         """The key the global rate limit is kept under: channel and sender id."""

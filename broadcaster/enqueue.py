@@ -146,7 +146,9 @@ def enqueue_broadcast(
 
 def _window(campaign: Campaign, limit: int | None) -> int:
     settings = _settings()
-    rate = campaign.rate_per_minute or settings.default_rate(campaign.channel)
+    rate = campaign.rate(
+        waba=settings.rate_waba_per_minute, device=settings.rate_device_per_minute
+    )
     return dispatch_window(limit or settings.dispatch_window, rate, settings.send_batch)
 
 

@@ -126,10 +126,6 @@ class Settings(BaseSettings):
             max_connections=self.replai_max_connections,
         )
 
-    def default_rate(self, channel: str) -> float:
-        """Sends per minute for a sender of this channel when its campaign sets none."""
-        return self.rate_waba_per_minute if channel == "waba" else self.rate_device_per_minute
-
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None

@@ -61,13 +61,9 @@ class Policy:
     #: ...this long before the slot, so that the read does not make the send late.
     prewake: float = 0.02
 
-    def rate_for(self, campaign: Campaign) -> float:  # see also Settings.default_rate
+    def rate_for(self, campaign: Campaign) -> float:
         """Sends per minute for this campaign's sender."""
-        if campaign.rate_per_minute:
-            return campaign.rate_per_minute
-        if campaign.channel == "waba":
-            return self.rate_waba_per_minute
-        return self.rate_device_per_minute
+        return campaign.rate(waba=self.rate_waba_per_minute, device=self.rate_device_per_minute)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Seconds before retry number `attempts`: exponential, jittered, >= Retry-After."""
