@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	scripts/with-redis $(BIN)/pytest $(ARGS)
+	$(BIN)/pytest $(ARGS)
 
 demo: $(STAMP)
 	scripts/with-redis $(BIN)/broadcaster demo $(ARGS)

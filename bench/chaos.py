@@ -60,8 +60,8 @@ import httpx
 import redis
 
 from broadcaster.campaigns import CampaignState
-from broadcaster.keys import Keys
-from broadcaster.store import CampaignStore
+from broadcaster.settings import Settings
+from broadcaster.store import CampaignStore, open_store
 
 TOKEN = "chaos-token"
 TERMINAL = ("sent", "delivered", "read", "failed", "skipped", "cancelled", "unknown")
@@ -266,6 +266,8 @@ SHORT = Plan(
 #: Client timeout and lease of the workers (seconds); a spike is this + 1.5 s of latency.
 REPLAI_TIMEOUT = 2.0
 LEASE = 15.0
+#: Seconds before a queued send is published again (short: faults lose broker messages).
+STALE_AFTER = 5.0
 
 
 class Chaos:
@@ -301,7 +303,7 @@ class Chaos:
             "BROADCASTER_REPLAI_TIMEOUT": str(REPLAI_TIMEOUT),
             "BROADCASTER_REPLAI_CONNECT_TIMEOUT": str(REPLAI_TIMEOUT),
             "BROADCASTER_LEASE": str(LEASE),
-            "BROADCASTER_STALE_AFTER": "5",
+            "BROADCASTER_STALE_AFTER": str(STALE_AFTER),
             "BROADCASTER_BACKOFF_BASE": "0.5",
             "BROADCASTER_PAIR_INTERVAL": "1",
         }
@@ -321,7 +323,7 @@ class Chaos:
         client = redis.Redis.from_url(
             self.redis_server.url(0), socket_timeout=10, socket_connect_timeout=2
         )
-        self.store = CampaignStore(client, keys=Keys("bc"))
+        self.store = open_store(Settings(), redis=client)  # the workers' settings: env above
         self.workers = Workers(self.workdir, env, self.store)
         names = [f"w{i + 1}" for i in range(self.args.workers)]
         for name in names:
@@ -344,12 +346,12 @@ class Chaos:
 
     def launch(self) -> str:
         from broadcaster.enqueue import enqueue_broadcast
-        from workers.tasks import start_campaign
+        from workers.dispatch import CeleryDispatch
 
         rows = ({"phone": phone(i), "name": f"N{i}"} for i in range(self.plan.n))
         result = enqueue_broadcast(
             rows, sender="waba-chaos", text="Halo {name}", name="chaos",
-            rate_per_minute=self.args.rate, store=self.store, dispatch=start_campaign.delay,
+            rate_per_minute=self.args.rate, store=self.store, dispatch=CeleryDispatch(),
         )  # fmt: skip
         return result.campaign.id
 

@@ -375,16 +375,17 @@ STORE_DB, BROKER_DB, READY_DB = 0, 1, 2
 PROJECT_QUEUE = "broadcaster"
 
 
-def _setting_default(name: str) -> int:
+def _setting_default(name: str) -> float:
     from broadcaster.settings import Settings
 
-    return int(Settings.model_fields[name].default)
+    return float(Settings.model_fields[name].default)
 
 
 #: The project's defaults, which every row runs with: recipients in flight per campaign,
-#: recipients per send task.
-WINDOW = _setting_default("dispatch_window")
-SEND_BATCH = _setting_default("send_batch")
+#: recipients per send task, seconds before a queued send is published again.
+WINDOW = int(_setting_default("dispatch_window"))
+SEND_BATCH = int(_setting_default("send_batch"))
+STALE_AFTER = _setting_default("stale_after")
 
 
 def window_for(per_minute: float) -> int:

@@ -122,7 +122,12 @@ def run(
     client = session.store_client()
     keys = Keys("bc")
     ready_bytes = campaign_bytes(client, keys.all_for(cid))
-    dispatch = _dispatch(session, CampaignStore(client, keys=keys), cid, dispatch_seconds)
+    dispatch = _dispatch(
+        session,
+        CampaignStore(client, keys=keys, stale_after=harness.STALE_AFTER),
+        cid,
+        dispatch_seconds,
+    )
     out = {
         "rows": rows,
         "csv_mb": path.stat().st_size / 1e6,
@@ -173,7 +178,7 @@ def sent_bytes_per_recipient(session: Session, n: int) -> float:
     client = session.redis.client(3)
     client.flushdb()
     keys = Keys("bcmem")
-    store = CampaignStore(client, keys=keys)
+    store = CampaignStore(client, keys=keys, stale_after=harness.STALE_AFTER)
     campaign = store.create(
         Campaign(id=new_campaign_id(), name="mem", channel="waba", sender="w", text=TEXT),
         (Contact(i + 2, f"6281{i:09d}", {"name": f"Name {i}"}) for i in range(n)),

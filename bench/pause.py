@@ -60,7 +60,7 @@ def run(session: Session, *, runs: int = 3, n: int = 5000) -> dict[str, Any]:
 
     session.clean()
     session.box.configure(latency_ms=0, rate_limit=0)
-    store = CampaignStore(session.store_client(), keys=Keys("bc"))
+    store = CampaignStore(session.store_client(), keys=Keys("bc"), stale_after=harness.STALE_AFTER)
     cases = {
         "unpaced": {"per_minute": 6_000_000, "pause_after": min(n // 3, 1500)},
         "paced_20_per_s": {"per_minute": 1200, "pause_after": 60},

@@ -40,7 +40,7 @@ def run(
 
     session.clean()
     session.box.configure(latency_ms=0, rate_limit=f"{per_second}/s")
-    store = CampaignStore(session.store_client(), keys=Keys("bc"))
+    store = CampaignStore(session.store_client(), keys=Keys("bc"), stale_after=harness.STALE_AFTER)
     n = int(per_second * seconds) + 2 * per_second  # enough to keep sending past `seconds`
     campaign = store.create(
         Campaign(id=new_campaign_id(), name="rate", channel="waba", sender="w",

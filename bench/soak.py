@@ -41,6 +41,7 @@ import redis
 from bench.chaos import (
     FULL,
     SENT_OR_LATER,
+    STALE_AFTER,
     TERMINAL,
     Chaos,
     Plan,
@@ -83,7 +84,7 @@ class Soak(Chaos):
         self.sandbox.start()
         client = redis.Redis.from_url(self.redis_server.url(0), socket_timeout=30)
         self.broker = redis.Redis.from_url(self.redis_server.url(1), socket_timeout=30)
-        self.store = CampaignStore(client, keys=Keys("bc"))
+        self.store = CampaignStore(client, keys=Keys("bc"), stale_after=STALE_AFTER)
         self.workers = Workers(self.workdir, env, self.store)
         names = [f"w{i + 1}" for i in range(self.args.workers)]
         for name in names:

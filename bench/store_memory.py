@@ -26,7 +26,7 @@ def main() -> None:
     args = parser.parse_args()
     client = redis.Redis.from_url(args.redis)
     keys = Keys("bcbench")
-    store = CampaignStore(client, keys=keys)
+    store = CampaignStore(client, keys=keys, stale_after=60.0)
     campaign = Campaign(
         id=new_campaign_id(), name="bench", channel="waba", sender="w", text="Halo {name}"
     )

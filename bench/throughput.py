@@ -89,7 +89,7 @@ def _pipeline_prepare(session: Session, n: int) -> str:
     from broadcaster.keys import Keys
     from broadcaster.store import CampaignStore
 
-    store = CampaignStore(session.store_client(), keys=Keys("bc"))
+    store = CampaignStore(session.store_client(), keys=Keys("bc"), stale_after=harness.STALE_AFTER)
     campaign = store.create(
         Campaign(id=new_campaign_id(), name="bench", channel="waba", sender="w",
                  text="Halo {name}", rate_per_minute=UNPACED_PER_MINUTE),
@@ -108,7 +108,7 @@ def _pipeline_check(session: Session, cid: str, n: int) -> dict[str, Any]:
     from broadcaster.keys import Keys
     from broadcaster.store import CampaignStore
 
-    store = CampaignStore(session.store_client(), keys=Keys("bc"))
+    store = CampaignStore(session.store_client(), keys=Keys("bc"), stale_after=harness.STALE_AFTER)
     deadline = time.monotonic() + 10
     while store.get(cid).state != "completed" and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -37,7 +37,7 @@ def _populate(session: Session, n: int) -> tuple[str, list[tuple[str, str]]]:
     from broadcaster.keys import Keys
     from broadcaster.store import CampaignStore
 
-    store = CampaignStore(session.store_client(), keys=Keys("bc"))
+    store = CampaignStore(session.store_client(), keys=Keys("bc"), stale_after=harness.STALE_AFTER)
     campaign = store.create(
         Campaign(id=new_campaign_id(), name="hooks", channel="waba", sender="w", text="Halo"),
         (Contact(i + 2, phone(i), {}) for i in range(n)),
@@ -147,7 +147,9 @@ def run(
         cpu, rcpu = harness.cpu_seconds(proc.pid) - cpu0, session.redis.cpu() - rcpu0
     done = len(latencies)
     latencies.sort()
-    counts = CampaignStore(session.store_client(), keys=Keys("bc")).counts(cid)
+    counts = CampaignStore(
+        session.store_client(), keys=Keys("bc"), stale_after=harness.STALE_AFTER
+    ).counts(cid)
     return {
         "messages": messages,
         "callbacks": done,

@@ -7,24 +7,25 @@ import math
 import re
 import secrets
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
+from .channels import Channel
 from .errors import CampaignInvalid
 
 __all__ = [
+    "OPEN_STATUSES",
     "SLOT_HORIZON",
     "TERMINAL_STATUSES",
     "Campaign",
     "CampaignState",
     "Channel",
     "RecipientStatus",
+    "check_columns",
     "dispatch_window",
     "new_campaign_id",
     "placeholders",
     "render",
 ]
-
-Channel = Literal["waba", "device"]
 
 #: Longest a worker holds a send waiting for its sender's next rate-limit slot (seconds).
 SLOT_HORIZON = 2.0
@@ -57,12 +58,16 @@ class CampaignState(enum.StrEnum):
 
 
 class RecipientStatus(enum.IntEnum):
-    """A recipient's status; the value is the byte stored for it in Redis."""
+    """A recipient's status; the value is the byte stored for it in Redis.
+
+    The Lua scripts get these numbers and labels from this class (`store.scripts`), so a
+    status is added here and nowhere else.
+    """
 
     PENDING = 0  # not released yet
     QUEUED = 1  # released into the broker queue
     SENDING = 2  # claimed by a worker, request may be in flight
-    WAITING = 3  # waiting to be retried
+    WAITING = 3  # waiting to be retried after an error
     SENT = 4
     DELIVERED = 5
     READ = 6
@@ -70,11 +75,33 @@ class RecipientStatus(enum.IntEnum):
     SKIPPED = 8  # suppressed (opted out) before its turn
     CANCELLED = 9
     UNKNOWN = 10  # its worker died while the request may have left: never resent silently
+    PACED = 11  # waiting for a rate-limit slot (or the daily cap): nothing went wrong
 
     @property
     def label(self) -> str:
         """The lower-case name used in counts and reports."""
         return self.name.lower()
+
+    @property
+    def meaning(self) -> str:
+        """What the status means, in a few words, for people (CLI, API, operator page)."""
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    RecipientStatus.PENDING: "not released yet",
+    RecipientStatus.QUEUED: "queued for a worker",
+    RecipientStatus.SENDING: "being sent",
+    RecipientStatus.WAITING: "waiting to retry after an error",
+    RecipientStatus.SENT: "accepted by Replai",
+    RecipientStatus.DELIVERED: "delivered to the phone",
+    RecipientStatus.READ: "read",
+    RecipientStatus.FAILED: "failed",
+    RecipientStatus.SKIPPED: "skipped: on the suppression list",
+    RecipientStatus.CANCELLED: "cancelled",
+    RecipientStatus.UNKNOWN: "unknown: the request may have reached Replai",
+    RecipientStatus.PACED: "waiting for a rate-limit slot",
+}
 
 
 TERMINAL_STATUSES = frozenset(
@@ -88,6 +115,8 @@ TERMINAL_STATUSES = frozenset(
         RecipientStatus.UNKNOWN,
     }
 )
+#: Statuses of recipients that are not finished yet.
+OPEN_STATUSES = frozenset(RecipientStatus) - TERMINAL_STATUSES
 
 
 def new_campaign_id() -> str:
@@ -116,7 +145,7 @@ class Campaign:
 
     id: str
     name: str
-    channel: Channel
+    channel: Channel  # a plain "waba" or "device" is turned into the Channel
     sender: str
     text: str | None = None
     template: str | None = None
@@ -135,8 +164,10 @@ class Campaign:
     opted_out: int = 0
 
     def __post_init__(self) -> None:
-        if self.channel not in ("waba", "device"):
-            raise CampaignInvalid(f"channel must be 'waba' or 'device', got {self.channel!r}")
+        try:
+            object.__setattr__(self, "channel", Channel.parse(self.channel))
+        except ValueError as exc:
+            raise CampaignInvalid(str(exc)) from None
         if not self.sender:
             raise CampaignInvalid("sender is required (a waba_id or device_id)")
         if (self.text is None) == (self.template is None):
@@ -152,11 +183,11 @@ class Campaign:
         parts = [self.text or "", *self.params]
         return list(dict.fromkeys(name for part in parts for name in placeholders(part)))
 
-    def rate(self, *, waba: float, device: float) -> float:
-        """Sends per minute for this campaign: its own rate, else its channel's default."""
+    def rate(self, channel_rates: Mapping[Channel, float]) -> float:
+        """Sends per minute for this campaign: its own rate, else its channel's."""
         if self.rate_per_minute:
             return self.rate_per_minute
-        return waba if self.channel == "waba" else device
+        return channel_rates[self.channel]
 
     @property
     def sender_key(self) -> str:
@@ -183,7 +214,7 @@ class Campaign:
         return cls(
             id=raw["id"],
             name=raw.get("name", raw["id"]),
-            channel=raw["channel"],  # type: ignore[arg-type]
+            channel=Channel(raw["channel"]),
             sender=raw["sender"],
             text=raw.get("text"),
             template=raw.get("template"),

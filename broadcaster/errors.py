@@ -8,7 +8,9 @@ BroadcasterError
 ├── CampaignError
 │   ├── CampaignNotFound                                               -> HTTP 404
 │   ├── CampaignInvalid       bad fields, unknown template, bad params  -> HTTP 422
+│   │   └── ConfirmationRequired  an action that may message people twice -> HTTP 422
 │   └── CampaignStateError    e.g. resume a cancelled campaign          -> HTTP 409
+├── BrokerUnavailable         the task broker cannot be reached        -> HTTP 503
 ├── RateLimitExceeded         retry_after                              -> retry later
 └── ReplaiError               status_code, code (Meta), retry_after
     ├── ReplaiRetryable       retry soon, with backoff and jitter
@@ -34,11 +36,13 @@ from typing import Any
 __all__ = [
     "AccountRestricted",
     "BroadcasterError",
+    "BrokerUnavailable",
     "CampaignError",
     "CampaignInvalid",
     "CampaignNotFound",
     "CampaignStateError",
     "ConfigurationError",
+    "ConfirmationRequired",
     "ContactImportError",
     "DeviceDisconnected",
     "NoPhoneColumn",
@@ -81,12 +85,17 @@ class ContactImportError(BroadcasterError):
 
 
 class NoPhoneColumn(ContactImportError):
-    """No column looks like a phone number column."""
+    """No column looks like a phone number column.
+
+    The message asks to name the column; each edge says how (`--phone-column` on the command
+    line, the `phone_column` field in the API).
+    """
 
     def __init__(self, columns: list[str]) -> None:
         found = ", ".join(repr(c) for c in columns) or "none"
         super().__init__(
-            f"no phone column found (columns: {found}); name one 'phone' or pass phone_column"
+            f"no phone column found (columns: {found}); name one 'phone', or say which "
+            "column holds the numbers"
         )
         self.columns = columns
 
@@ -107,8 +116,16 @@ class CampaignInvalid(CampaignError):
     """The campaign's fields are inconsistent (unknown template, missing column...)."""
 
 
+class ConfirmationRequired(CampaignInvalid):
+    """The action may message people twice (resending `unknown` recipients): confirm it."""
+
+
 class CampaignStateError(CampaignError):
     """The operation is not allowed in the campaign's current state."""
+
+
+class BrokerUnavailable(BroadcasterError):
+    """The task broker (Redis or RabbitMQ) cannot be reached: nothing was queued."""
 
 
 class RateLimitExceeded(BroadcasterError):
@@ -146,9 +163,16 @@ class ReplaiError(BroadcasterError):
 
     @property
     def reason(self) -> str:
-        """A short reason for reports: `131026: message undeliverable` or `HTTP 503: ...`."""
+        """A short reason for reports: `131026: Message undeliverable` or `HTTP 503: ...`.
+
+        Meta's own `(#131026) ` in front of its message is dropped: the code leads already,
+        and a delivery callback with the same failure reads the same.
+        """
         head = str(self.code) if self.code is not None else f"HTTP {self.status_code or '-'}"
-        return f"{head}: {self.message}"[:200]
+        message = self.message
+        if self.code is not None:
+            message = message.removeprefix(f"(#{self.code})").strip() or message
+        return f"{head}: {message}"[:200]
 
 
 class ReplaiRetryable(ReplaiError):

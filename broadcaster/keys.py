@@ -119,11 +119,13 @@ class Keys:
         return f"{self.prefix}:c:{cid}:a"
 
     def parked(self, cid: str) -> str:
-        """Set of the waiting recipients whose retry is far off (they do not hold the window).
-
-        The Lua scripts derive it from the `active` key (`<active>:parked`): keep them in step.
-        """
+        """Set of the waiting or paced recipients whose time is far off (they do not hold the
+        window)."""
         return f"{self.active(cid)}:parked"
+
+    def recent(self, cid: str) -> str:
+        """Hash of 64 one-second slots counting requests sent (the current send rate)."""
+        return f"{self.prefix}:c:{cid}:rt"
 
     def requeue(self, cid: str) -> str:
         """List of recipients to release again before the cursor moves on."""

@@ -1,11 +1,13 @@
 """Configuration from the environment (prefix `BROADCASTER_`) and an optional `.env` file."""
 
 import functools
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
+import redis
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .channels import Channel
 from .errors import ConfigurationError
 from .replai import ReplaiClient
 
@@ -13,7 +15,11 @@ __all__ = ["Settings", "get_settings"]
 
 
 class Settings(BaseSettings):
-    """Every setting, with its default. Secrets are `SecretStr` and print as `**********`."""
+    """Every setting, with its default. Secrets are `SecretStr` and print as `**********`.
+
+    This is the one place a default is declared: the core's classes take these values as
+    arguments (`open_store`, `LaunchDefaults.from_settings`, the workers' `Policy`).
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="BROADCASTER_", env_file=".env", extra="ignore", frozen=True
@@ -36,12 +42,19 @@ class Settings(BaseSettings):
 
     # Redis and Celery
     redis_url: str = "redis://127.0.0.1:6379/0"
+    #: Seconds to open a connection to Redis before the call fails.
+    redis_connect_timeout: float = Field(default=5.0, gt=0)
+    #: Seconds to wait for one Redis answer before the call fails (a paused or overloaded
+    #: Redis): the send in hand goes back to the queue, never to `unknown`.
+    redis_socket_timeout: float = Field(default=10.0, gt=0)
     #: Celery broker; defaults to redis_url.
     broker_url: str | None = None
     key_prefix: str = "bc"
     #: The Celery queue of every Broadcaster task; give separate deployments on one broker
     #: their own.
     queue: str = "broadcaster"
+    #: How released recipients reach the workers (`module:attribute` of a Dispatch).
+    dispatch: str = "workers.dispatch:CeleryDispatch"
 
     # Sending
     default_region: str = "ID"
@@ -94,6 +107,26 @@ class Settings(BaseSettings):
     def celery_broker_url(self) -> str:
         """The broker URL Celery uses."""
         return self.broker_url or self.redis_url
+
+    @property
+    def channel_rates(self) -> dict[Channel, float]:
+        """Replai's throttle per channel, in sends per minute."""
+        return {
+            Channel.WABA: self.rate_waba_per_minute,
+            Channel.DEVICE: self.rate_device_per_minute,
+        }
+
+    def redis_client(self, **options: Any) -> "redis.Redis":
+        """A client of the campaign store's Redis, with this deployment's timeouts.
+
+        `options` go to `redis.Redis.from_url` (e.g. `max_connections=`).
+        """
+        return redis.Redis.from_url(
+            self.redis_url,
+            socket_connect_timeout=self.redis_connect_timeout,
+            socket_timeout=self.redis_socket_timeout,
+            **options,
+        )
 
     def replai_client(self) -> "ReplaiClient":
         """A ReplaiClient from these settings.

@@ -1,7 +1,22 @@
+"""Fixtures every test shares: a Redis of the tests' own, the sandbox, real workers.
+
+The tests never touch a Redis they did not start: at the start of the session they start a
+private `redis-server` on a free loopback port, in a temporary directory, without persistence
+(stopped at the end), and point `BROADCASTER_REDIS_URL` and `BROADCASTER_BROKER_URL` at it,
+for this process and every process the tests start. A Redis at 127.0.0.1:6379 is never used.
+Without `redis-server` installed, set `BC_TEST_REDIS_URL` to a Redis the tests may empty (its
+databases 14 and 15 are flushed); otherwise the Redis tests fail under `CI` and are skipped
+elsewhere, saying so.
+"""
+
+import atexit
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 
@@ -10,7 +25,8 @@ import pytest
 import redis as redis_lib
 
 SANDBOX_TOKEN = "sandbox-test-token"
-_BASE_REDIS = os.environ.get("BROADCASTER_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: The test workers' BROADCASTER_STALE_AFTER; stores that launch campaigns for them use it too.
+WORKER_STALE_AFTER = 5.0
 
 
 def free_port() -> int:
@@ -19,13 +35,53 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _start_private_redis() -> str | None:
+    """Start a redis-server for this test session; its base URL, or None when not installed."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        return None
+    port, folder = free_port(), tempfile.mkdtemp(prefix="broadcaster-test-redis-")
+    proc = subprocess.Popen(
+        [exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", folder, "--save", "",
+         "--appendonly", "no", "--maxclients", "4000", "--loglevel", "warning"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+
+    def stop() -> None:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(stop)
+    client = redis_lib.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis_lib.ConnectionError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                code = proc.poll()
+                raise RuntimeError(
+                    f"the tests' redis-server did not start (exit {code})"
+                ) from None
+            time.sleep(0.02)
+    client.close()
+    return f"redis://127.0.0.1:{port}"
+
+
+#: The tests' own Redis (a private redis-server, or BC_TEST_REDIS_URL), without a database.
+TEST_REDIS = (
+    re.sub(r"/\d*$", "", os.environ.get("BC_TEST_REDIS_URL", "")) or _start_private_redis()
+)
+
+
 def redis_url(db: int) -> str:
-    return _BASE_REDIS.rsplit("/", 1)[0] + f"/{db}"
+    return f"{TEST_REDIS or 'redis://127.0.0.1:1'}/{db}"
 
 
 # The store uses db 15 and the Celery broker db 14, in this process and in workers it starts.
-# Two test runs on one Redis at once must pick other databases: BC_TEST_DB=13 uses 13 and 12.
-STORE_DB = int(os.environ.get("BC_TEST_DB", "15"))
+STORE_DB = 15
 BROKER_DB = STORE_DB - 1
 os.environ["BROADCASTER_REDIS_URL"] = redis_url(STORE_DB)
 os.environ["BROADCASTER_BROKER_URL"] = redis_url(BROKER_DB)
@@ -33,14 +89,12 @@ os.environ["BROADCASTER_BROKER_URL"] = redis_url(BROKER_DB)
 
 @pytest.fixture
 def redis() -> Iterator[redis_lib.Redis]:
-    """A real Redis on the test database (15 by default), emptied before and after each test."""
-    client = redis_lib.Redis.from_url(redis_url(STORE_DB))
-    try:
-        client.ping()
-    except redis_lib.ConnectionError:
+    """The tests' Redis, store database, emptied before and after each test."""
+    if TEST_REDIS is None:
         if os.environ.get("CI"):
-            raise
-        pytest.skip("Redis is not reachable; run the tests with `make test`")
+            raise RuntimeError("redis-server is not installed and BC_TEST_REDIS_URL is not set")
+        pytest.skip("install redis-server, or set BC_TEST_REDIS_URL to a Redis the tests own")
+    client = redis_lib.Redis.from_url(redis_url(STORE_DB))
     broker = redis_lib.Redis.from_url(redis_url(BROKER_DB))
     client.flushdb()
     broker.flushdb()
@@ -139,7 +193,7 @@ class Workers:
             "BROADCASTER_REPLAI_TOKEN": SANDBOX_TOKEN,
             "BROADCASTER_REPLAI_TIMEOUT": "3",
             "BROADCASTER_LEASE": "10",
-            "BROADCASTER_STALE_AFTER": "5",
+            "BROADCASTER_STALE_AFTER": str(WORKER_STALE_AFTER),
             "BROADCASTER_PAIR_INTERVAL": "1",
             "BROADCASTER_BACKOFF_BASE": "0.5",
         }

@@ -1,5 +1,11 @@
+import dataclasses
+
 from broadcaster.campaigns import Campaign, new_campaign_id
-from broadcaster.contacts import Contact
+from broadcaster.contacts import Contact, read_contacts
+from broadcaster.operations import CampaignRequest
+from broadcaster.settings import Settings
+from broadcaster.store import CampaignStore, open_store
+from workers.delivery import Policy
 
 
 def campaign(**fields) -> Campaign:
@@ -27,3 +33,40 @@ def phone(i: int, *, suffix: int | None = None) -> str:
     if suffix is not None:
         return f"6281{i % 100000:05d}{suffix:04d}"
     return f"6281{i // 4000 % 100000:05d}{5000 + i % 4000:04d}"
+
+
+def store(redis, *, prefix: str = "bc", **overrides) -> CampaignStore:
+    """A CampaignStore on the test Redis client, with the deployment's defaults (Settings)."""
+    settings = Settings(_env_file=None, key_prefix=prefix)  # type: ignore[call-arg]
+    return open_store(settings, redis=redis, **overrides)
+
+
+def policy(**fields) -> Policy:
+    """The workers' Policy with the deployment's defaults, `fields` replaced."""
+    base = Policy.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    return dataclasses.replace(base, **fields)
+
+
+@dataclasses.dataclass
+class Published:
+    """A Dispatch that records what it would publish, instead of queueing tasks."""
+
+    calls: list[tuple[str, list[int]]] = dataclasses.field(default_factory=list)
+
+    def publish(self, campaign_id: str, indexes) -> None:
+        self.calls.append((campaign_id, list(indexes)))
+
+    @property
+    def campaigns(self) -> list[str]:
+        return list(dict.fromkeys(cid for cid, _ in self.calls))
+
+    def indexes(self, campaign_id: str) -> list[int]:
+        return [i for cid, batch in self.calls if cid == campaign_id for i in batch]
+
+
+def draft(store: CampaignStore, rows, *, text: str = "Halo {name}", **fields) -> str:
+    """Store a campaign from `rows` (dicts or a path) without starting it; returns its id."""
+    with read_contacts(rows) as imported:
+        columns = [c for c in imported.columns if c != imported.summary.phone_column]
+        request = CampaignRequest(sender=fields.pop("sender", "waba-1"), text=text, **fields)
+        return store.create(request.campaign(columns), imported, window=512).id

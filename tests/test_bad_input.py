@@ -17,7 +17,6 @@ import pytest
 
 from broadcaster.enqueue import enqueue_broadcast
 from broadcaster.errors import ContactImportError
-from broadcaster.keys import Keys
 from broadcaster.store import CampaignStore
 from tests import factories
 from tests.web.conftest import AUTH, Recorder, TestClient, build_app
@@ -80,7 +79,7 @@ GENERATED = {
 
 @pytest.fixture
 def store(redis):
-    return CampaignStore(redis, keys=Keys("bc"))
+    return factories.store(redis)
 
 
 def assert_nothing_stored(store: CampaignStore) -> None:
@@ -91,9 +90,14 @@ def assert_nothing_stored(store: CampaignStore) -> None:
 
 
 def enqueue(store: CampaignStore, source, dispatched: list[str]):
-    return enqueue_broadcast(
-        source, sender="waba-1", text="Halo {name}", store=store, dispatch=dispatched.append
-    )
+    """enqueue_broadcast; `dispatched` gets the campaigns whose sends were published."""
+    recorder = factories.Published()
+    try:
+        return enqueue_broadcast(
+            source, sender="waba-1", text="Halo {name}", store=store, dispatch=recorder
+        )
+    finally:
+        dispatched.extend(recorder.campaigns)
 
 
 def upload(client: TestClient, data: bytes, filename: str = "contacts.csv"):
@@ -226,7 +230,7 @@ def test_upload_of_mixed_encodings_reports_the_bad_line(web, store):
     assert response.status_code == 201, response.text
     summary = response.json()["summary"]
     assert (summary["valid"], summary["errors"][0]["line"]) == (3, 4)
-    assert recorder.calls == [("start", response.json()["id"])]
+    assert recorder.campaigns == [response.json()["id"]]
 
 
 @pytest.mark.parametrize(

@@ -4,8 +4,6 @@ import pytest
 
 from broadcaster.callbacks import handle_webhook
 from broadcaster.campaigns import RecipientStatus
-from broadcaster.keys import Keys
-from broadcaster.store import CampaignStore
 from tests import factories
 
 S = RecipientStatus
@@ -14,7 +12,7 @@ KEYWORDS = ["STOP", "BERHENTI"]
 
 @pytest.fixture
 def store(redis):
-    return CampaignStore(redis, keys=Keys("bc"))
+    return factories.store(redis)
 
 
 @pytest.fixture
@@ -143,7 +141,7 @@ def test_a_stop_from_a_stranger_is_suppressed_but_counted_nowhere(store, sent):
 
 
 def test_the_webhook_script_finds_keys_under_any_prefix(redis):
-    store = CampaignStore(redis, keys=Keys("other"))
+    store = factories.store(redis, prefix="other")
     c = store.create(factories.campaign(), factories.contacts(1), window=1)
     store.start(c.id)
     claim = store.claim(c.id, 0, lease=30)

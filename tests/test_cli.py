@@ -14,18 +14,15 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from broadcaster import enqueue
 from broadcaster.campaigns import RecipientStatus
 from broadcaster.cli import app
 from broadcaster.cli.group import safe_url
 from broadcaster.cli.launch import parse_rate
 from broadcaster.cli.output import local_time
-from broadcaster.cli.reports import neutralise_cell
 from broadcaster.cli.services import web_app_available
-from broadcaster.keys import Keys
-from broadcaster.store import CampaignStore
+from broadcaster.reports import neutralise
 from tests import factories
-from tests.conftest import SANDBOX_TOKEN, free_port, wait_http
+from tests.conftest import SANDBOX_TOKEN, WORKER_STALE_AFTER, free_port, wait_http
 
 runner = CliRunner()
 BIN = Path(sys.executable).parent / "broadcaster"
@@ -33,7 +30,7 @@ BIN = Path(sys.executable).parent / "broadcaster"
 
 @pytest.fixture
 def store(redis):
-    return CampaignStore(redis, keys=Keys("bc"))
+    return factories.store(redis, stale_after=WORKER_STALE_AFTER)
 
 
 @pytest.fixture
@@ -60,12 +57,8 @@ def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
 
 
 def draft(store, rows, text="Halo {name}"):
-    """A stored campaign nobody starts (dispatch goes to a list)."""
-    started: list[str] = []
-    result = enqueue.enqueue_broadcast(
-        rows, sender="waba-1", text=text, store=store, dispatch=started.append
-    )
-    return result.campaign.id
+    """A stored campaign nobody started."""
+    return factories.draft(store, rows, text=text)
 
 
 def wait_for(predicate, timeout=60.0, interval=0.2):
@@ -126,9 +119,9 @@ def test_usage_errors_are_one_line_with_exit_code_2(args):
 
 
 def test_formula_cells_are_neutralised():
-    assert neutralise_cell("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
-    assert [neutralise_cell(v) for v in ("+1", "-1", "@x", "\tx")] == ["'+1", "'-1", "'@x", "'\tx"]
-    assert neutralise_cell("6281234567890") == "6281234567890"
+    assert neutralise("=cmd|' /C calc'!A0") == "'=cmd|' /C calc'!A0"
+    assert [neutralise(v) for v in ("+1", "-1", "@x", "\tx")] == ["'+1", "'-1", "'@x", "'\tx"]
+    assert neutralise("6281234567890") == "6281234567890"
 
 
 def test_safe_url_hides_the_password():
@@ -295,7 +288,7 @@ def test_unreachable_broker_creates_nothing(redis, store, tmp_path):
     env = os.environ | {"BROADCASTER_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0"}
     done = cli("launch", str(path), "--sender", "w", "--text", "Halo", "--json", env=env)
     assert done.returncode == 1
-    assert done.stderr.startswith("error: cannot reach the Celery broker at redis://127.0.0.1:")
+    assert done.stderr.startswith("error: cannot reach the task broker at redis://127.0.0.1:")
     assert len(done.stderr.strip().splitlines()) == 1
     assert store.list_campaigns() == []
 

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from broadcaster.cli import app
-from broadcaster.cli.services import web_app_available
+from broadcaster.cli.processes import web_app_available
 
 BIN = str(Path(sys.executable).parent / "broadcaster")
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,16 +8,14 @@ import redis as redis_lib
 
 from broadcaster import enqueue
 from broadcaster.campaigns import CampaignState, dispatch_window
-from broadcaster.keys import Keys
 from broadcaster.settings import get_settings
-from broadcaster.store import CampaignStore
 from tests import factories
 from tests.conftest import BROKER_DB, redis_url
 
 
 @pytest.fixture
 def store(redis):
-    return CampaignStore(redis, keys=Keys("bc"))
+    return factories.store(redis)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +38,7 @@ def test_enqueue_sizes_the_window_from_the_campaigns_rate(store):
     def window_of(**fields):
         result = enqueue.enqueue_broadcast(
             [{"phone": factories.phone(i)} for i in range(3)],
-            sender="waba-1", text="Halo", store=store, dispatch=lambda cid: None, **fields,
+            sender="waba-1", text="Halo", store=store, dispatch=factories.Published(), **fields,
         )  # fmt: skip
         return int(store.redis.hget(store.keys.campaign(result.campaign.id), "window"))
 

@@ -15,10 +15,9 @@ import pytest
 import yaml
 
 from broadcaster import enqueue
-from broadcaster.keys import Keys
-from broadcaster.store import CampaignStore
 from tests import factories
-from tests.conftest import SANDBOX_TOKEN, free_port, wait_http
+from tests.conftest import SANDBOX_TOKEN, WORKER_STALE_AFTER, free_port, wait_http
+from workers.dispatch import CeleryDispatch
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = str(Path(sys.executable).parent)
@@ -177,8 +176,6 @@ def test_procfile_command_starts(name, redis, sandbox):
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_flower_shows_send_tasks_by_name_without_phone_numbers(redis, sandbox):
-    from workers.tasks import start_campaign
-
     sandbox.configure(rate_limit_per_minute=0)
     port = free_port()
     env = os.environ | {
@@ -197,10 +194,10 @@ def test_flower_shows_send_tasks_by_name_without_phone_numbers(redis, sandbox):
         wait_http(f"{url}/healthcheck", timeout=40, proc=procs[0])
         _wait(lambda: any(httpx.get(f"{url}/api/workers?status=true", auth=AUTH).json().values()))
         phones = [factories.phone(i) for i in range(5)]
-        store = CampaignStore(redis, keys=Keys("bc"))
+        store = factories.store(redis, stale_after=WORKER_STALE_AFTER)
         result = enqueue.enqueue_broadcast(
             [{"phone": p, "name": "x"} for p in phones], sender="waba-1", text="Halo {name}",
-            store=store, dispatch=start_campaign.delay, rate_per_minute=60_000,
+            store=store, dispatch=CeleryDispatch(), rate_per_minute=60_000,
         )  # fmt: skip
         cid = result.campaign.id
 

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
-from broadcaster import enqueue
-from broadcaster.campaigns import CampaignState, RecipientStatus
-from broadcaster.keys import Keys
-from broadcaster.store import CampaignStore
+from broadcaster import enqueue, operations
+from broadcaster.campaigns import CampaignState
 from tests import factories
+from tests.conftest import WORKER_STALE_AFTER
+from workers.dispatch import CeleryDispatch
 
 pytestmark = pytest.mark.slow
 TERMINAL = {"sent", "delivered", "read", "failed", "skipped", "cancelled", "unknown"}
@@ -18,12 +18,10 @@ TERMINAL = {"sent", "delivered", "read", "failed", "skipped", "cancelled", "unkn
 
 @pytest.fixture
 def store(redis):
-    return CampaignStore(redis, keys=Keys("bc"))
+    return factories.store(redis, stale_after=WORKER_STALE_AFTER)
 
 
 def launch(store, phones, *, rate=60_000.0, window=None, text="Halo {name}", **fields):
-    from workers.tasks import start_campaign
-
     rows = [{"phone": p, "name": f"N{i}"} for i, p in enumerate(phones)]
     result = enqueue.enqueue_broadcast(
         rows,
@@ -32,7 +30,7 @@ def launch(store, phones, *, rate=60_000.0, window=None, text="Halo {name}", **f
         rate_per_minute=rate,
         window=window,
         store=store,
-        dispatch=start_campaign.delay,
+        dispatch=CeleryDispatch(),
         **fields,
     )
     return result.campaign.id
@@ -159,20 +157,18 @@ def test_sender_errors_pause_the_campaign(store, sandbox, workers, suffix, reaso
 
 
 def test_pause_stops_sends_and_resume_continues_without_duplicates(store, sandbox, workers):
-    from workers.tasks import resume_campaign
-
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=4)
     phones = [factories.phone(i) for i in range(300)]
     cid = launch(store, phones, rate=3000.0, window=20)
     wait_for(lambda: store.counts(cid)["sent"] >= 50, timeout=30)
-    store.pause(cid, "operator")
+    operations.pause(store, cid)
     paused_at = time.time()
     time.sleep(2.0)
     late = [s for s in sandbox.sends()["sends"] if s["t"] > paused_at + 1.0]
     assert late == [], f"{len(late)} sends more than 1 s after the pause"
     assert store.get(cid).state == CampaignState.PAUSED
-    resume_campaign.delay(cid)
+    operations.resume(store, CeleryDispatch(), cid)
     wait_state(store, cid, CampaignState.COMPLETED, timeout=60)
     counts = assert_accounted(store, cid)
     assert counts["sent"] == 300
@@ -186,7 +182,7 @@ def test_cancel_leaves_the_rest_cancelled(store, sandbox, workers):
     phones = [factories.phone(i) for i in range(400)]
     cid = launch(store, phones, rate=1200.0, window=10)
     wait_for(lambda: store.counts(cid)["sent"] >= 20, timeout=30)
-    store.cancel(cid)
+    operations.cancel(store, cid)
     time.sleep(1.5)
     counts = assert_accounted(store, cid)
     assert counts["cancelled"] > 300
@@ -195,8 +191,6 @@ def test_cancel_leaves_the_rest_cancelled(store, sandbox, workers):
 
 
 def test_retry_failed_resends_only_failed_recipients(store, sandbox, workers):
-    from workers.tasks import requeue_campaign
-
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=4)
     good = [factories.phone(i) for i in range(15)]
@@ -204,7 +198,7 @@ def test_retry_failed_resends_only_failed_recipients(store, sandbox, workers):
     cid = launch(store, good + bad)
     wait_state(store, cid, CampaignState.COMPLETED, timeout=30)
     assert store.counts(cid)["failed"] == 5
-    requeue_campaign.delay(cid, int(RecipientStatus.FAILED))
+    operations.retry_failed(store, CeleryDispatch(), cid)
     wait_for(lambda: all(r.attempts == 2 for r in store.iter_rows(cid, status="failed")), 30)
     wait_state(store, cid, CampaignState.COMPLETED, timeout=30)
     rows = list(store.iter_rows(cid))
@@ -215,8 +209,6 @@ def test_retry_failed_resends_only_failed_recipients(store, sandbox, workers):
 
 
 def test_bad_csv_rows_are_reported_and_the_rest_is_sent(store, sandbox, workers, tmp_path):
-    from workers.tasks import start_campaign
-
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=4)
     path = tmp_path / "contacts.csv"
@@ -226,7 +218,7 @@ def test_bad_csv_rows_are_reported_and_the_rest_is_sent(store, sandbox, workers,
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = enqueue.enqueue_broadcast(
         path, sender="waba-1", text="Halo {nama}", rate_per_minute=60_000, store=store,
-        dispatch=start_campaign.delay,
+        dispatch=CeleryDispatch(),
     )  # fmt: skip
     summary = result.summary
     assert summary["valid"] == 28 and summary["rejected"] == 2

@@ -90,7 +90,7 @@ def test_memory_backend_frees_slots_as_time_passes():
 @pytest.mark.parametrize("bad", [0, -1])
 def test_rate_must_be_positive(bad):
     with pytest.raises(ValueError, match="rate must be positive"):
-        RateLimiter(MemoryBackend()).interval_us(bad)
+        RateLimiter(MemoryBackend(), safety_margin=0).interval_us(bad)
 
 
 def test_daily_cap_admits_known_recipients_and_refuses_new_ones_over_the_cap(redis):

@@ -32,10 +32,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from broadcaster.campaigns import RecipientStatus
-from broadcaster.cli.reports import write_csv
 from broadcaster.contacts import Contact
+from broadcaster.reports import write_csv
 from tests import factories
-from tests.conftest import BROKER_DB, STORE_DB, free_port, redis_url, wait_http
+from tests.conftest import BROKER_DB, STORE_DB, WORKER_STALE_AFTER, free_port, redis_url, wait_http
 from tests.web.conftest import (
     API_KEY,
     AUTH,
@@ -59,10 +59,8 @@ FUZZ = settings(
 
 @pytest.fixture
 def store(redis):
-    from broadcaster.keys import Keys
-    from broadcaster.store import CampaignStore
 
-    return CampaignStore(redis, keys=Keys("bc"))
+    return factories.store(redis, stale_after=WORKER_STALE_AFTER)
 
 
 @pytest.fixture
@@ -421,8 +419,7 @@ def test_report_csv_of_an_uploaded_campaign_has_no_formula_cell(redis, store):
             files={"file": ("c.csv", data.getvalue().encode(), "text/csv")},
         )
         assert response.status_code == 201, response.text
-        cid = response.json()["id"]
-        store.start(cid)
+        cid = response.json()["id"]  # started: its recipients are queued for the workers
         for i in range(2):
             claim = store.claim(cid, i, lease=30)
             store.finish(cid, i, S.SENT, message_id=f"wamid.f{i}", phone=claim.phone)

@@ -2,8 +2,6 @@ import pytest
 
 from broadcaster.campaigns import CampaignState, RecipientStatus
 from broadcaster.errors import CampaignNotFound, CampaignStateError
-from broadcaster.keys import Keys
-from broadcaster.store import CampaignStore
 from tests import factories
 
 S = RecipientStatus
@@ -24,7 +22,7 @@ def clock():
 
 @pytest.fixture
 def store(redis, clock):
-    return CampaignStore(redis, keys=Keys("bctest"), clock=clock, stale_after=60.0)
+    return factories.store(redis, prefix="bctest", clock=clock)
 
 
 def make(store, n=10, window=4, **fields):

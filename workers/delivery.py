@@ -10,9 +10,10 @@ import dataclasses
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from broadcaster.campaigns import SLOT_HORIZON, Campaign, CampaignState, RecipientStatus
+from broadcaster.campaigns import SLOT_HORIZON, Campaign, CampaignState, Channel, RecipientStatus
 from broadcaster.errors import (
     RateLimitExceeded,
     ReplaiDeferred,
@@ -39,20 +40,23 @@ logger = logging.getLogger(__name__)
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Policy:
-    """How sends are paced and retried."""
+    """How sends are paced and retried.
 
-    rate_waba_per_minute: float = 120.0
-    rate_device_per_minute: float = 60.0
-    max_attempts: int = 8
+    The first fields are settings (`Policy.from_settings`); the rest are the workers' own
+    tuning, not meant to be configured.
+    """
+
+    channel_rates: Mapping[Channel, float]
+    max_attempts: int
+    backoff_base: float
+    pair_interval: float
+    #: How long a claim holds before the ticker declares the send's outcome unknown.
+    lease: float
     #: Longest a worker holds a send waiting for its rate-limit slot before deferring it.
     max_wait: float = SLOT_HORIZON
-    backoff_base: float = 2.0
     backoff_cap: float = 300.0
     #: Delay for "retry much later" answers (131048, 131049, daily limit).
     defer: float = 3600.0
-    pair_interval: float = 6.0
-    #: How long a claim holds before the ticker declares the send's outcome unknown.
-    lease: float = 120.0
     #: A send that wakes up later than this after its slot takes a new slot.
     late_tolerance: float = 0.010
     late_retries: int = 4
@@ -61,9 +65,21 @@ class Policy:
     #: ...this long before the slot, so that the read does not make the send late.
     prewake: float = 0.02
 
+    @classmethod
+    def from_settings(cls, settings: Any, **tuning: Any) -> "Policy":
+        """The policy of a deployment's `Settings`; `tuning` sets the other fields."""
+        return cls(
+            channel_rates=settings.channel_rates,
+            max_attempts=settings.max_attempts,
+            backoff_base=settings.backoff_base,
+            pair_interval=settings.pair_interval,
+            lease=settings.lease,
+            **tuning,
+        )
+
     def rate_for(self, campaign: Campaign) -> float:
         """Sends per minute for this campaign's sender."""
-        return campaign.rate(waba=self.rate_waba_per_minute, device=self.rate_device_per_minute)
+        return campaign.rate(self.channel_rates)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Seconds before retry number `attempts`: exponential, jittered, >= Retry-After."""
@@ -102,14 +118,14 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
         due = _next_utc_midnight(res.clock())
         error = "daily cap of unique recipients reached for this sender"
         return res.store.finish(
-            cid, index, RecipientStatus.WAITING, attempted=False, due=due, error=error
+            cid, index, RecipientStatus.PACED, attempted=False, due=due, error=error
         )
     text, params = campaign.message_for(claim.variables)  # before the slot: nothing after it
     try:
         state = _take_slot(res, campaign)
     except RateLimitExceeded as exc:
         due = res.clock() + exc.retry_after
-        return res.store.finish(cid, index, RecipientStatus.WAITING, attempted=False, due=due)
+        return res.store.finish(cid, index, RecipientStatus.PACED, attempted=False, due=due)
     if state is not CampaignState.RUNNING:
         back = RecipientStatus.CANCELLED if state is CampaignState.CANCELLED else PENDING
         return res.store.finish(cid, index, back, attempted=False)

@@ -25,13 +25,7 @@ import redis
 
 from broadcaster.errors import RateLimitExceeded
 
-__all__ = ["DEFAULT_SAFETY_MARGIN", "DailyCap", "MemoryBackend", "RateLimiter", "RedisBackend"]
-
-#: Fraction added to each slot's spacing, so that network jitter between the worker and the
-#: provider cannot squeeze limit + 1 arrivals into one window at the provider: limit + 1 sends
-#: span limit intervals, (1 + margin) x the window, so a send may arrive up to margin x the
-#: window late (25 ms in a 1-s window) before any window holds one too many.
-DEFAULT_SAFETY_MARGIN = 0.025
+__all__ = ["DailyCap", "MemoryBackend", "RateLimiter", "RedisBackend"]
 
 # Times are whole microseconds (Redis TIME's resolution): whole milliseconds would round the
 # spacing, 51.5 ms to 52 at 20 a second, and give away a share of the rate for nothing.
@@ -117,7 +111,12 @@ class MemoryBackend:
 class RateLimiter:
     """Reserves send slots for a key at a given rate (see the module docstring)."""
 
-    def __init__(self, backend: Backend, *, safety_margin: float = DEFAULT_SAFETY_MARGIN) -> None:
+    def __init__(self, backend: Backend, *, safety_margin: float) -> None:
+        """`safety_margin`: the fraction added to each slot's spacing (`Settings.rate_margin`),
+        so that network jitter between the worker and the provider cannot squeeze limit + 1
+        arrivals into one window at the provider: limit + 1 sends span (1 + margin) x the
+        window, so a send may arrive up to margin x the window late before any window holds
+        one too many."""
         if not 0 <= safety_margin < 1:
             raise ValueError(f"safety_margin must be in [0, 1), got {safety_margin}")
         self.backend = backend

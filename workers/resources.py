@@ -3,11 +3,8 @@
 import logging
 import threading
 
-import redis
-
-from broadcaster.keys import Keys
 from broadcaster.settings import Settings, get_settings
-from broadcaster.store import CampaignStore
+from broadcaster.store import open_store
 
 from .delivery import Policy, Resources
 from .ratelimit import DailyCap, RateLimiter, RedisBackend
@@ -15,28 +12,22 @@ from .ratelimit import DailyCap, RateLimiter, RedisBackend
 __all__ = ["build", "get", "reset"]
 
 logger = logging.getLogger(__name__)
+
+#: Redis connections per worker process: above any thread count a worker runs with.
+DEFAULT_REDIS_CONNECTIONS = 256
 _lock = threading.Lock()
 _resources: Resources | None = None
 
 
 def build(settings: Settings) -> Resources:
     """Create the resources a worker process needs from settings."""
-    client = redis.Redis.from_url(settings.redis_url, max_connections=256)
+    client = settings.redis_client(max_connections=DEFAULT_REDIS_CONNECTIONS)
     return Resources(
-        store=CampaignStore(
-            client, keys=Keys(settings.key_prefix), stale_after=settings.stale_after
-        ),
+        store=open_store(settings, redis=client),
         client=settings.replai_client(),
         limiter=RateLimiter(RedisBackend(client), safety_margin=settings.rate_margin),
         daily_cap=DailyCap(client, cap=settings.daily_cap) if settings.daily_cap else None,
-        policy=Policy(
-            rate_waba_per_minute=settings.rate_waba_per_minute,
-            rate_device_per_minute=settings.rate_device_per_minute,
-            max_attempts=settings.max_attempts,
-            pair_interval=settings.pair_interval,
-            backoff_base=settings.backoff_base,
-            lease=settings.lease,
-        ),
+        policy=Policy.from_settings(settings),
     )
 
 

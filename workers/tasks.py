@@ -4,20 +4,21 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Iterable
 from typing import Any
 
 from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
 
+from broadcaster import operations
+from broadcaster.campaigns import RecipientStatus
 from broadcaster.errors import ConfigurationError
 from broadcaster.settings import get_settings
 
 from . import resources
 from .app import app
 from .delivery import deliver
+from .dispatch import CeleryDispatch, publish_sends
 
 __all__ = [
-    "publish_sends",
     "requeue_campaign",
     "resume_campaign",
     "send_message",
@@ -58,35 +59,26 @@ def send_message(campaign_id: str, index: int) -> None:
 
 @app.task(name="broadcaster.start_campaign")
 def start_campaign(campaign_id: str) -> None:
-    """Start a draft campaign (or schedule it when its send_at is ahead)."""
+    """Start a draft campaign: the task of earlier versions, still consumed (campaigns now
+    start in `broadcaster.operations.launch`)."""
     publish_sends(campaign_id, resources.get().store.start(campaign_id))
 
 
 @app.task(name="broadcaster.resume_campaign")
 def resume_campaign(campaign_id: str) -> None:
-    """Resume a paused campaign."""
-    publish_sends(campaign_id, resources.get().store.resume(campaign_id))
-
-
-def publish_sends(campaign_id: str, indexes: Iterable[int]) -> None:
-    """Put the recipients on the queue as send_messages tasks of `send_batch` each."""
-    indexes = list(indexes)
-    if not indexes:
-        return
-    size = get_settings().send_batch
-    with app.producer_or_acquire() as producer, producer.batch():
-        for start in range(0, len(indexes), size):
-            chunk = indexes[start : start + size]
-            send_messages.apply_async((campaign_id, chunk), producer=producer)
+    """Resume a paused campaign: the task of earlier versions, still consumed."""
+    operations.resume(resources.get().store, CeleryDispatch(), campaign_id)
 
 
 @app.task(name="broadcaster.requeue_campaign")
 def requeue_campaign(campaign_id: str, status: int) -> None:
-    """Send again the recipients in one status (failed, or unknown when asked explicitly)."""
-    from broadcaster.campaigns import RecipientStatus
-
-    released, _ = resources.get().store.requeue(campaign_id, RecipientStatus(status))
-    publish_sends(campaign_id, released)
+    """Send again the recipients in one status: the task of earlier versions, still consumed
+    (the operator asked, and confirmed for `unknown`, before it was queued)."""
+    store, dispatch = resources.get().store, CeleryDispatch()
+    if status == RecipientStatus.UNKNOWN:
+        operations.resend_unknown(store, dispatch, campaign_id, confirm=True)
+    else:
+        operations.retry_failed(store, dispatch, campaign_id)
 
 
 @worker_init.connect

@@ -1,5 +1,5 @@
 """Campaign commands: list, status, report, and pause, resume, cancel, retry-failed,
-resend-unknown.
+resend-unknown: each is one `broadcaster.operations` action, as in the API and the page.
 
 Lifecycle changes go to the store at once (so a refused change is reported here, with its
 reason), and the sends they release are published to the broker from this process.
@@ -13,14 +13,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from broadcaster.campaigns import Campaign, RecipientStatus
-from broadcaster.enqueue import Progress, campaign_progress
+from broadcaster import operations
+from broadcaster.campaigns import Campaign
+from broadcaster.progress import Progress, campaign_progress
+from broadcaster.reports import build_report, iso_time, write_csv
 
-from .connection import open_store, publish_sends
+from .connection import open_dispatch, open_store
 from .group import CommandError
-from .output import console, iso_time, local_time, print_json
+from .output import console, local_time, print_json
 from .progress import counts_text
-from .reports import build_report, print_report, write_csv
+from .reports import print_report
 
 __all__ = [
     "cancel",
@@ -44,19 +46,20 @@ def list_campaigns(
     """List campaigns, newest first."""
     store = open_store()
     campaigns = store.list_campaigns(limit=limit)
-    progress = {c.id: campaign_progress(c.id, store=store) for c in campaigns}
+    progress = {c.id: campaign_progress(store, c.id) for c in campaigns}
     if json_output:
         print_json([_status_json(c, progress[c.id]) for c in campaigns])
         return
     if not campaigns:
         console.print("No campaigns yet. Start one with: broadcaster launch CONTACTS.csv ...")
         return
-    table = Table("id", "name", "state", "done", "total", "created")
+    table = Table("id", "name", "state", "now", "done", "total", "created")
     for c in campaigns:
         p = progress[c.id]
         table.add_row(
-            c.id, escape(c.name), c.state, str(p.done), str(c.total), local_time(c.created_at)
-        )
+            c.id, escape(c.name), c.state, escape(p.describe()), str(p.done), str(c.total),
+            local_time(c.created_at),
+        )  # fmt: skip
     console.print(table)
 
 
@@ -64,13 +67,16 @@ def status(campaign_id: CampaignId, json_output: JsonFlag = False) -> None:
     """Show where a campaign stands: state, counts per status, rate and time to go."""
     store = open_store()
     campaign = store.get(campaign_id)
-    progress = campaign_progress(campaign_id, store=store)
+    progress = campaign_progress(store, campaign_id)
     if json_output:
         print_json(_status_json(campaign, progress))
         return
     message = f"template {campaign.template}" if campaign.template else "text message"
-    console.print(f"[bold]{campaign.id}[/] {escape(campaign.name)}: [bold]{progress.state}[/]")
-    if progress.reason:
+    console.print(
+        f"[bold]{campaign.id}[/] {escape(campaign.name)}: [bold]{progress.state}[/], "
+        f"{escape(progress.describe())}"
+    )
+    if progress.reason and progress.state != "paused":
         console.print(f"  reason: {escape(progress.reason)}")
     if campaign.send_at and progress.state in ("draft", "scheduled"):
         console.print(f"  starts {local_time(campaign.send_at)}")
@@ -80,11 +86,8 @@ def status(campaign_id: CampaignId, json_output: JsonFlag = False) -> None:
         f"finished {local_time(campaign.finished_at)}"
     )
     eta = f", about {progress.eta:.0f} s to go" if progress.eta is not None else ""
-    console.print(
-        f"  {progress.done}/{progress.total} done ({progress.percent:.0f} %), "
-        f"{progress.rate * 60:.0f}/min{eta}"
-    )
-    console.print(f"  {counts_text(progress.counts)}")
+    console.print(f"  {progress.done}/{progress.total} done ({progress.percent:.0f} %){eta}")
+    console.print(f"  now: {counts_text(progress.counts)}")
     console.print(f"  replies {campaign.replies}, opted out {campaign.opted_out}")
 
 
@@ -93,6 +96,8 @@ def _status_json(campaign: Campaign, progress: Progress) -> dict[str, Any]:
         "id": campaign.id,
         "name": campaign.name,
         "state": progress.state,
+        "activity": progress.activity,
+        "description": progress.describe(),
         "reason": progress.reason,
         "channel": campaign.channel,
         "sender": campaign.sender,
@@ -104,12 +109,12 @@ def _status_json(campaign: Campaign, progress: Progress) -> dict[str, Any]:
         "counts": dict(progress.counts),
         "replies": campaign.replies,
         "opted_out": campaign.opted_out,
-        "rate_per_minute": round(progress.rate * 60, 2),
+        "rate_per_minute": round(progress.rate * 60, 2) if progress.rate is not None else None,
         "eta_seconds": round(progress.eta, 1) if progress.eta is not None else None,
-        "created_at": iso_time(campaign.created_at),
-        "started_at": iso_time(campaign.started_at),
-        "finished_at": iso_time(campaign.finished_at),
-        "send_at": iso_time(campaign.send_at),
+        "created_at": iso_time(campaign.created_at) or None,
+        "started_at": iso_time(campaign.started_at) or None,
+        "finished_at": iso_time(campaign.finished_at) or None,
+        "send_at": iso_time(campaign.send_at) or None,
         "summary": dict(campaign.summary),
     }
 
@@ -141,7 +146,7 @@ def report(
 
 def pause(campaign_id: CampaignId) -> None:
     """Pause a campaign: no new sends until it is resumed."""
-    open_store().pause(campaign_id, "paused by an operator")
+    operations.pause(open_store(), campaign_id)
     console.print(
         f"Paused campaign {campaign_id}. Continue with: broadcaster resume {campaign_id}"
     )
@@ -149,20 +154,24 @@ def pause(campaign_id: CampaignId) -> None:
 
 def resume(campaign_id: CampaignId) -> None:
     """Resume a paused campaign."""
-    released = open_store().resume(campaign_id)
-    publish_sends(campaign_id, released)
+    done = operations.resume(open_store(), open_dispatch(), campaign_id)
     console.print(f"Resumed campaign {campaign_id}.")
+    _note(done.note)
 
 
 def cancel(campaign_id: CampaignId) -> None:
     """Cancel a campaign: recipients not sent yet are never sent."""
-    cancelled = open_store().cancel(campaign_id)
-    console.print(f"Cancelled campaign {campaign_id}: {cancelled} recipients will not be sent.")
+    done = operations.cancel(open_store(), campaign_id)
+    console.print(
+        f"Cancelled campaign {campaign_id}: {done.recipients} recipients will not be sent."
+    )
 
 
 def retry_failed(campaign_id: CampaignId) -> None:
     """Send again to the recipients that failed."""
-    _requeue(campaign_id, RecipientStatus.FAILED)
+    done = operations.retry_failed(open_store(), open_dispatch(), campaign_id)
+    _requeued(campaign_id, done.recipients, "failed")
+    _note(done.note)
 
 
 def resend_unknown(
@@ -178,13 +187,18 @@ def resend_unknown(
             "reached them (they could get the message twice)?",
             abort=True,
         )
-    _requeue(campaign_id, RecipientStatus.UNKNOWN)
+    done = operations.resend_unknown(store, open_dispatch(), campaign_id, confirm=True)
+    _requeued(campaign_id, done.recipients, "unknown")
+    _note(done.note)
 
 
-def _requeue(campaign_id: CampaignId, status: RecipientStatus) -> None:
-    released, count = open_store().requeue(campaign_id, status)
-    publish_sends(campaign_id, released)
+def _requeued(campaign_id: str, count: int | None, label: str) -> None:
     if count:
-        console.print(f"Requeued {count} {status.label} recipients of campaign {campaign_id}.")
+        console.print(f"Requeued {count} {label} recipients of campaign {campaign_id}.")
     else:
-        console.print(f"No {status.label} recipients in campaign {campaign_id}.")
+        console.print(f"No {label} recipients in campaign {campaign_id}.")
+
+
+def _note(note: str | None) -> None:
+    if note:
+        console.print(f"[yellow]Note[/]: {escape(note)}")

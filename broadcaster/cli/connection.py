@@ -1,41 +1,26 @@
-"""Reaching Redis and the Celery broker from a command, with the deployment's settings."""
+"""What a command works with: the deployment's store and dispatch, from its settings."""
 
-from collections.abc import Iterable
-
-from broadcaster.keys import Keys
+from broadcaster.operations import Dispatch, LaunchDefaults, load_dispatch
+from broadcaster.settings import get_settings
 from broadcaster.store import CampaignStore
+from broadcaster.store import open_store as _open_store
 
-__all__ = ["open_store", "publish_sends", "workers_alive"]
-
-#: Seconds to wait for Redis to accept a connection before saying it cannot be reached.
-DEFAULT_CONNECT_TIMEOUT = 5.0
+__all__ = ["launch_defaults", "open_dispatch", "open_store", "workers_alive"]
 
 
 def open_store() -> CampaignStore:
     """A CampaignStore on the configured Redis and key prefix."""
-    import redis
-
-    from broadcaster.settings import get_settings
-
-    settings = get_settings()
-    client = redis.Redis.from_url(
-        settings.redis_url, socket_connect_timeout=DEFAULT_CONNECT_TIMEOUT
-    )
-    return CampaignStore(client, keys=Keys(settings.key_prefix), stale_after=settings.stale_after)
+    return _open_store(get_settings())
 
 
-def publish_sends(campaign_id: str, indexes: Iterable[int]) -> None:
-    """Queue the sends a lifecycle change released (needs the broker).
+def open_dispatch() -> Dispatch:
+    """The configured dispatch (Celery): how released sends reach the workers."""
+    return load_dispatch(get_settings().dispatch)
 
-    Released recipients are also in the store's dispatch window: if publishing fails, the
-    workers' ticker publishes them again once they are stale, so nothing is lost.
-    """
-    indexes = list(indexes)
-    if not indexes:
-        return
-    from workers.tasks import publish_sends as publish
 
-    publish(campaign_id, indexes)
+def launch_defaults() -> LaunchDefaults:
+    """The deployment's launch defaults (region, window, batch, channel rates)."""
+    return LaunchDefaults.from_settings(get_settings())
 
 
 def workers_alive(store: CampaignStore) -> bool:

@@ -1,7 +1,6 @@
 """`broadcaster launch`: import a contact CSV, create the campaign, start it, follow it."""
 
 import datetime
-import enum
 import re
 import sys
 from pathlib import Path
@@ -9,24 +8,20 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from broadcaster.enqueue import EnqueueResult
+from broadcaster import operations
+from broadcaster.channels import Channel
+from broadcaster.errors import NoPhoneColumn
+from broadcaster.operations import CampaignRequest, EnqueueResult
 from broadcaster.store import CampaignStore
 
-from .connection import open_store, workers_alive
+from .connection import launch_defaults, open_dispatch, open_store, workers_alive
 from .group import CommandError, UsageProblem
 from .output import console, local_time, print_import_summary, print_json
 from .progress import counts_text, follow
 
-__all__ = ["Channel", "launch", "parse_rate", "parse_send_at", "report_outcome"]
+__all__ = ["create_campaign", "launch", "parse_rate", "parse_send_at", "report_outcome"]
 
 _RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute))?\s*", re.I)
-
-
-class Channel(enum.StrEnum):
-    """Replai's two ways to send: the WhatsApp Business API or a linked device."""
-
-    waba = "waba"
-    device = "device"
 
 
 def parse_rate(text: str) -> float:
@@ -66,7 +61,7 @@ def launch(
         list[str] | None,
         typer.Option(help="Template parameter, in order: a column name or a literal."),
     ] = None,
-    channel: Annotated[Channel, typer.Option(help="How Replai sends.")] = Channel.waba,
+    channel: Annotated[Channel, typer.Option(help="How Replai sends.")] = Channel.WABA,
     name: Annotated[str | None, typer.Option(help="Campaign name (default: file).")] = None,
     send_at: Annotated[
         datetime.datetime | None,
@@ -100,13 +95,12 @@ def launch(
     if param and template is None:
         raise UsageProblem("--param goes with --template")
     store = open_store()
-    options: dict[str, Any] = {
-        "sender": sender, "text": text, "template": template, "language": lang,
-        "params": param or (), "channel": channel.value,
-        "name": name or (Path(contacts).name if contacts != "-" else None),
-        "send_at": send_at, "rate_per_minute": rate, "phone_column": phone_column,
-    }  # fmt: skip
-    result = create_campaign(store, contacts, options, dry_run=dry_run)
+    request = CampaignRequest(
+        sender=sender, text=text, template=template, language=lang, params=param or (),
+        channel=channel, name=name or (Path(contacts).name if contacts != "-" else None),
+        send_at=send_at, rate_per_minute=rate, phone_column=phone_column,
+    )  # fmt: skip
+    result = create_campaign(store, contacts, request, dry_run=dry_run)
     if json_output:
         print_json(_json_result(result, dry_run))
         return
@@ -117,7 +111,7 @@ def launch(
     _announce(result)
     if not workers_alive(store):
         console.print(
-            "[yellow]No worker is running[/]: the campaign starts when one does "
+            "[yellow]No worker is running[/]: its sends wait in the queue until one starts "
             "(broadcaster worker)."
         )
     if no_wait:
@@ -127,29 +121,26 @@ def launch(
 
 
 def create_campaign(
-    store: CampaignStore, contacts: str, options: dict[str, Any], *, dry_run: bool = False
+    store: CampaignStore, contacts: str, request: CampaignRequest, *, dry_run: bool = False
 ) -> EnqueueResult:
-    """Import, validate, store and start a campaign (or only validate, when `dry_run`)."""
-    from broadcaster.enqueue import enqueue_broadcast
+    """Import, validate, store and start a campaign (or only validate, when `dry_run`).
+
+    `contacts` is a path, or `-` for standard input.
+    """
     from broadcaster.settings import get_settings
 
-    client = get_settings().replai_client() if options.get("template") else None
+    client = get_settings().replai_client() if request.template else None
     source: str | IO[bytes] = sys.stdin.buffer if contacts == "-" else contacts
     try:
-        return enqueue_broadcast(
-            source, **options, store=store, client=client, dispatch=_start,
-            dry_run=dry_run,
+        return operations.launch(
+            store, open_dispatch(), source, request, defaults=launch_defaults(),
+            client=client, dry_run=dry_run,
         )  # fmt: skip
+    except NoPhoneColumn as exc:
+        raise CommandError(f"{exc}: pass --phone-column NAME") from None
     finally:
         if client is not None:
             client.close()
-
-
-def _start(campaign_id: str) -> None:
-    # on a broker error enqueue_broadcast deletes the campaign: nothing is left behind
-    from workers.tasks import start_campaign
-
-    start_campaign.delay(campaign_id)
 
 
 def _json_result(result: EnqueueResult, dry_run: bool) -> dict[str, Any]:

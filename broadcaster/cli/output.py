@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["console", "iso_time", "local_time", "print_import_summary", "print_json"]
+__all__ = ["console", "local_time", "print_import_summary", "print_json"]
 
 #: Rows of an import's rejected lines shown before "... and N more".
 DEFAULT_SHOWN_ERRORS = 20
@@ -21,13 +21,6 @@ console = Console(highlight=False, soft_wrap=True)
 def print_json(data: Any) -> None:
     """Print `data` as indented JSON on stdout."""
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
-
-
-def iso_time(timestamp: float | None) -> str | None:
-    """A Unix time as ISO 8601 in UTC, or None."""
-    if not timestamp:
-        return None
-    return datetime.datetime.fromtimestamp(timestamp, datetime.UTC).isoformat(timespec="seconds")
 
 
 def local_time(timestamp: float | None) -> str:

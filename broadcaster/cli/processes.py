@@ -8,6 +8,7 @@ cleaning up (PR_SET_PDEATHSIG), so nothing is left running behind a killed demo.
 
 import contextlib
 import dataclasses
+import importlib.util
 import os
 import signal
 import socket
@@ -20,10 +21,12 @@ from typing import IO
 
 import httpx
 
-__all__ = ["Child", "ChildProcesses", "ServiceFailed", "free_port"]
+__all__ = ["WEB_APP", "Child", "ChildProcesses", "ServiceFailed", "free_port", "web_app_available"]
 
 #: Seconds the children get to stop after SIGTERM before they are killed.
 DEFAULT_GRACE = 10.0
+#: The web app factory, for uvicorn.
+WEB_APP = "broadcaster.web.app:create_app"
 _PR_SET_PDEATHSIG = 1
 
 
@@ -36,6 +39,14 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def web_app_available() -> bool:
+    """True when the HTTP API (broadcaster.web.app) is installed."""
+    try:
+        return importlib.util.find_spec(WEB_APP.split(":")[0]) is not None
+    except ImportError:
+        return False
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec

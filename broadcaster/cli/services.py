@@ -4,7 +4,6 @@
 process manager reach the server directly; options this command does not know are passed on.
 """
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -13,21 +12,12 @@ from typing import Annotated
 import typer
 
 from .group import CommandError
+from .processes import WEB_APP, web_app_available
 
-__all__ = ["PASS_THROUGH", "demo", "sandbox", "web", "web_app_available", "worker"]
+__all__ = ["PASS_THROUGH", "demo", "sandbox", "web", "worker"]
 
 #: Context settings of commands that pass unknown options on to the program they run.
 PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
-#: The web app factory, for uvicorn.
-WEB_APP = "broadcaster.web.app:create_app"
-
-
-def web_app_available() -> bool:
-    """True when the HTTP API (broadcaster.web.app) is installed."""
-    try:
-        return importlib.util.find_spec(WEB_APP.split(":")[0]) is not None
-    except ImportError:
-        return False
 
 
 def web(
@@ -122,7 +112,7 @@ def demo(
 
     Stops everything it started on Ctrl-C (at once with --exit).
     """
-    from broadcaster.demo import DemoOptions, run_demo
+    from .demo import DemoOptions, run_demo
 
     options = DemoOptions(wait=not exit_)
     if contacts is not None:

@@ -20,10 +20,10 @@ end
 local function apply(cid, idx, new, err)
   if not redis.call('HGET', key(1, cid), 'total') then return 0 end
   local cur = status_of(key(2, cid), idx)
-  local after_send = cur == SENT or cur == 5 or cur == 6 or cur == UNKNOWN
+  local after_send = cur == SENT or cur == DELIVERED or cur == READ or cur == UNKNOWN
   if not after_send then return 0 end
   if new == FAILED then
-    if cur == 6 then return 0 end
+    if cur == READ then return 0 end
   elseif cur ~= UNKNOWN and new <= cur then
     return 0
   end

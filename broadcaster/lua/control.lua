@@ -1,22 +1,24 @@
--- KEYS: campaign status active requeue counts running events scheduled
--- ARGV: cid action now stale [reason | send_at | status byte]
+-- KEYS: campaign status active requeue counts running events parked scheduled
+-- ARGV: cid action now stale [reason | status byte] [what the operator asked, for messages]
 -- Campaign lifecycle, atomically: start, pause, resume, cancel, requeue (retry failed / resend
 -- unknown). Returns {'ok', released indexes, n} or {'err', message}.
 local cid, action, now, stale = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then return {'err', 'campaign not found'} end
-local function bad() return {'err', 'cannot ' .. action .. ' a ' .. state .. ' campaign'} end
+local asked = ARGV[6] or action
+if asked == '' then asked = action end
+local function bad() return {'err', 'cannot ' .. asked .. ' a ' .. state .. ' campaign'} end
 
 if action == 'start' then
   if state ~= 'draft' and state ~= 'scheduled' then return bad() end
   local send_at = tonumber(redis.call('HGET', KEYS[1], 'send_at') or '0')
   if send_at > now then
     redis.call('HSET', KEYS[1], 'state', 'scheduled')
-    redis.call('ZADD', KEYS[8], send_at, cid)
+    redis.call('ZADD', KEYS[9], send_at, cid)
     if state == 'draft' then event(KEYS[7], now, 'scheduled', {send_at = send_at}) end
     return {'ok', {}, 0}
   end
-  redis.call('ZREM', KEYS[8], cid)
+  redis.call('ZREM', KEYS[9], cid)
   redis.call('HSET', KEYS[1], 'state', 'running', 'started_at', now)
   redis.call('SADD', KEYS[6], cid)
   event(KEYS[7], now, 'started')
@@ -25,7 +27,7 @@ elseif action == 'pause' then
   if state ~= 'running' and state ~= 'scheduled' then return bad() end
   redis.call('HSET', KEYS[1], 'state', 'paused', 'reason', ARGV[5] or '')
   redis.call('SREM', KEYS[6], cid)
-  redis.call('ZREM', KEYS[8], cid)
+  redis.call('ZREM', KEYS[9], cid)
   event(KEYS[7], now, 'paused', {reason = ARGV[5]})
   return {'ok', {}, 0}
 elseif action == 'resume' then
@@ -39,7 +41,7 @@ elseif action == 'cancel' then
   if state == 'cancelled' or state == 'completed' then return bad() end
   redis.call('HSET', KEYS[1], 'state', 'cancelled')
   redis.call('SREM', KEYS[6], cid)
-  redis.call('ZREM', KEYS[8], cid)
+  redis.call('ZREM', KEYS[9], cid)
   local c = redis.call('HMGET', KEYS[1], 'cursor', 'total')
   local cursor, total = tonumber(c[1] or '0'), tonumber(c[2])
   local n = total - cursor
@@ -57,13 +59,13 @@ elseif action == 'cancel' then
   for _, m in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
     local i = tonumber(m)
     local s = status_of(KEYS[2], i)
-    if s == QUEUED or s == WAITING then
+    if s == QUEUED or deferred(s) then
       move(KEYS[2], KEYS[5], i, s, CANCELLED)
       redis.call('ZREM', KEYS[3], i)
       n = n + 1
     end
   end
-  redis.call('DEL', parked_key(KEYS[3]))
+  redis.call('DEL', KEYS[8])
   redis.call('HSET', KEYS[1], 'finished_at', now)
   event(KEYS[7], now, 'cancelled', {recipients = n})
   return {'ok', {}, n}

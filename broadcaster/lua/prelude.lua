@@ -1,8 +1,6 @@
 -- Shared helpers, prepended to every script. Statuses are bytes in one string per campaign.
-local LABELS = {[0] = 'pending', 'queued', 'sending', 'waiting', 'sent', 'delivered', 'read',
-                'failed', 'skipped', 'cancelled', 'unknown'}
-local PENDING, QUEUED, SENDING, WAITING = 0, 1, 2, 3
-local SENT, FAILED, SKIPPED, CANCELLED, UNKNOWN = 4, 7, 8, 9, 10
+-- The status constants (PENDING, QUEUED, ... PACED) and LABELS[status] come before this, written
+-- from RecipientStatus by broadcaster/store/scripts.py.
 
 local function status_of(key, idx)
   local b = redis.call('GETRANGE', key, idx, idx)
@@ -33,18 +31,19 @@ local function event(key, now, kind, extra)
   redis.call('RPUSH', key, cjson.encode(e))
 end
 
--- Waiting recipients whose retry is far off (more than `stale` seconds when they were put back,
--- as after a 131049 deferral: an hour) are also kept in a set beside the active zset, and do
--- not count toward the window: a few of them must not stall the campaign. Keys.parked.
-local function parked_key(active) return active .. ':parked' end
+-- Waiting (and paced) recipients whose time is far off (more than `stale` seconds when they
+-- were put back, as after a 131049 deferral: an hour) are also kept in a set beside the active
+-- zset (K[8], Keys.parked), and do not count toward the window: a few of them must not stall
+-- the campaign.
 
 -- Release recipients into the window: requeued ones first, then from the cursor.
--- K = {campaign, status, active, requeue, counts, running, events}; returns indexes to publish.
+-- K = {campaign, status, active, requeue, counts, running, events, parked}; returns indexes
+-- to publish.
 local function refill(K, cid, now, stale)
   local c = redis.call('HMGET', K[1], 'state', 'window', 'cursor', 'total')
   if c[1] ~= 'running' then return {} end
   local window, cursor, total = tonumber(c[2]), tonumber(c[3] or '0'), tonumber(c[4])
-  local free = window - redis.call('ZCARD', K[3]) + redis.call('SCARD', parked_key(K[3]))
+  local free = window - redis.call('ZCARD', K[3]) + redis.call('SCARD', K[8])
   local out = {}
   -- release in chunks of an eighth of the window: publishing many messages at once is much
   -- cheaper per message than one per finished send
@@ -78,4 +77,21 @@ local function refill(K, cid, now, stale)
     event(K[7], now, 'completed')
   end
   return out
+end
+
+-- A recipient waiting for a due time: a retry after an error, or a rate-limit slot.
+local function deferred(s) return s == WAITING or s == PACED end
+
+-- Counts a request that reached Replai in a ring of 64 one-second slots ("<second>:<count>"),
+-- from which the current send rate is read.
+local function count_send(key, now)
+  local sec = math.floor(now)
+  local slot = sec % 64
+  local cur = redis.call('HGET', key, slot)
+  local n = 0
+  if cur then
+    local s, c = string.match(cur, '^(%d+):(%d+)$')
+    if tonumber(s) == sec then n = tonumber(c) end
+  end
+  redis.call('HSET', key, slot, sec .. ':' .. (n + 1))
 end

@@ -1,7 +1,7 @@
--- KEYS: campaign status active requeue counts running events errors
+-- KEYS: campaign status active requeue counts running events parked errors
 -- ARGV: cid now stale limit
 -- Acts on recipients whose deadline passed: republishes stale `queued` ones (harmless: claims
--- are idempotent), releases `waiting` ones whose retry is due (those back from a long wait go
+-- are idempotent), releases `waiting` and `paced` ones whose time is due (those back from a long wait go
 -- to the front of the requeue list, so the window bounds them too), and turns `sending` ones whose
 -- lease expired (their worker died mid-send) into `unknown`. Then refills the window.
 local cid, now, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -11,19 +11,19 @@ local out = {}
 for _, m in ipairs(due) do
   local i = tonumber(m)
   local s = status_of(KEYS[2], i)
-  if s == WAITING and redis.call('SREM', parked_key(KEYS[3]), i) == 1 then
+  if deferred(s) and redis.call('SREM', KEYS[8], i) == 1 then
     -- back from a long wait: first in line for the window, but only as it has room
-    move(KEYS[2], KEYS[5], i, WAITING, PENDING)
+    move(KEYS[2], KEYS[5], i, s, PENDING)
     redis.call('ZREM', KEYS[3], i)
     redis.call('RPUSH', KEYS[4], i)
-  elseif s == QUEUED or s == WAITING then
-    if s == WAITING then move(KEYS[2], KEYS[5], i, WAITING, QUEUED) end
+  elseif s == QUEUED or deferred(s) then
+    if s ~= QUEUED then move(KEYS[2], KEYS[5], i, s, QUEUED) end
     redis.call('ZADD', KEYS[3], now + stale, i)
     out[#out + 1] = i
   elseif s == SENDING then
     move(KEYS[2], KEYS[5], i, SENDING, UNKNOWN)
     redis.call('ZREM', KEYS[3], i)
-    redis.call('HSET', KEYS[8], i, 'worker lost during the send: outcome unknown')
+    redis.call('HSET', KEYS[9], i, 'worker lost during the send: outcome unknown')
   else
     redis.call('ZREM', KEYS[3], i)
   end

@@ -1,12 +1,13 @@
 """`ReplaiClient`: every endpoint of Replai's reference page, with typed results."""
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
 
 import httpx
 
+from broadcaster.channels import Channel
 from broadcaster.errors import ReplaiRejected
 from broadcaster.phones import mask_phone
 
@@ -123,7 +124,7 @@ class ReplaiClient(ChatCalls):
     def send(
         self,
         *,
-        channel: Literal["waba", "device"],
+        channel: Channel | str,
         sender: str,
         phone: str,
         text: str | None = None,
@@ -144,17 +145,8 @@ class ReplaiClient(ChatCalls):
         """
         if (text is None) == (template is None):
             raise ValueError("pass exactly one of text= or template=")
-        if channel == "waba":
-            if text is not None:
-                return self.waba_send(sender, phone, text, ref=ref)
-            return self.waba_send_template(
-                sender, phone, str(template), params, language=language, ref=ref
-            )
-        if channel == "device":
-            if text is not None:
-                return self.send_message(sender, phone, text, ref=ref)
-            return self.send_template(sender, phone, str(template), variables=params, ref=ref)
-        raise ValueError(f"channel must be 'waba' or 'device', got {channel!r}")
+        route = _SEND_ROUTES[Channel.parse(channel), text is None]
+        return route(self, sender, phone, text or template or "", params, language, ref)
 
     def send_message(
         self, device_id: str, phone: str, message: str, *, ref: str | None = None
@@ -265,3 +257,22 @@ class ReplaiClient(ChatCalls):
             phone = mask_phone(payload["phone"])
             logger.debug("sent to %s via %s: id=%s", phone, path, result.message_id)
         return result
+
+
+_Send = Callable[[ReplaiClient, str, str, str, Sequence[str], str, str | None], SendResult]
+
+#: The call `ReplaiClient.send` makes, by channel and whether it sends a template.
+_SEND_ROUTES: dict[tuple[Channel, bool], _Send] = {
+    (Channel.WABA, False): lambda c, sender, phone, text, _p, _l, ref: c.waba_send(
+        sender, phone, text, ref=ref
+    ),
+    (Channel.WABA, True): lambda c, sender, phone, name, params, lang, ref: c.waba_send_template(
+        sender, phone, name, params, language=lang, ref=ref
+    ),
+    (Channel.DEVICE, False): lambda c, sender, phone, text, _p, _l, ref: c.send_message(
+        sender, phone, text, ref=ref
+    ),
+    (Channel.DEVICE, True): lambda c, sender, phone, tid, params, _l, ref: c.send_template(
+        sender, phone, tid, variables=params, ref=ref
+    ),
+}

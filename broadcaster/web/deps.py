@@ -1,74 +1,44 @@
-"""Dependencies: settings, Redis, the campaign store, the Replai client and task dispatch.
+"""Dependencies: settings, Redis, the campaign store, the Replai client and the dispatch.
 
 `create_app(settings)` builds one `WebResources` per app (kept on `app.state`); the
 dependencies below hand out its parts. Tests replace any of them with
-`app.dependency_overrides[get_dispatcher] = ...`.
+`app.dependency_overrides[get_dispatch] = ...`.
 """
 
 import contextlib
-import dataclasses
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
-import redis
 import redis.asyncio
 from fastapi import Depends, Request
 
-from broadcaster.keys import Keys
+from broadcaster.operations import Dispatch, LaunchDefaults, load_dispatch
 from broadcaster.replai import ReplaiClient
 from broadcaster.settings import Settings
-from broadcaster.store import CampaignStore
+from broadcaster.store import CampaignStore, open_store
 
 __all__ = [
     "ClientDep",
     "ClientFactoryDep",
+    "DefaultsDep",
     "DispatchDep",
-    "Dispatcher",
     "RedisDep",
     "SettingsDep",
     "StoreDep",
     "WebResources",
-    "celery_dispatcher",
     "get_client",
     "get_client_factory",
-    "get_dispatcher",
+    "get_defaults",
+    "get_dispatch",
     "get_redis",
     "get_settings",
     "get_store",
 ]
 
-#: Seconds to wait for a Redis connection before answering 503.
-DEFAULT_REDIS_CONNECT_TIMEOUT = 5.0
 #: The webhook receiver's Redis connections, and how long a callback waits for one (seconds).
 WEBHOOK_REDIS_CONNECTIONS = 64
 WEBHOOK_REDIS_WAIT = 5.0
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Dispatcher:
-    """How the API hands work to the workers (Celery tasks by default).
-
-    Args:
-        start: start (or schedule) a stored draft campaign.
-        resume: resume a paused campaign.
-        requeue: send again the recipients in one status (`int(RecipientStatus...)`).
-    """
-
-    start: Callable[[str], object]
-    resume: Callable[[str], object]
-    requeue: Callable[[str, int], object]
-
-
-def celery_dispatcher() -> Dispatcher:
-    """Dispatch through the Celery tasks in `workers.tasks` (imported on first use)."""
-    from workers.tasks import requeue_campaign, resume_campaign, start_campaign
-
-    return Dispatcher(
-        start=start_campaign.delay,
-        resume=resume_campaign.delay,
-        requeue=requeue_campaign.delay,
-    )
 
 
 class WebResources:
@@ -81,12 +51,10 @@ class WebResources:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.redis: Any = redis.Redis.from_url(
-            settings.redis_url, socket_connect_timeout=DEFAULT_REDIS_CONNECT_TIMEOUT
-        )
-        self.store = CampaignStore(
-            self.redis, keys=Keys(settings.key_prefix), stale_after=settings.stale_after
-        )
+        self.redis: Any = settings.redis_client()
+        self.store = open_store(settings, redis=self.redis)
+        self.defaults = LaunchDefaults.from_settings(settings)
+        self._dispatch: Dispatch | None = None
         self._client: ReplaiClient | None = None
         self._lock = threading.Lock()
         self._webhook_script: Any = None
@@ -119,10 +87,17 @@ class WebResources:
             self.settings.redis_url,
             max_connections=WEBHOOK_REDIS_CONNECTIONS,
             timeout=WEBHOOK_REDIS_WAIT,
-            socket_connect_timeout=DEFAULT_REDIS_CONNECT_TIMEOUT,
+            socket_connect_timeout=self.settings.redis_connect_timeout,
             socket_timeout=WEBHOOK_REDIS_WAIT,
         )
         return redis.asyncio.Redis.from_pool(pool)  # the client owns (and closes) the pool
+
+    def dispatch(self) -> Dispatch:
+        """The deployment's dispatch (`BROADCASTER_DISPATCH`), loaded on first use."""
+        with self._lock:
+            if self._dispatch is None:
+                self._dispatch = load_dispatch(self.settings.dispatch)
+            return self._dispatch
 
     def client(self) -> ReplaiClient:
         """The app's Replai client; raises ConfigurationError without credentials."""
@@ -170,9 +145,14 @@ def get_client_factory(request: Request) -> Callable[[], ReplaiClient]:
     return _resources(request).client
 
 
-def get_dispatcher() -> Dispatcher:
-    """The Celery dispatcher; tests override this dependency."""
-    return celery_dispatcher()
+def get_dispatch(request: Request) -> Dispatch:
+    """The dispatch that publishes released sends (Celery); tests override this dependency."""
+    return _resources(request).dispatch()
+
+
+def get_defaults(request: Request) -> LaunchDefaults:
+    """The deployment's launch defaults (region, window, batch, channel rates)."""
+    return _resources(request).defaults
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -180,4 +160,5 @@ RedisDep = Annotated[Any, Depends(get_redis)]
 StoreDep = Annotated[CampaignStore, Depends(get_store)]
 ClientDep = Annotated[ReplaiClient, Depends(get_client)]
 ClientFactoryDep = Annotated[Callable[[], ReplaiClient], Depends(get_client_factory)]
-DispatchDep = Annotated[Dispatcher, Depends(get_dispatcher)]
+DispatchDep = Annotated[Dispatch, Depends(get_dispatch)]
+DefaultsDep = Annotated[LaunchDefaults, Depends(get_defaults)]

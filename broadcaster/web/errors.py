@@ -6,6 +6,7 @@ RequestValidationError      422, detail names each bad field, `errors` keeps Fas
 ContactImportError          422, `line` when known
 CampaignError               404 not found, 422 invalid, 409 wrong state
 ConfigurationError          503, the message names the setting
+BrokerUnavailable           503, the task broker cannot be reached
 ReplaiError                 502, Replai's reason
 redis.RedisError            503, Redis cannot be reached
 Exception                   500 "internal error", traceback in the log only
@@ -23,12 +24,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from broadcaster.errors import (
+    BrokerUnavailable,
     CampaignError,
     CampaignInvalid,
     CampaignNotFound,
     CampaignStateError,
     ConfigurationError,
+    ConfirmationRequired,
     ContactImportError,
+    NoPhoneColumn,
     ReplaiError,
 )
 from broadcaster.redact import redact_path
@@ -85,6 +89,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ContactImportError, _import_error)
     app.add_exception_handler(CampaignError, _campaign_error)
     app.add_exception_handler(ConfigurationError, _configuration_error)
+    app.add_exception_handler(BrokerUnavailable, _broker_error)
     app.add_exception_handler(ReplaiError, _replai_error)
     app.add_exception_handler(redis.RedisError, _redis_error)
     app.add_exception_handler(Exception, _internal_error)
@@ -120,30 +125,39 @@ def _without_input(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 async def _import_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ContactImportError)
     detail = f"cannot import the contacts: {exc}"
+    extra: dict[str, Any] = {}
+    if isinstance(exc, NoPhoneColumn):
+        detail += " in the phone_column field"
+        extra["columns"] = exc.columns
     if exc.summary is not None:
         detail = f"{exc}; fix the rows listed in 'errors' and upload again"
-    extra: dict[str, Any] = {}
-    if exc.line is not None:
-        extra["line"] = exc.line
-    if exc.summary is not None:
         extra["errors"] = exc.summary.get("errors", [])
         extra["summary"] = exc.summary
+    if exc.line is not None:
+        extra["line"] = exc.line
     return error_response(422, detail, **extra)
 
 
 async def _campaign_error(request: Request, exc: Exception) -> JSONResponse:
-    status = 400
+    status, detail = 400, str(exc)
     if isinstance(exc, CampaignNotFound):
         status = 404
+    elif isinstance(exc, ConfirmationRequired):
+        status, detail = 422, f'{exc}: send {{"confirm": true}}'
     elif isinstance(exc, CampaignInvalid):
         status = 422
     elif isinstance(exc, CampaignStateError):
         status = 409
-    return error_response(status, str(exc))
+    return error_response(status, detail)
 
 
 async def _configuration_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, f"server not configured: {exc}")
+
+
+async def _broker_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("broker error on %s %s: %s", request.method, _path(request), exc)
+    return error_response(503, f"{exc}, then try again")
 
 
 async def _replai_error(request: Request, exc: Exception) -> JSONResponse:

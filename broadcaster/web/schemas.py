@@ -5,8 +5,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from broadcaster.campaigns import Campaign, RecipientStatus
-from broadcaster.enqueue import Progress
+from broadcaster.campaigns import Campaign, Channel, RecipientStatus
+from broadcaster.operations import CampaignRequest, TrialResult
+from broadcaster.progress import Progress
 from broadcaster.store import RecipientRow
 
 __all__ = [
@@ -62,7 +63,7 @@ class CampaignFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(default=None, max_length=200)
-    channel: Literal["waba", "device"] = "waba"
+    channel: Channel = Channel.WABA
     sender: str = Field(min_length=1, description="WABA id (waba) or device id (device).")
     text: str | None = Field(default=None, description="A text with {column} placeholders.")
     template: str | None = Field(default=None, description="A template name (or id).")
@@ -85,6 +86,15 @@ class CampaignFields(BaseModel):
         if when.tzinfo is None:
             when = when.replace(tzinfo=datetime.UTC)
         return when.timestamp()
+
+    def request(self) -> CampaignRequest:
+        """The campaign these fields ask for (`operations.launch`)."""
+        return CampaignRequest(
+            sender=self.sender, text=self.text, template=self.template, language=self.language,
+            params=self.params, channel=self.channel, name=self.name,
+            send_at=self.start_time(), rate_per_minute=self.rate_per_minute,
+            phone_column=self.phone_column,
+        )  # fmt: skip
 
 
 class CampaignCreate(CampaignFields):
@@ -132,24 +142,36 @@ class CampaignOut(BaseModel):
 
 
 class ProgressOut(BaseModel):
-    """Where a campaign stands: counts per status, rate (recipients/s) and eta (s)."""
+    """Where a campaign stands (see `broadcaster.progress`)."""
 
     state: str
+    activity: str = Field(
+        description="What the campaign does now: not started, scheduled, sending, pacing "
+        "(waiting for rate-limit slots), retrying, finishing, paused, cancelled, completed."
+    )
+    description: str = Field(description="The activity in words, e.g. 'sending at 118/min'.")
     reason: str | None
     total: int
-    counts: dict[str, int]
+    counts: dict[str, int] = Field(
+        description="Recipients per status: "
+        + ", ".join(f"{s.label} ({s.meaning})" for s in RecipientStatus)
+    )
     done: int
     percent: float
-    rate: float
-    eta: float | None
+    rate: float | None = Field(
+        description="Requests sent per second over the last 20 s; null when none was."
+    )
+    eta: float | None = Field(description="Seconds to go at that rate.")
+    next_at: datetime.datetime | None = Field(description="When a scheduled campaign starts.")
 
     @classmethod
     def of(cls, p: Progress) -> "ProgressOut":
         """From `campaign_progress()`."""
         return cls(
-            state=p.state, reason=p.reason, total=p.total, counts=dict(p.counts),
-            done=p.done, percent=round(p.percent, 2), rate=round(p.rate, 3),
-            eta=round(p.eta, 1) if p.eta is not None else None,
+            state=p.state, activity=p.activity, description=p.describe(), reason=p.reason,
+            total=p.total, counts=dict(p.counts), done=p.done, percent=round(p.percent, 2),
+            rate=round(p.rate, 3) if p.rate is not None else None,
+            eta=round(p.eta, 1) if p.eta is not None else None, next_at=timestamp(p.next_at),
         )  # fmt: skip
 
 
@@ -223,6 +245,11 @@ class ActionResult(BaseModel):
     action: str
     state: str
     recipients: int | None = None
+    note: str | None = Field(
+        default=None,
+        description="Set when the released sends could not be queued yet (broker down): the "
+        "workers queue them once it is back.",
+    )
 
 
 class ConfirmIn(BaseModel):
@@ -249,6 +276,13 @@ class TrialSendResult(BaseModel):
     ok: bool
     message_id: str | None = None
     error: str | None = None
+
+    @classmethod
+    def of(cls, result: TrialResult) -> "TrialSendResult":
+        """From `operations.trial_send`."""
+        return cls(
+            phone=result.phone, ok=result.ok, message_id=result.message_id, error=result.error
+        )
 
 
 class TrialSendOut(BaseModel):

@@ -4,18 +4,23 @@ import threading
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
 import uvicorn
 
-from broadcaster.keys import Keys
 from broadcaster.settings import Settings
-from broadcaster.store import CampaignStore
 from broadcaster.web.app import create_app
-from broadcaster.web.deps import Dispatcher, get_dispatcher
-from tests.conftest import BROKER_DB, SANDBOX_TOKEN, STORE_DB, free_port, redis_url
+from broadcaster.web.deps import get_dispatch
+from tests import factories
+from tests.conftest import (
+    BROKER_DB,
+    SANDBOX_TOKEN,
+    STORE_DB,
+    WORKER_STALE_AFTER,
+    free_port,
+    redis_url,
+)
 
 # Starlette's TestClient warns at import that it prefers httpx2, which is not installed here.
 with warnings.catch_warnings():
@@ -40,23 +45,13 @@ def make_settings(**overrides: object) -> Settings:
     return Settings(**(values | overrides))  # type: ignore[arg-type]
 
 
-@dataclass
-class Recorder:
-    """A dispatcher that records what the API handed to the workers."""
-
-    calls: list[tuple[str, ...]] = field(default_factory=list)
-
-    def dispatcher(self) -> Dispatcher:
-        return Dispatcher(
-            start=lambda cid: self.calls.append(("start", cid)),
-            resume=lambda cid: self.calls.append(("resume", cid)),
-            requeue=lambda cid, status: self.calls.append(("requeue", cid, str(status))),
-        )
+#: A Dispatch that records what the API handed to the workers (`calls`: campaign, indexes).
+Recorder = factories.Published
 
 
 @pytest.fixture
 def store(redis):
-    return CampaignStore(redis, keys=Keys("bc"))
+    return factories.store(redis, stale_after=WORKER_STALE_AFTER)
 
 
 @pytest.fixture
@@ -67,7 +62,7 @@ def dispatched() -> Recorder:
 def build_app(dispatched: Recorder | None = None, **settings: object):
     app = create_app(make_settings(**settings))
     if dispatched is not None:
-        app.dependency_overrides[get_dispatcher] = dispatched.dispatcher
+        app.dependency_overrides[get_dispatch] = lambda: dispatched
     return app
 
 

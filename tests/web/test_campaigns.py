@@ -30,7 +30,8 @@ def test_csv_upload_creates_and_starts_a_campaign(client, store, dispatched):
         {"line": 3, "reason": body["summary"]["errors"][0]["reason"]}
     ]
     assert "12" in body["summary"]["errors"][0]["reason"]
-    assert dispatched.calls == [("start", cid)]
+    assert body["campaign"]["state"] == "running"
+    assert dispatched.calls == [(cid, [0, 1, 2])]
     assert store.get(cid).total == 3
 
 
@@ -56,7 +57,7 @@ def test_json_recipients_create_a_campaign(client, store, dispatched):
     rows = list(store.iter_rows(body["id"]))
     assert [r.phone for r in rows] == ["6281234567890", "6281311115001"]
     assert rows[0].variables == {"name": "Budi", "code": "A1"}
-    assert dispatched.calls == [("start", body["id"])]
+    assert dispatched.campaigns == [body["id"]]
 
 
 def test_api_campaigns_get_a_window_capped_by_their_rate(client, store):
@@ -94,7 +95,8 @@ def test_template_params_repeat_and_send_at_is_kept(redis, sandbox, store, dispa
     when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     assert datetime.datetime.fromisoformat(campaign["send_at"]) == when
     assert store.get(campaign["id"]).send_at == when.timestamp()
-    assert dispatched.calls == [("start", campaign["id"])]
+    assert campaign["state"] == "scheduled"
+    assert dispatched.calls == []  # the ticker starts it then
 
 
 def test_unknown_template_is_refused_naming_the_templates(client, sandbox, store):
@@ -210,10 +212,12 @@ def test_list_and_get_campaigns(client, store):
     page = client.get("/campaigns", params={"limit": 2}).json()
     assert page["total"] == 3
     assert [c["id"] for c in page["items"]] == ids[::-1][:2]
-    assert page["items"][0]["progress"]["counts"]["pending"] == 1
+    assert page["items"][0]["progress"]["counts"]["queued"] == 1  # started; no worker here
     detail = client.get(f"/campaigns/{ids[0]}").json()
-    assert detail["name"] == "c0" and detail["state"] == "draft"
+    assert detail["name"] == "c0" and detail["state"] == "running"
     assert detail["progress"]["total"] == 1 and detail["progress"]["percent"] == 0
+    assert detail["progress"]["activity"] == "sending"
+    assert detail["progress"]["rate"] is None  # nothing reached Replai yet
     assert detail["summary"]["valid"] == 1
     assert set(detail["progress"]) >= {"state", "counts", "done", "rate", "eta", "percent"}
 

@@ -3,6 +3,8 @@
 import pytest
 
 from broadcaster.campaigns import RecipientStatus
+from broadcaster.errors import BrokerUnavailable
+from broadcaster.web.deps import get_dispatch
 from tests import factories
 from tests.web.conftest import AUTH, TestClient, build_app
 
@@ -28,17 +30,29 @@ def test_pause_then_resume(client, store, running, dispatched):
         "action": "pause",
         "state": "paused",
         "recipients": None,
+        "note": None,
     }
     assert store.get(running).reason == "paused by an operator"
+    assert store.counts(running)["queued"] == 2  # they go back to pending as workers meet them
     response = client.post(f"/campaigns/{running}/resume")
-    assert response.status_code == 202
-    assert dispatched.calls == [("resume", running)]
+    assert response.status_code == 200
+    assert response.json()["state"] == "running"
+    assert dispatched.calls == []  # nothing to release: the two are still in the window
+
+
+def test_resume_releases_what_the_pause_put_back(client, store, running, dispatched):
+    client.post(f"/campaigns/{running}/pause")
+    for index in (2, 3):  # a worker meets them while paused: they go back to pending
+        assert store.claim(running, index, lease=30).code == 2
+    response = client.post(f"/campaigns/{running}/resume")
+    assert response.status_code == 200
+    assert dispatched.calls == [(running, [2, 3])]
 
 
 def test_resume_of_a_running_campaign_is_409(client, running, dispatched):
     response = client.post(f"/campaigns/{running}/resume")
     assert response.status_code == 409
-    assert "only a paused campaign can be resumed" in response.json()["detail"]
+    assert response.json()["detail"] == "cannot resume a running campaign"
     assert dispatched.calls == []
 
 
@@ -49,6 +63,7 @@ def test_cancel_counts_recipients_and_cannot_repeat(client, store, running):
         "action": "cancel",
         "state": "cancelled",
         "recipients": 2,
+        "note": None,
     }
     assert store.counts(running)["cancelled"] == 2
     response = client.post(f"/campaigns/{running}/cancel")
@@ -59,9 +74,9 @@ def test_cancel_counts_recipients_and_cannot_repeat(client, store, running):
 
 def test_retry_failed_requeues_the_failed(client, running, dispatched):
     response = client.post(f"/campaigns/{running}/retry-failed")
-    assert response.status_code == 202
+    assert response.status_code == 200
     assert response.json()["recipients"] == 1
-    assert dispatched.calls == [("requeue", running, str(int(S.FAILED)))]
+    assert dispatched.calls == [(running, [0])]
 
 
 def test_resend_unknown_needs_an_explicit_confirm(client, running, dispatched):
@@ -71,9 +86,9 @@ def test_resend_unknown_needs_an_explicit_confirm(client, running, dispatched):
         assert '{"confirm": true}' in response.json()["detail"]
     assert dispatched.calls == []
     response = client.post(f"/campaigns/{running}/resend-unknown", json={"confirm": True})
-    assert response.status_code == 202
+    assert response.status_code == 200
     assert response.json()["recipients"] == 1
-    assert dispatched.calls == [("requeue", running, str(int(S.UNKNOWN)))]
+    assert dispatched.calls == [(running, [1])]
 
 
 def test_requeue_with_nothing_to_requeue_dispatches_nothing(client, store, dispatched):
@@ -83,7 +98,9 @@ def test_requeue_with_nothing_to_requeue_dispatches_nothing(client, store, dispa
     assert response.json()["recipients"] == 0
     assert dispatched.calls == []
     store.cancel(c.id)
-    assert client.post(f"/campaigns/{c.id}/retry-failed").status_code == 409
+    refused = client.post(f"/campaigns/{c.id}/retry-failed")
+    assert refused.status_code == 409
+    assert refused.json() == {"detail": "cannot retry failed recipients of a cancelled campaign"}
 
 
 @pytest.mark.parametrize("action", ["pause", "resume", "cancel", "retry-failed"])
@@ -91,18 +108,22 @@ def test_actions_on_an_unknown_campaign_are_404(client, action):
     assert client.post(f"/campaigns/cnope/{action}").status_code == 404
 
 
-def test_broker_down_is_a_503_saying_what_to_check(redis, store, running):
-    def down(*args):
-        raise ConnectionRefusedError("no broker")
+def test_broker_down_requeues_and_says_the_workers_queue_them_later(redis, store, running):
+    """The store changes at once; the released sends stay in the campaign's window, and the
+    workers' ticker publishes them when the broker is back (their deadline passes)."""
 
-    from broadcaster.web.deps import Dispatcher, get_dispatcher
+    class Down:
+        def publish(self, campaign_id, indexes):
+            raise BrokerUnavailable("cannot reach the task broker: check BROADCASTER_BROKER_URL")
 
     app = build_app()
-    app.dependency_overrides[get_dispatcher] = lambda: Dispatcher(down, down, down)
+    app.dependency_overrides[get_dispatch] = Down
     with TestClient(app, headers=AUTH) as client:
         response = client.post(f"/campaigns/{running}/retry-failed")
-    assert response.status_code == 503
-    assert "BROADCASTER_BROKER_URL" in response.json()["detail"]
+    assert response.status_code == 200
+    assert "BROADCASTER_BROKER_URL" in response.json()["note"]
+    assert store.counts(running)["failed"] == 0
+    assert 0 in [int(i) for i in redis.zrange(store.keys.active(running), 0, -1)]
 
 
 def test_send_goes_to_the_given_numbers_and_is_not_counted(redis, store, sandbox):

@@ -3,6 +3,7 @@
 import pytest
 
 from broadcaster.errors import (
+    BrokerUnavailable,
     CampaignError,
     CampaignInvalid,
     CampaignStateError,
@@ -10,7 +11,7 @@ from broadcaster.errors import (
     ContactImportError,
     ReplaiRejected,
 )
-from broadcaster.web.deps import Dispatcher, get_dispatcher
+from broadcaster.web.deps import get_dispatch
 from tests import factories
 from tests.conftest import free_port
 from tests.web.conftest import AUTH, TestClient, build_app, csv_bytes
@@ -93,11 +94,12 @@ def test_each_error_family_has_its_status(redis, exc, status, body):
 
 
 def test_a_broker_down_at_creation_stores_nothing(redis, store):
-    def down(*args):
-        raise ConnectionRefusedError("no broker")
+    class Down:
+        def publish(self, campaign_id, indexes):
+            raise BrokerUnavailable("cannot reach the task broker: check BROADCASTER_BROKER_URL")
 
     app = build_app()
-    app.dependency_overrides[get_dispatcher] = lambda: Dispatcher(down, down, down)
+    app.dependency_overrides[get_dispatch] = Down
     data = csv_bytes([[factories.phone(0), "A"]])
     with TestClient(app, headers=AUTH) as client:
         response = client.post(

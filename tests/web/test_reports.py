@@ -7,7 +7,7 @@ import pytest
 
 from broadcaster.campaigns import RecipientStatus
 from broadcaster.contacts import Contact
-from broadcaster.web.routes.reports import neutralize
+from broadcaster.reports import neutralise as neutralize
 from tests import factories
 
 S = RecipientStatus

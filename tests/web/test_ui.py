@@ -218,7 +218,7 @@ def test_failure_reasons_are_grouped_most_frequent_first(client, store):
         store.finish(c.id, index, RecipientStatus.FAILED, error=error, phone=claim.phone)
     body = client.get(f"/campaigns/{c.id}/failures").json()
     assert body["total"] == 4
-    assert body["reasons"][0] == {"reason": "131026: undeliverable", "count": 2}
+    assert body["reasons"][0] == {"code": "131026", "reason": "131026: undeliverable", "count": 2}
     assert {r["reason"] for r in body["reasons"][1:]} == {
         "131047: outside the window",
         "no reason recorded",

@@ -2,20 +2,21 @@
 
 import logging
 from collections.abc import Callable
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from broadcaster import operations
 from broadcaster.campaigns import Campaign
-from broadcaster.enqueue import EnqueueResult, Source, campaign_progress, enqueue_broadcast
 from broadcaster.errors import CampaignNotFound
+from broadcaster.operations import Dispatch, EnqueueResult, LaunchDefaults, Source
+from broadcaster.progress import campaign_progress
 from broadcaster.replai import ReplaiClient
-from broadcaster.settings import Settings
 from broadcaster.store import CampaignStore
 
 from ..auth import ApiKey
-from ..deps import ClientFactoryDep, DispatchDep, Dispatcher, SettingsDep, StoreDep
+from ..deps import ClientFactoryDep, DefaultsDep, DispatchDep, SettingsDep, StoreDep
 from ..errors import ApiError
 from ..schemas import (
     CampaignCreate,
@@ -30,7 +31,7 @@ from ..schemas import (
 )
 from ..uploads import content_type, form_fields, read_form, read_json, require_file, validate
 
-__all__ = ["call_dispatch", "router"]
+__all__ = ["router"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ async def create_campaign(
     settings: SettingsDep,
     store: StoreDep,
     dispatch: DispatchDep,
+    defaults: DefaultsDep,
     client: ClientFactoryDep,
 ) -> CampaignCreated:
     """Import the contacts (a multipart CSV upload with the campaign fields, or JSON with a
@@ -78,7 +80,7 @@ async def create_campaign(
     the others go on; a file with no usable row is refused with 422 and nothing is stored.
     """
     kind, limit = content_type(request), settings.max_upload_bytes
-    create = _Creation(settings, store, dispatch, client)
+    launch = _Launch(store, dispatch, defaults, client)
     if kind == "multipart/form-data":
         async with read_form(request, limit) as form:
             data = form_fields(form, lists=("params",))
@@ -86,10 +88,10 @@ async def create_campaign(
             # an HTML form sends its blank inputs as empty strings: they mean "not given"
             fields = validate(CampaignFields, {k: v for k, v in data.items() if v != ""})
             upload = require_file(form)
-            result = await run_in_threadpool(create, upload.file, fields)
+            result = await run_in_threadpool(launch, fields, upload.file)
     elif kind == "application/json":
         body = await read_json(request, limit, CampaignCreate)
-        result = await run_in_threadpool(create, body.recipients, body)
+        result = await run_in_threadpool(launch, body, body.recipients)
     else:
         raise ApiError(
             415,
@@ -103,57 +105,25 @@ async def create_campaign(
     )
 
 
-class _Creation:
-    """Enqueue a campaign, refuse an empty one, then start it (runs in a worker thread)."""
+class _Launch:
+    """`operations.launch` with the app's parts (called in a worker thread: the import and
+    the Redis writes block)."""
 
     def __init__(
         self,
-        settings: Settings,
         store: CampaignStore,
-        dispatch: Dispatcher,
+        dispatch: Dispatch,
+        defaults: LaunchDefaults,
         client: Callable[[], ReplaiClient],
     ) -> None:
-        self.settings, self.store, self.dispatch, self.client = settings, store, dispatch, client
+        self.store, self.dispatch, self.defaults, self.client = store, dispatch, defaults, client
 
-    def __call__(self, source: Source | IO[bytes], fields: CampaignFields) -> EnqueueResult:
-        result = enqueue_broadcast(
-            source,
-            sender=fields.sender,
-            text=fields.text,
-            template=fields.template,
-            language=fields.language,
-            params=fields.params,
-            channel=fields.channel,
-            name=fields.name,
-            send_at=fields.start_time(),
-            rate_per_minute=fields.rate_per_minute,
-            phone_column=fields.phone_column,
-            region=self.settings.default_region,
-            window=self.settings.dispatch_window,
-            store=self.store,
-            client=self.client() if fields.template is not None else None,
-            dispatch=lambda cid: None,  # started below, so that a broker error maps to 503
-        )
-        cid = result.campaign.id
-        try:
-            call_dispatch(self.dispatch.start, cid)
-        except ApiError:
-            self.store.delete(cid)
-            raise
-        return result
-
-
-def call_dispatch(task: Callable[..., object], *args: Any) -> None:
-    """Hand work to the workers; a broker that cannot be reached becomes a 503."""
-    try:
-        task(*args)
-    except Exception as exc:  # the boundary to Celery: kombu raises many kinds
-        logger.exception("cannot dispatch %s%r", getattr(task, "__name__", "task"), args)
-        raise ApiError(
-            503,
-            f"the task broker cannot be reached ({type(exc).__name__}): check "
-            "BROADCASTER_BROKER_URL and that the broker is running, then try again",
-        ) from exc
+    def __call__(self, fields: CampaignFields, source: Source) -> EnqueueResult:
+        client = self.client() if fields.template is not None else None
+        return operations.launch(
+            self.store, self.dispatch, source, fields.request(),
+            defaults=self.defaults, client=client,
+        )  # fmt: skip
 
 
 @router.get("", response_model=CampaignPage, responses=_ERRORS, summary="List campaigns")
@@ -166,11 +136,11 @@ def list_campaigns(
     items = []
     for campaign in store.list_campaigns(limit=limit, offset=offset):
         try:
-            progress = campaign_progress(campaign.id, store=store)
+            progress = campaign_progress(store, campaign.id)
         except CampaignNotFound:  # deleted meanwhile
             continue
         items.append(CampaignItem(**_fields(campaign), progress=ProgressOut.of(progress)))
-    total = int(store.redis.zcard(store.keys.campaigns()))
+    total = store.campaign_count()
     return CampaignPage(offset=offset, limit=limit, total=total, items=items)
 
 
@@ -181,7 +151,7 @@ def get_campaign(campaign_id: str, store: StoreDep) -> CampaignDetail:
     """State, counts per status, send rate (recipients/s), estimated seconds to finish, and
     the import summary."""
     campaign = store.get(campaign_id)
-    progress = campaign_progress(campaign_id, store=store)
+    progress = campaign_progress(store, campaign_id)
     return CampaignDetail(
         **_fields(campaign),
         progress=ProgressOut.of(progress),

@@ -1,23 +1,22 @@
 """What the operator page needs beyond the campaign API: a contacts preview that stores
 nothing, a test message before launch, Replai's templates, and failure reasons grouped."""
 
-import collections
 import logging
-from typing import IO, Annotated, Any, Literal
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from broadcaster.campaigns import Campaign
+from broadcaster import operations
+from broadcaster.channels import Channel
 from broadcaster.contacts import read_contacts
-from broadcaster.errors import NoPhoneColumn, ReplaiError
-from broadcaster.phones import mask_phone
+from broadcaster.operations import CampaignRequest
+from broadcaster.reports import failure_groups
 from broadcaster.store import CampaignStore
 
 from ..auth import ApiKey
 from ..deps import ClientDep, SettingsDep, StoreDep
-from ..errors import ApiError
 from ..inputs import normalize_many
 from ..schemas import ErrorOut, TrialSendResult
 from ..uploads import form_fields, read_form, require_file
@@ -42,8 +41,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 #: Rows of the file returned by the preview.
 DEFAULT_PREVIEW_ROWS = 10
-#: Distinct failure reasons listed; the rest are counted under "other reasons".
-DEFAULT_MAX_REASONS = 50
 
 
 class PreviewRow(BaseModel):
@@ -69,7 +66,7 @@ class TestMessageIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    channel: Literal["waba", "device"] = "waba"
+    channel: Channel = Channel.WABA
     sender: str = Field(min_length=1, description="WABA id (waba) or device id (device).")
     text: str | None = Field(default=None, description="A text with {column} placeholders.")
     template: str | None = Field(default=None, description="A template name (or id).")
@@ -99,14 +96,15 @@ class TemplateOut(BaseModel):
 
 
 class FailureReason(BaseModel):
-    """One failure reason and how many recipients failed with it."""
+    """Failed recipients with one code, its most frequent reason, and how many."""
 
+    code: str
     reason: str
     count: int
 
 
 class FailuresOut(BaseModel):
-    """A campaign's failed recipients grouped by reason, most frequent first."""
+    """A campaign's failed recipients grouped by code, most frequent first."""
 
     campaign_id: str
     total: int
@@ -145,13 +143,9 @@ async def preview_contacts(request: Request, store: StoreDep, settings: Settings
     async with read_form(request, settings.max_upload_bytes) as form:
         upload = require_file(form)
         column = form_fields(form).get("phone_column") or None
-        try:
-            return await run_in_threadpool(
-                _preview, store, upload.file, column, settings.default_region
-            )
-        except NoPhoneColumn as exc:
-            detail = f"cannot import the contacts: {exc}"
-            raise ApiError(422, detail, columns=exc.columns) from None
+        return await run_in_threadpool(
+            _preview, store, upload.file, column, settings.default_region
+        )
 
 
 def _preview(store: CampaignStore, file: IO[bytes], column: str | None, region: str) -> PreviewOut:
@@ -176,26 +170,13 @@ def test_message(
     recipient whose row has `variables`. Nothing is stored; a suppressed number is not sent to.
     """
     (phone,) = normalize_many([body.phone], region=settings.default_region)
-    params = tuple("{" + p + "}" if p in body.variables else p for p in body.params)
-    campaign = Campaign(
-        id="test", name="test message", channel=body.channel, sender=body.sender,
-        text=body.text, template=body.template, language=body.language, params=params,
+    request = CampaignRequest(
+        sender=body.sender, text=body.text, template=body.template, language=body.language,
+        params=body.params, channel=body.channel, name="test message",
     )  # fmt: skip
-    missing = [name for name in campaign.variables if name not in body.variables]
-    if missing:
-        raise ApiError(422, f"the message needs variables {missing}: give them in 'variables'")
-    if store.is_suppressed(phone):
-        return TrialSendResult(phone=phone, ok=False, error="on the suppression list")
-    text, values = campaign.message_for(body.variables)
-    try:
-        sent = client.send(
-            channel=campaign.channel, sender=campaign.sender, phone=phone, text=text,
-            template=campaign.template, params=values, language=campaign.language, ref="test",
-        )  # fmt: skip
-    except ReplaiError as exc:
-        logger.info("test message to %s failed: %s", mask_phone(phone), exc)
-        return TrialSendResult(phone=phone, ok=False, error=exc.reason)
-    return TrialSendResult(phone=phone, ok=True, message_id=sent.message_id)
+    campaign = request.campaign(list(body.variables))
+    (result,) = operations.trial_send(store, client, campaign, [phone], body.variables)
+    return TrialSendResult.of(result)
 
 
 @router.get("/templates", response_model=list[TemplateOut], responses=_ERRORS)
@@ -209,13 +190,9 @@ def list_templates(
 
 @router.get("/campaigns/{campaign_id}/failures", response_model=FailuresOut, responses=_ERRORS)
 def failure_reasons(campaign_id: str, store: StoreDep) -> FailuresOut:
-    """Failed recipients grouped by reason (read in buckets, never all at once)."""
-    counter: collections.Counter[str] = collections.Counter()
-    for row in store.iter_rows(campaign_id, status="failed"):
-        counter[row.error or "no reason recorded"] += 1
-    common = counter.most_common(DEFAULT_MAX_REASONS)
-    reasons = [FailureReason(reason=r, count=n) for r, n in common]
-    rest = counter.total() - sum(n for _, n in common)
-    if rest:
-        reasons.append(FailureReason(reason="other reasons", count=rest))
-    return FailuresOut(campaign_id=campaign_id, total=counter.total(), reasons=reasons)
+    """Failed recipients grouped by code (Meta's, or the HTTP status), most frequent first,
+    each with its most frequent reason (read in buckets, never all at once)."""
+    groups = failure_groups(store, campaign_id)
+    reasons = [FailureReason(code=g.code, reason=g.reason, count=g.count) for g in groups]
+    return FailuresOut(campaign_id=campaign_id, total=sum(g.count for g in groups),
+                       reasons=reasons)  # fmt: skip

@@ -34,9 +34,9 @@
         el("span", { class: "fill", "aria-hidden": "true" }, fill),
         el("strong", { "data-count": key, text: num(value) }));
     }));
-    const other = ["pending", "queued", "sending", "waiting", "skipped", "cancelled"]
+    const other = ["pending", "queued", "sending", "paced", "waiting", "skipped", "cancelled"]
       .filter((s) => k[s]).map((s) => `${s} ${num(k[s])}`);
-    $("#c-other").textContent = other.length ? "Also: " + other.join(" · ") : "";
+    $("#c-other").textContent = other.length ? "Now also: " + other.join(" · ") : "";
   }
 
   function controls(c, p) {
@@ -59,6 +59,7 @@
     $("#c-name").textContent = c.name;
     badge($("#c-state"), p.state);
     show($("#c-reason"), p.reason && p.state !== "completed" ? `Reason: ${p.reason}` : "");
+    $("#c-activity").textContent = p.description;
     setBar($("#c-bar"), p.percent);
     $("#c-done").textContent = `${num(p.done)} of ${num(p.total)} (${p.percent.toFixed(0)} %)`;
     $("#c-rate").textContent = rate(p.rate);
@@ -76,7 +77,7 @@
     const data = await api(`${base}/failures`);
     const tbody = $("#f-table").tBodies[0];
     tbody.replaceChildren(...data.reasons.map((r) =>
-      el("tr", {}, el("td", { class: "wide", text: r.reason }),
+      el("tr", {}, el("td", { text: r.code }), el("td", { class: "wide", text: r.reason }),
         el("td", { class: "num", text: num(r.count) }))));
     $("#f-table").hidden = data.total === 0;
     $("#f-none").hidden = data.total > 0;
@@ -142,10 +143,10 @@
   $("#act-pause").addEventListener("click", () =>
     act("pause", () => "Paused: nothing more is sent until you resume."));
   $("#act-resume").addEventListener("click", () =>
-    act("resume", () => "Resuming: a worker picks the campaign up again."));
+    act("resume", (d) => d.note || "Resumed: the workers send the rest."));
   $("#act-cancel").addEventListener("click", async () => {
     const k = counts();
-    const left = k.pending + k.queued + k.waiting;
+    const left = k.pending + k.queued + k.paced + k.waiting;
     const ok = await confirmDialog("Cancel the campaign?",
       `${plural(left, "recipient")} not sent yet will not get the message. This cannot be undone.`,
       "Cancel the campaign");

@@ -6,8 +6,8 @@
   const PAGE = 20;
   let offset = 0;
 
-  function counts(progress) {
-    const c = progress.counts;
+  function counts(p) {
+    const c = p.counts;
     const sent = c.sent + c.delivered + c.read;
     return el("ul", { class: "counts small", "aria-label": "Recipients by status" },
       el("li", {}, el("strong", { text: num(sent) }), " sent"),
@@ -15,8 +15,7 @@
       el("li", {}, el("strong", { text: num(c.read) }), " read"),
       el("li", { class: "bad" }, el("strong", { text: num(c.failed) }), " failed"),
       el("li", {}, el("strong", { text: num(c.unknown) }), " unknown"),
-      el("li", {}, el("strong", { text: num(c.pending + c.queued + c.sending + c.waiting) }),
-        " to go"));
+      el("li", {}, el("strong", { text: num(p.total - p.done) }), " to go"));
   }
 
   function item(campaign) {
@@ -34,6 +33,7 @@
         `${num(p.done)} of ${num(p.total)} done (${p.percent.toFixed(0)} %)`),
       counts(p),
       el("dl", { class: "facts small" },
+        el("div", {}, el("dt", { text: "Now" }), el("dd", { text: p.description })),
         el("div", {}, el("dt", { text: "Send rate" }), el("dd", { text: rate(p.rate) })),
         el("div", {}, el("dt", { text: "Started" }), el("dd", { text: when(campaign.started_at) })),
         el("div", {}, el("dt", { text: "Finished" }), el("dd", { text: when(campaign.finished_at) })),

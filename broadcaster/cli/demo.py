@@ -25,9 +25,10 @@ from typing import Any
 
 from rich.console import Console
 
-from .cli.group import CommandError
-from .cli.processes import ChildProcesses, ServiceFailed, free_port
-from .settings import get_settings
+from broadcaster.settings import get_settings
+
+from .group import CommandError
+from .processes import ChildProcesses, ServiceFailed, free_port, web_app_available
 
 __all__ = ["DEMO_PREFIX", "DemoOptions", "run_demo"]
 
@@ -137,7 +138,7 @@ def _environment(ports: _Ports, api_key: str, *, webhook_secret: str) -> dict[st
 def _clear_demo_data() -> None:
     import redis
 
-    from .cli.group import safe_url
+    from .group import safe_url
 
     url = get_settings().redis_url
     client = redis.Redis.from_url(url, socket_connect_timeout=5)
@@ -159,8 +160,6 @@ def _start_services(
     children: ChildProcesses, ports: _Ports, env: dict[str, str], out: Console
 ) -> bool:
     """Start sandbox, worker, web app and Flower together; wait for each. True with a web app."""
-    from .cli.services import web_app_available
-
     py, loopback = sys.executable, "127.0.0.1"
     web = web_app_available()
     webhook = f"http://{loopback}:{ports.web}/webhooks/replai/{env['BROADCASTER_WEBHOOK_SECRET']}"
@@ -198,7 +197,7 @@ def _start_services(
 
 
 def _worker_beats(pid: int) -> Any:
-    from .cli.connection import open_store
+    from .connection import open_store
 
     store = open_store()
     pattern = store.keys.worker(f"*:{pid}")
@@ -214,17 +213,21 @@ def _run_campaign(
     *,
     callbacks: bool,
 ) -> None:
-    from .cli.connection import open_store
-    from .cli.launch import create_campaign
-    from .cli.output import print_import_summary
-    from .cli.progress import follow
-    from .cli.reports import build_report, print_report
+    from broadcaster.operations import CampaignRequest
+    from broadcaster.reports import build_report
+
+    from .connection import open_store
+    from .launch import create_campaign
+    from .output import print_import_summary
+    from .progress import follow
+    from .reports import print_report
 
     store = open_store()
-    result = create_campaign(store, str(contacts), {
-        "sender": DEMO_SENDER, "template": "promo", "params": ["nama", "promo"],
-        "name": "Demo: promo akhir tahun", "rate_per_minute": options.rate_per_minute,
-    })  # fmt: skip
+    request = CampaignRequest(
+        sender=DEMO_SENDER, template="promo", params=["nama", "promo"],
+        name="Demo: promo akhir tahun", rate_per_minute=options.rate_per_minute,
+    )  # fmt: skip
+    result = create_campaign(store, str(contacts), request)
     print_import_summary(str(contacts), result.summary, out=out)
     cid = result.campaign.id
     out.print(f"Campaign [bold]{cid}[/]: {result.campaign.total} recipients through the "
@@ -232,6 +235,8 @@ def _run_campaign(
     final = follow(store, cid, out=out)
     if final is None:
         raise KeyboardInterrupt
+    out.print("(The bar shows where each recipient is now; the report below counts every "
+              "outcome, also of recipients that moved on, e.g. sent -> delivered.)")  # fmt: skip
     children.check_alive()
     if callbacks:
         with out.status("Waiting for delivery receipts, read receipts and replies..."):

@@ -1,0 +1,117 @@
+"""Where a campaign stands, in one vocabulary for the command line, the API and the page.
+
+Recipient statuses say where each recipient is (`RecipientStatus`: `queued`, `paced` for
+waiting on a rate-limit slot, `waiting` for a retry after an error...). A campaign's
+`activity` says in a few words what the campaign as a whole is doing now: `scheduled`,
+`sending`, `pacing` (every open recipient waits for a rate-limit slot), `retrying` (only
+retries are left), `paused`, `completed`... `rate` is the send rate over the last 20 seconds
+(requests that reached Replai), None when nothing was sent in that time.
+"""
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+
+from .campaigns import OPEN_STATUSES, Campaign, CampaignState
+from .store import CampaignStore
+from .store.records import DEFAULT_RATE_WINDOW
+
+__all__ = ["ACTIVITIES", "Progress", "campaign_progress"]
+
+#: Every `Progress.activity`, with its meaning.
+ACTIVITIES = {
+    "not started": "stored, not started yet",
+    "scheduled": "waiting for its start time",
+    "sending": "recipients are queued for or in the workers",
+    "pacing": "every open recipient waits for a rate-limit slot",
+    "retrying": "only recipients waiting to retry after an error are left",
+    "finishing": "the last outcomes are being recorded",
+    "paused": "paused: nothing is sent until it is resumed",
+    "cancelled": "cancelled: recipients not sent are never sent",
+    "completed": "every recipient is finished",
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a campaign stands.
+
+    Args:
+        counts: recipients per status label (they add up to `total`).
+        done: recipients in a final status.
+        rate: requests sent per second over the last 20 s; None when none was sent.
+        eta: seconds to go at that rate; None when not sending.
+        activity: what the campaign does now (one of `ACTIVITIES`).
+        next_at: for `scheduled`, when it starts (seconds since the epoch).
+    """
+
+    campaign_id: str
+    state: str
+    reason: str | None
+    total: int
+    counts: Mapping[str, int]
+    done: int
+    rate: float | None
+    eta: float | None
+    activity: str
+    next_at: float | None = None
+
+    @property
+    def percent(self) -> float:
+        """Finished recipients as a percentage of the total."""
+        return 100.0 * self.done / self.total if self.total else 100.0
+
+    @property
+    def open(self) -> int:
+        """Recipients not finished yet."""
+        return self.total - self.done
+
+    def describe(self) -> str:
+        """The activity in words for people: `sending at 118/min`, `scheduled for ...`."""
+        if self.activity == "scheduled" and self.next_at:
+            when = datetime.datetime.fromtimestamp(self.next_at, datetime.UTC)
+            return f"scheduled for {when:%Y-%m-%d %H:%M} UTC"
+        if self.activity == "paused" and self.reason:
+            return f"paused: {self.reason}"
+        if self.rate is not None and self.activity in ("sending", "pacing"):
+            return f"{self.activity} at {self.rate * 60:,.0f}/min"
+        return self.activity
+
+
+def campaign_progress(store: CampaignStore, campaign_id: str) -> Progress:
+    """Counts per status, the current send rate, the time to go and the activity."""
+    campaign = store.get(campaign_id)
+    counts = store.counts(campaign_id)
+    open_ = sum(counts[s.label] for s in OPEN_STATUSES)
+    rate = None
+    if campaign.state == CampaignState.RUNNING and campaign.started_at:
+        elapsed = max(1.0, min(DEFAULT_RATE_WINDOW, store.clock() - campaign.started_at))
+        sent = store.recent_sends(campaign_id, window=elapsed)
+        rate = sent / elapsed if sent else None
+    return Progress(
+        campaign_id=campaign_id,
+        state=campaign.state.value,
+        reason=campaign.reason,
+        total=campaign.total,
+        counts=counts,
+        done=campaign.total - open_,
+        rate=rate,
+        eta=open_ / rate if rate else None,
+        activity=_activity(campaign, counts),
+        next_at=campaign.send_at if campaign.state == CampaignState.SCHEDULED else None,
+    )
+
+
+def _activity(campaign: Campaign, counts: Mapping[str, int]) -> str:
+    state = campaign.state
+    if state == CampaignState.DRAFT:
+        return "not started"
+    if state != CampaignState.RUNNING:
+        return state.value
+    if counts["queued"] or counts["sending"] or counts["pending"]:
+        return "sending"
+    if counts["paced"]:
+        return "pacing"
+    if counts["waiting"]:
+        return "retrying"
+    return "finishing"

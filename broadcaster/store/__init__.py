@@ -1,0 +1,56 @@
+"""CampaignStore: campaigns, recipients, statuses and counters in Redis.
+
+Layout per campaign (keys in `keys.py`): a hash of fields; one status byte per recipient in a
+string; attempts (u8) and last change time (u32) packed 5 bytes per recipient in another
+string; recipients (phone plus the variables the message needs) and message ids in bucket
+hashes of 100 that Redis keeps in its compact encoding; a sorted set of the recipients in
+flight (the dispatch window), scored by a deadline; a requeue list; counters per status.
+
+Every state change is one Lua script, so a recipient moves atomically and the counters always
+add up to the total. The store is one class assembled from its parts, one module each:
+`records` (create, read, list, delete), `lifecycle` (start, pause, ..., the ticker's pass),
+`sending` (claim and outcome), `webhooks` (statuses and replies), `suppression`, `rows`
+(reports). Get one with `open_store(settings)`.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from broadcaster.keys import Keys
+
+from .lifecycle import Lifecycle
+from .records import CampaignRecords
+from .rows import RecipientRow, RowReader
+from .sending import Claim, SendPath
+from .suppression import SuppressionList
+from .webhooks import WebhookPath
+
+if TYPE_CHECKING:
+    from broadcaster.settings import Settings
+
+__all__ = ["CampaignStore", "Claim", "RecipientRow", "open_store"]
+
+
+class CampaignStore(CampaignRecords, Lifecycle, SendPath, WebhookPath, SuppressionList, RowReader):
+    """Reads and writes campaigns in Redis. Every method is safe across processes and hosts.
+
+    Args:
+        redis: a `redis.Redis` client (bytes responses).
+        keys: key builder with the deployment's prefix.
+        stale_after: seconds a released send may sit in the broker before it is published
+            again (`Settings.stale_after`).
+        clock: time source, seconds.
+
+    Usage:
+        store = open_store(get_settings())
+        campaign = store.get("c1a2b3c4d5e6")
+    """
+
+
+def open_store(settings: "Settings", *, redis: Any = None, **overrides: Any) -> CampaignStore:
+    """The deployment's store: its Redis (`settings.redis_client()` unless `redis` is given),
+    key prefix and timings. `overrides` go to CampaignStore (e.g. `clock=`)."""
+    client = redis if redis is not None else settings.redis_client()
+    options: dict[str, Any] = {
+        "keys": Keys(settings.key_prefix), "stale_after": settings.stale_after,
+    } | overrides  # fmt: skip
+    return CampaignStore(client, **options)

@@ -1,0 +1,72 @@
+"""A campaign's life in the store: start, pause, resume, cancel, requeue, and the ticker's
+pass over deadlines. Each change is one Lua script (control.lua, tick.lua)."""
+
+from typing import Any
+
+from broadcaster.campaigns import RecipientStatus
+from broadcaster.errors import CampaignNotFound, CampaignStateError
+
+from .base import StoreBase
+
+__all__ = ["Lifecycle"]
+
+
+class Lifecycle(StoreBase):
+    """Lifecycle changes (a part of `CampaignStore`). Each returns the recipients it released
+    into the dispatch window, for the caller to publish."""
+
+    def start(self, cid: str) -> list[int]:
+        """Start (or schedule, when send_at is ahead) a draft; returns recipients to publish."""
+        return self._act(cid, "start")[0]
+
+    def pause(self, cid: str, reason: str = "") -> None:
+        """Stop releasing sends; queued ones go back to pending as workers meet them."""
+        self._act(cid, "pause", reason)
+
+    def resume(self, cid: str) -> list[int]:
+        """Continue a paused campaign; returns recipients to publish."""
+        return self._act(cid, "resume")[0]
+
+    def cancel(self, cid: str) -> int:
+        """Cancel every recipient not yet sent; returns how many were cancelled."""
+        return self._act(cid, "cancel")[1]
+
+    def requeue(
+        self, cid: str, status: RecipientStatus, *, asked: str = ""
+    ) -> tuple[list[int], int]:
+        """Put recipients in `status` (failed or unknown) back to pending.
+
+        `asked` names the operator's action in a refusal ("cannot <asked> a cancelled
+        campaign"). Returns the recipients to publish now and how many were requeued.
+        """
+        if status not in (RecipientStatus.FAILED, RecipientStatus.UNKNOWN):
+            raise ValueError(f"only failed or unknown recipients can be requeued, not {status}")
+        return self._act(cid, "requeue", str(int(status)), asked=asked)
+
+    def _act(
+        self, cid: str, action: str, extra: str = "", *, asked: str = ""
+    ) -> tuple[list[int], int]:
+        keys = [*self.base_keys(cid), self.keys.scheduled()]
+        args: list[Any] = [cid, action, self.clock(), self.stale_after, extra, asked]
+        result = self.script("control.lua")(keys=keys, args=args)
+        if result[0] == b"err":
+            message = result[1].decode()
+            if message == "campaign not found":
+                raise CampaignNotFound(cid)
+            raise CampaignStateError(message)
+        return [int(i) for i in result[1]], int(result[2])
+
+    def tick(self, cid: str, *, limit: int = 1000) -> list[int]:
+        """Handle due deadlines of one running campaign; returns recipients to publish."""
+        keys = [*self.base_keys(cid), self.keys.errors(cid)]
+        out = self.script("tick.lua")(keys=keys, args=[cid, self.clock(), self.stale_after, limit])
+        return [int(i) for i in out]
+
+    def due_scheduled(self) -> list[str]:
+        """Ids of scheduled campaigns whose start time has come."""
+        ids = self.redis.zrangebyscore(self.keys.scheduled(), "-inf", self.clock())
+        return [i.decode() for i in ids]
+
+    def running_ids(self) -> list[str]:
+        """Ids of running campaigns."""
+        return sorted(i.decode() for i in self.redis.smembers(self.keys.running()))
