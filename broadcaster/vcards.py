@@ -183,4 +183,4 @@ def _unescape(text: str) -> str:
 def _label_words(label: str) -> str:
     """Apple's `_$!<HomeFAX>!$_` as `Home FAX`; a custom label (`WhatsApp`) as it is."""
     match = _APPLE_LABEL.fullmatch(label)
-    return _CAMEL.sub(" ", match.group(1) if match else label)
+    return _CAMEL.sub(" ", match.group(1)) if match else label

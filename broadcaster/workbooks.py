@@ -54,13 +54,22 @@ def workbook_kind(stream: IO[bytes]) -> str:
     )
 
 
-def read_workbook(stream: IO[bytes], kind: str, *, sheet: str | None = None) -> Table:
+def read_workbook(
+    stream: IO[bytes],
+    kind: str,
+    *,
+    sheet: str | None = None,
+    max_sheet_bytes: int = DEFAULT_MAX_SHEET_BYTES_IN_MEMORY,
+) -> Table:
     """The table of one worksheet of the workbook in `stream` (binary, seekable).
+
+    Args:
+        max_sheet_bytes: worksheet XML above which an `.xlsx` is streamed, not read whole.
 
     Raises:
         ContactImportError: the workbook cannot be read, or has no sheet `sheet`.
     """
-    if kind == "xlsx" and _sheet_xml_bytes(stream) > DEFAULT_MAX_SHEET_BYTES_IN_MEMORY:
+    if kind == "xlsx" and _sheet_xml_bytes(stream) > max_sheet_bytes:
         return _read_streaming(stream, sheet)
     return _read_whole(stream, kind, sheet)
 
