@@ -20,6 +20,8 @@ __all__ = ["LaidRow", "Layout", "read_dicts", "read_table"]
 
 #: A cell that is a phone number, not a column name: a first line without a header.
 _NUMBER_LIKE = re.compile(r"\+?[\d\s().\-]+|\d[.,]\d+[eE]\+?\d{1,2}")
+#: A number typed with Excel's leading apostrophe, which keeps it text: `'0812...`, `'+62...`.
+_MARKED_NUMBER = re.compile(r"'\+?\d[\d .\-]*")
 _DATE_LIKE = re.compile(r"\d{4}-\d\d-\d\d|\d\d?[./-]\d\d?[./-]\d{2,4}")
 
 
@@ -37,7 +39,12 @@ class Layout:
     variables: tuple[tuple[str, int], ...]  #: (name, index) of the columns kept as variables
 
     def variables_of(self, fields: Sequence[str]) -> dict[str, str]:
-        found = {name: fields[i].strip() for name, i in self.variables}
+        """The row's variables, stripped; Excel's text marker dropped (`'80111` -> `80111`)."""
+        found = {
+            name: v[1:] if v[:1] == "'" and _MARKED_NUMBER.fullmatch(v) else v
+            for name, i in self.variables
+            if (v := fields[i].strip()) is not None
+        }
         if self.names is not None:
             found[NAME_VARIABLE] = self.names.name(fields)
         return found

@@ -141,7 +141,8 @@ def test_shopify_customers_with_apostrophes_and_only_an_address_phone():
     ]
     assert errors(summary) == [(4, "empty phone")]
     assert summary.phone_column == "Phone"
-    assert contacts[0].variables["Customer ID"] == "'7210448301122"
+    assert contacts[0].variables["Customer ID"] == "7210448301122"  # Shopify's ' dropped
+    assert contacts[0].variables["Default Address Zip"] == "80111"
 
 
 # --- Excel in an Indonesian locale, lists, short rows ----------------------------------------
