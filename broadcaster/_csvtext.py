@@ -1,29 +1,29 @@
-"""The text layer of contact files: open, detect encoding and delimiter, count lines.
+"""The text layer of contact files: detect encoding and delimiter, count lines, read CSV.
 
-Private to `contacts`: it turns bytes from any real-world export into counted text lines, and
-refuses binary files before the CSV reader sees them.
+Private to `contacts`: it turns bytes from any real-world export into counted text lines
+(CSV and vCard files are read from them) and reads a CSV file into a `Table`.
 """
 
 import codecs
 import csv
 import io
-import os
+import itertools
 import re
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, cast
+from typing import IO, TYPE_CHECKING
 
+from broadcaster._tables import Row, Table
 from broadcaster.errors import ContactImportError
+from broadcaster.importsummary import ImportSummary, RowError
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
-    from broadcaster.contacts import ImportSummary
-
 __all__ = [
     "DEFAULT_MAX_LINE_CHARS",
     "Lines",
-    "open_path",
     "open_text",
+    "read_csv",
     "records",
     "sniff_delimiter",
 ]
@@ -32,35 +32,18 @@ __all__ = [
 DEFAULT_MAX_LINE_CHARS = 1024 * 1024
 _SAMPLE_BYTES = 64 * 1024
 _MAGIC = {
-    b"PK\x03\x04": "a ZIP archive, such as an .xlsx workbook",
-    b"\xd0\xcf\x11\xe0": "an Excel .xls workbook",
     b"%PDF": "a PDF document",
     b"\x1f\x8b": "a gzip archive",
 }
 _CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _QUOTED = re.compile(r'"[^"]*"?')
+_SEP_LINE = re.compile(r'"?sep=(.)"?[,;\t]*\r?\n?')
 
 
-def open_path(path: str | os.PathLike[str]) -> io.BufferedReader:
-    try:
-        return open(path, "rb")  # the ContactImport closes it
-    except OSError as exc:
-        raise ContactImportError(f"cannot open {os.fspath(path)!r}: {exc.strerror}") from None
-
-
-def open_text(stream: IO[bytes] | IO[str]) -> tuple[IO[str], str, bool]:
-    """Return the text stream, its encoding, and whether bad UTF-8 lines may be cp1252."""
-    probe = stream.read(0)
-    if isinstance(probe, str):
-        return cast(IO[str], stream), getattr(stream, "encoding", None) or "text", False
-    if not isinstance(probe, bytes):
-        getattr(probe, "close", lambda: None)()  # an un-awaited coroutine: no warning
-        raise TypeError("read_contacts needs a file with a blocking read(), e.g. UploadFile.file")
-    binary = cast(IO[bytes], stream)
-    sample = binary.read(_SAMPLE_BYTES)
-    if not sample:
-        raise ContactImportError("the file is empty")
+def open_text(binary: IO[bytes], sample: bytes) -> tuple[IO[str], str, bool]:
+    """Return the text of `sample` and the rest of `binary`, its encoding, and whether bad
+    UTF-8 lines may be cp1252."""
     encoding = _detect_encoding(sample)
     _check_binary(sample, encoding)
     buffered = io.BufferedReader(_Replay(sample, binary), _SAMPLE_BYTES)
@@ -84,7 +67,7 @@ def _detect_encoding(sample: bytes) -> str:
 
 
 def _check_binary(sample: bytes, encoding: str) -> None:
-    """Refuse workbooks, archives and other binary files before trying to read them as CSV."""
+    """Refuse archives and other binary files before trying to read them as text."""
     for magic, what in _MAGIC.items():
         if sample.startswith(magic):
             raise ContactImportError(
@@ -133,8 +116,9 @@ class Lines:
 
     def __init__(self, text: IO[str], encoding: str, *, recode: bool, hint: str = "") -> None:
         self.count = 0
-        self.summary: ImportSummary | None = None
+        self.summary: ImportSummary | None = None  #: counts the mixed-encoding lines
         self.problems: dict[int, str] = {}
+        self.encoding = encoding
         self._text, self._encoding, self._recode, self._hint = text, encoding, recode, hint
 
     def __iter__(self) -> Iterator[str]:
@@ -180,8 +164,8 @@ class Lines:
             self.summary.mixed_encoding_lines += 1
 
 
-def records(reader: Iterator[list[str]], lines: Lines) -> Iterator[tuple[int, list[str] | str]]:
-    """Each record with the line where it starts; a problem instead of fields if it has one."""
+def records(reader: Iterator[list[str]], lines: Lines) -> Iterator[Row]:
+    """Each record with the line where it starts, or a `RowError` if it has a problem."""
     end = lines.count
     while True:
         start = end + 1
@@ -191,11 +175,11 @@ def records(reader: Iterator[list[str]], lines: Lines) -> Iterator[tuple[int, li
             return
         except csv.Error as exc:
             end = lines.count
-            yield start, quoting_problem(exc, start)
+            yield RowError(start, quoting_problem(exc, start))
             continue
         end = lines.count
         problem = pop_problem(lines.problems, start, end) if lines.problems else None
-        yield start, problem or fields
+        yield RowError(start, problem) if problem else (start, fields)
 
 
 def quoting_problem(exc: csv.Error, line: int) -> str:
@@ -215,3 +199,32 @@ def quoting_problem(exc: csv.Error, line: int) -> str:
 def pop_problem(problems: dict[int, str], start: int, end: int) -> str | None:
     found = [problems.pop(n) for n in range(start, end + 1) if n in problems]
     return found[0] if found else None
+
+
+def read_csv(lines: Lines, physical: Iterator[str], first: str) -> Table:
+    """The CSV file whose first non-blank line, read from `physical`, is `first`."""
+    sep = _SEP_LINE.fullmatch(first)  # Excel's delimiter hint line
+    delimiter = sep.group(1) if sep else sniff_delimiter(first)
+    head = [] if sep else [first]
+    start = lines.count + 1 if sep else lines.count
+    reader = csv.reader(itertools.chain(head, physical), delimiter=delimiter, strict=True)
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise ContactImportError(f"the header cannot be read: {exc}", line=lines.count) from None
+    except StopIteration:
+        header = []
+    for n, reason in sorted(lines.problems.items()):
+        raise ContactImportError(f"line {n}, the header: {reason}", line=n)
+
+    def bind(summary: ImportSummary) -> None:
+        lines.summary = summary
+
+    return Table(
+        header,
+        start,
+        records(reader, lines),
+        encoding=lines.encoding,
+        delimiter=delimiter,
+        bind=bind,
+    )

@@ -26,6 +26,10 @@ _EXCEL = re.compile(r"\+?(\d)(?:[.,](\d+))?[eE]\+?(\d{1,2})")
 #: A whole number written as a float by pandas or a spreadsheet: `628123456789.0`.
 _FLOAT_ZERO = re.compile(r"(\+?\d+)\.0+")
 
+#: A spreadsheet's Number cell with every digit shown: thousands separators (`6.281.298.765.435`,
+#: `6,281,298,765,435`) and/or a fraction of zeros (`6281298765435,00`), in either locale.
+_NUMBER_CELL = re.compile(r"(\+?)(\d{1,3}(?:([.,])\d{3})(?:\3\d{3})*|\d+)(?:([.,])0+)?")
+
 _LETTERS = re.compile(r"[^\W\d_]")
 
 _MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
@@ -123,13 +127,22 @@ def _with_country_code(text: str, region: str) -> phonenumbers.PhoneNumber | Non
 
 
 def _unwrap(raw: str) -> str:
-    """Strip blanks, Excel's text markers (`'0812...` and `="0812..."`) and a float's `.0`."""
+    """Strip blanks, Excel's text markers (`'0812...`, `="0812..."`) and number formatting."""
     text = raw.strip().replace("\u00a0", " ")
     if text.startswith('="') and text.endswith('"'):
         text = text[2:-1].strip()
-    text = text.removeprefix("'").strip()
-    zero = _FLOAT_ZERO.fullmatch(text)
-    return zero.group(1) if zero else text
+    return _whole_number(text.removeprefix("'").strip())
+
+
+def _whole_number(text: str) -> str:
+    """Digits of a Number cell that kept them all (`6.281.298.765.435,00`), else `text`."""
+    match = _NUMBER_CELL.fullmatch(text)
+    if match is None:
+        return text
+    sign, digits, thousands, decimal = match.groups()
+    if thousands == decimal or not (thousands or decimal):
+        return text  # one mark for both thousands and fraction is no number format
+    return sign + (digits.replace(thousands, "") if thousands else digits)
 
 
 def _undo_excel(text: str) -> str:

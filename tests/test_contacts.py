@@ -85,8 +85,14 @@ def test_read_contacts_reads_excel_semicolon_export_with_sep_line():
     contacts, summary = read_all(DATA / "excel_semicolon.csv")
     assert (summary.encoding, summary.delimiter, summary.phone_column) == ("cp1252", ";", "No HP")
     assert contacts == [
-        Contact(3, "6281234567890", {"Nama": "René Müller", "Kota": "Jakarta"}),
-        Contact(4, "628131111222", {"Nama": "Siti Nurhaliza", "Kota": "Bandung"}),
+        Contact(
+            3, "6281234567890", {"Nama": "René Müller", "Kota": "Jakarta", "name": "René Müller"}
+        ),
+        Contact(
+            4,
+            "628131111222",
+            {"Nama": "Siti Nurhaliza", "Kota": "Bandung", "name": "Siti Nurhaliza"},
+        ),
     ]
 
 
@@ -94,8 +100,8 @@ def test_read_contacts_reads_tab_separated_with_whatsapp_column():
     contacts, summary = read_all(DATA / "tab.tsv")
     assert summary.phone_column == "WhatsApp"
     assert [c.variables for c in contacts] == [
-        {"Name": "Budi", "City": "Medan"},
-        {"Name": "Siti", "City": "Bandung"},
+        {"Name": "Budi", "City": "Medan", "name": "Budi"},
+        {"Name": "Siti", "City": "Bandung", "name": "Siti"},
     ]
 
 
@@ -115,19 +121,25 @@ def test_read_contacts_keeps_good_rows_and_reports_bad_ones_with_line_numbers():
         (2, "6281234567890"),
         (3, "6281311112222"),
         (12, "628571234567"),
+        (14, "6281377778888"),  # a short row: its Note is missing, its phone is there
         (16, "6281399990000"),
     ]
-    assert contacts[0].variables == {"Name": "Budi, S.Kom", "Note": 'likes "quotes"'}
-    assert contacts[1].variables == {"Name": "Ani\r\nRahma\r\nPutri", "Note": "ok"}
+    assert contacts[0].variables == {
+        "Name": "Budi, S.Kom",
+        "Note": 'likes "quotes"',
+        "name": "Budi, S.Kom",
+    }
+    assert contacts[1].variables["Note"] == "ok"
+    assert contacts[3].variables == {"Name": "Short", "Note": "", "name": "Short"}
     assert [(e.line, e.reason) for e in summary.errors] == [
         (6, "invalid phone '0812': not a valid mobile number (too short)"),
         (8, "invalid phone '(021) 555-1234': a landline, not a mobile number"),
         (10, "empty phone"),
         (11, "invalid phone '6.28123E+11': Excel scientific notation lost digits: 6.28123E+11"),
         (13, "4 fields where the header has 3 (check quoting and delimiters)"),
-        (14, "2 fields where the header has 3 (check quoting and delimiters)"),
     ]
-    assert (summary.rows, summary.valid, summary.duplicates, summary.rejected) == (11, 4, 1, 6)
+    assert (summary.rows, summary.valid, summary.duplicates, summary.rejected) == (11, 5, 1, 5)
+    assert summary.short_rows == 1
     assert summary.phone_column == "Phone Number"
 
 
@@ -245,7 +257,12 @@ def test_read_contacts_drops_suppressed_numbers():
 def test_read_contacts_keeps_every_other_column_stripped():
     text = "First Name , phone , Kota,Promo Code\n  Budi ,08123456789,Medan , X1 \n"
     contacts, _ = read_all(csv_bytes(text))
-    assert contacts[0].variables == {"First Name": "Budi", "Kota": "Medan", "Promo Code": "X1"}
+    assert contacts[0].variables == {
+        "First Name": "Budi",
+        "Kota": "Medan",
+        "Promo Code": "X1",
+        "name": "Budi",  # built from First Name, for templates' {name}
+    }
 
 
 def test_read_contacts_keeps_the_first_errors_and_counts_all():
@@ -276,6 +293,14 @@ def test_summary_fills_in_as_contacts_are_consumed():
         "rejected": 0,
         "mixed_encoding_lines": 0,
         "errors": [],
+        "format": "csv",
+        "sheet": None,
+        "sheets": [],
+        "header": True,
+        "short_rows": 0,
+        "phone_columns": [{"column": "phone", "kind": "phone", "recipients": 2}],
+        "name_columns": [],
+        "explanation": "Phone from phone.",
     }
 
 
@@ -392,7 +417,7 @@ def test_read_contacts_accepts_dicts():
 def test_read_contacts_finds_the_phone_key_of_dicts_by_alias():
     contacts, summary = read_all(iter([{"Nama": "Budi", "No HP": "08123456789"}]))
     assert summary.phone_column == "No HP"
-    assert contacts == [Contact(1, "628123456789", {"Nama": "Budi"})]
+    assert contacts == [Contact(1, "628123456789", {"Nama": "Budi", "name": "Budi"})]
 
 
 def test_read_contacts_of_no_dicts_is_empty():

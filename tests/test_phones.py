@@ -41,6 +41,13 @@ from broadcaster.phones import (
         ("6,28123456789E+11", "628123456789"),  # Indonesian Excel: decimal comma
         ("6.281234567890E+12", "6281234567890"),
         ("628123456789.0", "628123456789"),  # a float from pandas
+        ("6281298765435,00", "6281298765435"),  # a Number cell, Indonesian decimal comma
+        ("6281298765435.00", "6281298765435"),
+        ("'6281298765435,00", "6281298765435"),
+        ("6.281.298.765.435", "6281298765435"),  # thousands separators, every digit there
+        ("6,281,298,765,435", "6281298765435"),
+        ("6.281.298.765.435,00", "6281298765435"),
+        ("6,281,298,765,435.00", "6281298765435"),
         ("+1 415 555 2671", "14155552671"),  # US: fixed line or mobile, accepted
         ("+44 7911 123456", "447911123456"),
         ("+65 9123 4567", "6591234567"),
@@ -67,6 +74,9 @@ def test_normalize_phone_accepts(raw, expected):
         ("6,28123E+11", "Excel scientific notation lost digits: 6,28123E+11"),
         ("6.2812345678E+11", "Excel scientific notation lost digits: 6.2812345678E+11"),
         ("6.281234567891E+11", "not a whole number: 6.281234567891E+11"),
+        ("6,28129E+12", "Excel scientific notation lost digits: 6,28129E+12"),
+        ("6281298765435,50", "more than one number, or not a phone number"),
+        ("6,281,298.765,435", "more than one number, or not a phone number"),
         ("(021) 555-1234", "a landline, not a mobile number"),
         ("021-5551234", "a landline, not a mobile number"),
         ("+62 21 5551234", "a landline, not a mobile number"),
