@@ -18,7 +18,7 @@ from collections.abc import Collection
 
 from .campaigns import RecipientStatus
 from .phones import mask_phone, normalize_phone
-from .replai import IncomingMessage, StatusUpdate, parse_webhook
+from .replai import IncomingMessage, StatusUpdate, WebhookEvent, parse_webhook
 from .store import CampaignStore
 
 __all__ = ["WebhookChanges", "WebhookOutcome", "handle_webhook", "outcome", "read_webhook"]
@@ -119,7 +119,7 @@ def outcome(changes: WebhookChanges, applied: tuple[bool, int, int]) -> WebhookO
     return WebhookOutcome(False, statuses, ignored, replies, len(stopped))
 
 
-def _check_text(event: IncomingMessage | StatusUpdate) -> None:
+def _check_text(event: WebhookEvent) -> None:
     # JSON may escape half a UTF-16 surrogate pair; such a string cannot be stored or logged.
     for field in dataclasses.fields(event):
         value = getattr(event, field.name)
