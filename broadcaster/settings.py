@@ -75,8 +75,12 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     #: The secret path part of the webhook URL: /webhooks/replai/<secret>.
     webhook_secret: SecretStr | None = None
-    #: When set, webhooks must carry X-Signature-256: sha256=<hex HMAC of the body>.
+    #: When set, webhooks must carry X-Signature-256: sha256=<hex HMAC of the body>
+    #: (or Meta's signature, when meta_app_secret is set too).
     webhook_hmac_secret: SecretStr | None = None
+    #: The Meta app's secret: when set, webhooks relayed from Meta as they are must carry its
+    #: X-Hub-Signature-256: sha256=<hex HMAC of the body> (or the X-Signature-256 above).
+    meta_app_secret: SecretStr | None = None
     #: Replies that put the sender on the suppression list (case-insensitive, whole message).
     opt_out_keywords: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["STOP", "BERHENTI", "UNSUBSCRIBE", "UNSUB"]
