@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .errors import ConfigurationError
+from .optouts import DEFAULT_OPT_OUT_BUTTONS
 from .replai import ReplaiClient
 
 __all__ = ["Settings", "get_settings"]
@@ -81,13 +82,19 @@ class Settings(BaseSettings):
     #: The Meta app's secret: when set, webhooks relayed from Meta as they are must carry its
     #: X-Hub-Signature-256: sha256=<hex HMAC of the body> (or the X-Signature-256 above).
     meta_app_secret: SecretStr | None = None
-    #: Replies that put the sender on the suppression list (case-insensitive, whole message).
+    #: Replies that put the sender on the suppression list (whole message; case, accents and
+    #: punctuation do not matter).
     opt_out_keywords: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["STOP", "BERHENTI", "UNSUBSCRIBE", "UNSUB"]
     )
+    #: Button payloads or labels whose tap puts the sender on the suppression list (matched
+    #: like the keywords); the defaults are English and Indonesian (optouts.py says why).
+    opt_out_buttons: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_OPT_OUT_BUTTONS)
+    )
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
 
-    @field_validator("api_keys", "opt_out_keywords", mode="before")
+    @field_validator("api_keys", "opt_out_keywords", "opt_out_buttons", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
