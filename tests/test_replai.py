@@ -1073,6 +1073,12 @@ def test_unsupported_media_and_value_errors():
     assert error.details.startswith("Message failed to send because there were too many")
 
 
+def test_a_changed_number_notice_keeps_its_body():
+    (notice,) = parse_webhook(sample("meta_system_user_changed_number.json"))
+    assert (notice.type, notice.phone, notice.name) == ("system", "16505551234", None)
+    assert notice.text == "User Sheena Nelson changed from 16505551234 to 12195555358"
+
+
 @pytest.mark.parametrize("value", ["stop", "resume"])
 def test_user_preferences_become_preference_updates(value):
     (update,) = parse_webhook(sample(f"meta_user_preferences_{value}.json"))

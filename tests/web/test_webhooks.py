@@ -177,6 +177,32 @@ def test_with_both_secrets_either_signature_is_enough(redis, store, sent):
     assert rows(store, sent)[0].status == "read"
 
 
+def test_a_stop_button_tap_suppresses_the_number(anon, store, sent):
+    phone = factories.phone(2)
+    value = {
+        "contacts": [{"profile": {"name": "Budi"}, "wa_id": phone}],
+        "messages": [{
+            "context": {"from": "15550783881", "id": "wamid.2"}, "from": phone,
+            "id": "wamid.in", "timestamp": "1750091045", "type": "button",
+            "button": {"payload": "STOP_PROMOTIONS", "text": "Berhenti promosi"},
+        }],
+    }  # fmt: skip
+    body = json.dumps({"entry": [{"changes": [{"field": "messages", "value": value}]}]})
+    response = post(anon, body.encode())
+    assert (response.json()["replies"], response.json()["opted_out"]) == (1, 1)
+    assert store.is_suppressed(phone)
+    assert rows(store, sent)[2].reply == "Berhenti promosi"
+
+
+def test_opt_out_buttons_come_from_settings(redis, store, sent):
+    tap = {"entry": [{"changes": [{"value": {"messages": [{
+        "from": factories.phone(0), "type": "button",
+        "button": {"payload": "no-more", "text": "Tidak, terima kasih"}}]}}]}]}  # fmt: skip
+    with TestClient(build_app(opt_out_buttons=["Tidak, terima kasih"])) as client:
+        assert post(client, json.dumps(tap).encode()).json()["opted_out"] == 1
+    assert store.is_suppressed(factories.phone(0))
+
+
 def test_an_oversized_webhook_is_413(anon):
     response = post(anon, b"{" + b" " * (1024 * 1024 + 1) + b"}")
     assert response.status_code == 413

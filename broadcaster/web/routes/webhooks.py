@@ -62,8 +62,9 @@ async def replai_webhook(secret: str, request: Request) -> JSONResponse:
     or flat `{message_id, status, phone}`) and incoming messages (`{from, message, ...}`).
 
     Statuses move recipients to delivered, read or failed (never backwards); replies are
-    kept per recipient; an opt-out keyword (STOP, BERHENTI, UNSUBSCRIBE...) puts the number
-    on the suppression list. A body seen before is acknowledged and ignored.
+    kept per recipient; an opt-out keyword (STOP, BERHENTI, UNSUBSCRIBE...) or a tap on an
+    opt-out button ("Stop promotions", "Berhenti promosi"...) puts the number on the
+    suppression list. A body seen before is acknowledged and ignored.
 
     The path ends with `BROADCASTER_WEBHOOK_SECRET`; a wrong secret answers 404, and while
     no secret is configured this route answers 404 to everything.
@@ -125,11 +126,16 @@ async def receive_webhook(
         logger.warning("webhook refused: missing or wrong %s", wanted)
         return 401, {"detail": f"missing or wrong {wanted} signature"}
     try:
-        changes = read_webhook(body, opt_out_keywords=settings.opt_out_keywords)
+        changes = read_webhook(
+            body,
+            opt_out_keywords=settings.opt_out_keywords,
+            opt_out_buttons=settings.opt_out_buttons,
+        )
     except ValueError as exc:
         return 422, {"detail": f"not a Replai webhook: {exc}"}
     store = resources.store
-    keys, args = store.webhook_call(changes.digest, changes.statuses, changes.replies)
+    statuses, replies = changes.store_statuses(), changes.store_replies()
+    keys, args = store.webhook_call(changes.digest, statuses, replies)
     try:
         raw = await resources.run_webhook_script(keys, args)
     except redis.RedisError as exc:
