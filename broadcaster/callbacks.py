@@ -16,7 +16,6 @@ import hashlib
 import json
 import logging
 import re
-from collections import Counter
 from collections.abc import Collection
 
 from .campaigns import RecipientStatus
@@ -36,6 +35,7 @@ from .replai import (
     WebhookEvent,
     parse_webhook_events,
 )
+from .replai.webhook_events import count
 from .store import CampaignStore
 from .webhook_changes import OptIn, OptOut, Reply, StatusChange, WebhookChanges
 
@@ -97,7 +97,7 @@ def read_webhook(
         for event in parsed.events:
             _check_text(event)
     reader = _Reader(hashlib.sha256(body).hexdigest()[:32], opt_out_keywords, opt_out_buttons)
-    reader.skipped.update(parsed.skipped)
+    reader.skipped = parsed.skipped
     for event in parsed.events:
         reader.read(event)
     return reader.changes()
@@ -147,7 +147,7 @@ class _Reader:
         self.opt_outs: list[OptOut] = []
         self.opt_ins: list[OptIn] = []
         self.errors: list[ErrorReport] = []
-        self.skipped: Counter[str] = Counter()
+        self.skipped: dict[str, int] = {}
 
     def read(self, event: WebhookEvent) -> None:
         if isinstance(event, StatusUpdate):
@@ -162,13 +162,15 @@ class _Reader:
     def changes(self) -> WebhookChanges:
         return WebhookChanges(
             self.digest, self.statuses, self.replies, self.opt_outs, self.opt_ins,
-            self.errors, sum(self.skipped.values()), dict(self.skipped),
+            self.errors, sum(self.skipped.values()), self.skipped,
         )  # fmt: skip
 
     def status(self, event: StatusUpdate) -> None:
         status = _STATUSES.get(event.status)
         if status is None or not event.message_id:
-            self.skipped[_label("status", event.status) if status is None else "status:no id"] += 1
+            count(
+                self.skipped, _label("status", event.status) if status is None else "status:no id"
+            )
             return
         phone = _key(event.phone)
         error = ""
@@ -186,14 +188,14 @@ class _Reader:
         phone = _key(event.phone)
         if phone is None:
             logger.info("webhook: reply from an unusable number ignored")
-            self.skipped["reply from an unusable number"] += 1
+            count(self.skipped, "reply from an unusable number")
             return
         kind = "text" if event.type in _DEVICE_KINDS else event.type or "text"
         if kind in _NOT_REPLIES:
-            self.skipped[_label("message", kind)] += 1
+            count(self.skipped, _label("message", kind))
             return
         if kind == "reaction" and not event.text:
-            self.skipped["reaction removed"] += 1
+            count(self.skipped, "reaction removed")
             return
         text = (event.text or "").strip()
         if kind in _BUTTON_KINDS:  # a tapped label or payload: buttons, and keywords too
@@ -212,7 +214,7 @@ class _Reader:
         phone = _key(event.phone)
         source = OptOutSource.USER_PREFERENCES
         if phone is None or event.category != _MARKETING or event.value not in _PREFERENCES:
-            self.skipped[_label("user_preferences", f"{event.category}:{event.value}")] += 1
+            count(self.skipped, _label("user_preferences", f"{event.category}:{event.value}"))
         elif event.value == "stop":
             self.opt_outs.append(OptOut(phone, source, event.timestamp))
         else:

@@ -14,7 +14,6 @@ Meta's webhook reference (developers.facebook.com/documentation/business-messagi
 webhooks/reference/messages/*, .../user_preferences); tests/data/webhooks/ holds its samples.
 """
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +24,7 @@ from .webhook_events import (
     PreferenceUpdate,
     StatusUpdate,
     WebhookEvent,
+    count,
     error_details,
     first_error,
     integer,
@@ -44,7 +44,7 @@ _REPLY_KEYS = ("button_reply", "list_reply")
 _TEXT_KEYS = ("body", "caption", "text")
 
 
-def parse_meta_entries(entries: Any, skipped: Counter[str]) -> list[WebhookEvent]:
+def parse_meta_entries(entries: Any, skipped: dict[str, int]) -> list[WebhookEvent]:
     """The events of a Meta body's `entry` array, in order; other fields counted in `skipped`.
 
     Raises:
@@ -59,16 +59,16 @@ def parse_meta_entries(entries: Any, skipped: Counter[str]) -> list[WebhookEvent
             change = mapping(change)
             value = change.get("value")
             name = change.get("field")
-            if not isinstance(value, Mapping):
-                skipped["change without a value"] += 1
+            if not (type(value) is dict or isinstance(value, Mapping)):
+                count(skipped, "change without a value")
             elif name in (None, "messages", "user_preferences"):
                 events.extend(parse_meta_value(value, skipped))
             else:
-                skipped[f"field:{str(name)[:40]}"] += 1
+                count(skipped, f"field:{str(name)[:40]}")
     return events
 
 
-def parse_meta_value(value: Mapping[str, Any], skipped: Counter[str]) -> list[WebhookEvent]:
+def parse_meta_value(value: Mapping[str, Any], skipped: dict[str, int]) -> list[WebhookEvent]:
     """The events of one change's `value`: statuses, messages, errors, user preferences.
 
     Raises:
@@ -95,24 +95,22 @@ def _status(item: Mapping[str, Any]) -> StatusUpdate:
     recipient = phone(item.get("recipient_id"))
     if message_id is None and recipient is None:
         raise ValueError("webhook status has neither 'id' nor 'recipient_id'")
+    code = title = details = category = billable = None
     error = first_error(item.get("errors"))
+    if error:
+        code, details = integer(error.get("code")), error_details(error)
+        title = text(error.get("title") or error.get("message"))
     pricing = mapping(item.get("pricing"))
-    category = pricing.get("category") or mapping(
-        mapping(item.get("conversation")).get("origin")
-    ).get("type")
-    billable = pricing.get("billable")
+    if pricing:
+        category, billable = text(pricing.get("category")), pricing.get("billable")
+    if category is None and "conversation" in item:
+        origin = mapping(mapping(item["conversation"]).get("origin"))
+        category = text(origin.get("type"))
     return StatusUpdate(
-        message_id=message_id,
-        status=status.lower(),
-        phone=recipient,
-        timestamp=timestamp(item.get("timestamp")),
-        error_code=integer(error.get("code")),
-        error_title=text(error.get("title") or error.get("message")),
-        error_details=error_details(error),
-        category=text(category),
-        billable=billable if isinstance(billable, bool) else None,
-        callback_data=text(item.get("biz_opaque_callback_data")),
-    )
+        message_id, status.lower(), recipient, timestamp(item.get("timestamp")),
+        code, title, details, category, billable if isinstance(billable, bool) else None,
+        text(item.get("biz_opaque_callback_data")),
+    )  # fmt: skip
 
 
 def _incoming(
@@ -181,7 +179,7 @@ def _error_report(error: Mapping[str, Any], device: str | None) -> ErrorReport:
 
 
 def _preferences(
-    value: Mapping[str, Any], device: str | None, skipped: Counter[str]
+    value: Mapping[str, Any], device: str | None, skipped: dict[str, int]
 ) -> list[WebhookEvent]:
     """`user_preferences[]`; an item without its `wa_id` falls back to `contacts[0]`."""
     contacts = items(value.get("contacts"))
@@ -191,7 +189,7 @@ def _preferences(
         who = phone(item.get("wa_id")) or fallback
         preference = text(item.get("value"))
         if who is None or preference is None:
-            skipped["user_preferences without wa_id or value"] += 1
+            count(skipped, "user_preferences without wa_id or value")
             continue
         events.append(
             PreferenceUpdate(

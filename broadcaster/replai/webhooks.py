@@ -13,7 +13,6 @@ its number) are counted in `ParsedWebhook.skipped`, never an error. Plain dict w
 the web app ingests thousands a second.
 """
 
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,9 +74,9 @@ def parse_webhook_events(body: Mapping[str, Any] | list[Any]) -> ParsedWebhook:
     Raises:
         ValueError: as `parse_webhook`.
     """
-    skipped: Counter[str] = Counter()
+    skipped: dict[str, int] = {}
     if isinstance(body, Mapping):
-        return ParsedWebhook(_parse_object(body, skipped), dict(skipped))
+        return ParsedWebhook(_parse_object(body, skipped), skipped)
     if not isinstance(body, list):
         raise ValueError(f"webhook body must be a JSON object or array, got {_kind(body)}")
     events: list[WebhookEvent] = []
@@ -85,14 +84,14 @@ def parse_webhook_events(body: Mapping[str, Any] | list[Any]) -> ParsedWebhook:
         if not isinstance(item, Mapping):
             raise ValueError(f"webhook array items must be objects, got {_kind(item)}")
         events.extend(_parse_object(item, skipped))
-    return ParsedWebhook(events, dict(skipped))
+    return ParsedWebhook(events, skipped)
 
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _parse_object(body: Mapping[str, Any], skipped: Counter[str]) -> list[WebhookEvent]:
+def _parse_object(body: Mapping[str, Any], skipped: dict[str, int]) -> list[WebhookEvent]:
     if "entry" in body:
         return parse_meta_entries(body["entry"], skipped)
     if any(isinstance(body.get(key), list) for key in _VALUE_ARRAYS):
