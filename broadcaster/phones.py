@@ -4,6 +4,9 @@
 `6.28123456789E+11`) into E.164 digits without the plus (`6281234567890`), the form every
 Replai route accepts. Indonesian mobiles, by far the common case, take a fast path that agrees
 with `phonenumbers` (a test compares them); everything else goes through `phonenumbers`.
+
+`whatsapp_key` gives one key per WhatsApp number: the number a campaign sent to and the
+`wa_id` Meta reports for it (`521...` for `52...` in Mexico, say) map to the same key.
 """
 
 import re
@@ -11,7 +14,7 @@ import re
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType
 
-__all__ = ["mask_phone", "normalize_phone"]
+__all__ = ["mask_phone", "normalize_phone", "whatsapp_key"]
 
 #: Separators people put inside numbers; removed before matching.
 _SEPARATORS = str.maketrans("", "", " -().\u00a0\t")
@@ -31,6 +34,19 @@ _FLOAT_ZERO = re.compile(r"(\+?\d+)\.0+")
 _NUMBER_CELL = re.compile(r"(\+?)(\d{1,3}(?:([.,])\d{3})(?:\3\d{3})*|\d+)(?:([.,])0+)?")
 
 _LETTERS = re.compile(r"[^\W\d_]")
+
+#: What `whatsapp_key` strips around the digits: separators and a leading `+`.
+_KEY_STRIP = str.maketrans("", "", " -().+\u00a0\t")
+
+#: Brazilian area codes (DDD) have two digits, neither of them 0.
+_BR_DDD_DIGITS = frozenset("123456789")
+
+#: First digit of an 8-digit Brazilian subscriber number that is a mobile from before the
+#: ninth digit (landlines start with 2 to 5, so they never take a 9).
+_BR_OLD_MOBILE = frozenset("6789")
+
+#: First digit of an Argentine area code (national numbers are 10 digits: area + subscriber).
+_AR_AREA_DIGITS = frozenset("123")
 
 _MOBILE_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE})
 
@@ -183,3 +199,49 @@ def _check_mobile(number: phonenumbers.PhoneNumber) -> None:
         raise ValueError("a landline, not a mobile number")
     if kind not in _MOBILE_TYPES:
         raise ValueError("not a mobile number")
+
+
+def whatsapp_key(phone: str) -> str:
+    """One key per WhatsApp number, whichever form of it arrives: E.164 digits, no `+`.
+
+    The key is the form `normalize_phone` gives a valid mobile (libphonenumber's E.164), so
+    numbers imported for a campaign are keys already; what this rewrites is the `wa_id` or
+    `from` Meta reports where it differs from that form. Digit rules only (the webhook path
+    calls this thousands of times a second):
+
+    - Mexico: WhatsApp IDs keep the `1` Mexico dropped from mobile dialling in 2019:
+      `52 1 + 10 digits` -> `52 + 10 digits`.
+    - Argentina: mobiles are `54 9 + 10 digits` internationally; a number sent without the
+      `9` (`54 + 10 digits`, area codes start with 1 to 3) -> `54 9 + 10 digits`.
+    - Brazil: a mobile whose WhatsApp account predates the ninth digit is reported with 8
+      subscriber digits: `55 + DDD + 8 digits` starting 6 to 9 -> `55 + DDD + 9 + 8 digits`.
+      Landlines (8 digits starting 2 to 5) are left alone.
+
+    Every other number (Indonesia's included) is its own key.
+
+    Sources: Chatwoot's WhatsApp phone normalizers (chatwoot/chatwoot
+    app/services/whatsapp/phone_normalizers/{mexico,argentina,brazil}_phone_normalizer.rb,
+    issues #5840 and #11053, pull requests #14174 and #14264); whatsapp-web.js issue #596
+    (Brazil's ninth digit); Gupshup's and Zoho's notes on WhatsApp IDs in Brazil and Mexico;
+    Meta's webhook reference ("a WhatsApp user's ID and phone number may not always match").
+
+    Raises:
+        ValueError: not an international number (8 to 15 digits, not starting with 0).
+    """
+    digits = phone if phone.isdigit() and phone.isascii() else phone.translate(_KEY_STRIP)
+    if not (digits.isdigit() and digits.isascii() and 8 <= len(digits) <= 15):
+        raise ValueError("not an international phone number")
+    if digits[0] == "0":
+        raise ValueError("not an international phone number (no country code)")
+    size, head = len(digits), digits[:2]
+    if head == "52":
+        if size == 13 and digits[2] == "1":
+            return "52" + digits[3:]
+    elif head == "54":
+        if size == 12 and digits[2] in _AR_AREA_DIGITS:
+            return "549" + digits[2:]
+    elif head == "55" and size == 12:
+        ddd_ok = digits[2] in _BR_DDD_DIGITS and digits[3] in _BR_DDD_DIGITS
+        if ddd_ok and digits[4] in _BR_OLD_MOBILE:
+            return digits[:4] + "9" + digits[4:]
+    return digits

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .channels import Channel
 from .errors import ConfigurationError
+from .optouts import DEFAULT_OPT_OUT_BUTTONS
 from .replai import ReplaiClient
 
 __all__ = ["Settings", "get_settings"]
@@ -88,15 +89,25 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     #: The secret path part of the webhook URL: /webhooks/replai/<secret>.
     webhook_secret: SecretStr | None = None
-    #: When set, webhooks must carry X-Signature-256: sha256=<hex HMAC of the body>.
+    #: When set, webhooks must carry X-Signature-256: sha256=<hex HMAC of the body>
+    #: (or Meta's signature, when meta_app_secret is set too).
     webhook_hmac_secret: SecretStr | None = None
-    #: Replies that put the sender on the suppression list (case-insensitive, whole message).
+    #: The Meta app's secret: when set, webhooks relayed from Meta as they are must carry its
+    #: X-Hub-Signature-256: sha256=<hex HMAC of the body> (or the X-Signature-256 above).
+    meta_app_secret: SecretStr | None = None
+    #: Replies that put the sender on the suppression list (whole message; case, accents and
+    #: punctuation do not matter).
     opt_out_keywords: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["STOP", "BERHENTI", "UNSUBSCRIBE", "UNSUB"]
     )
+    #: Button payloads or labels whose tap puts the sender on the suppression list (matched
+    #: like the keywords); the defaults are English and Indonesian (optouts.py says why).
+    opt_out_buttons: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_OPT_OUT_BUTTONS)
+    )
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
 
-    @field_validator("api_keys", "opt_out_keywords", mode="before")
+    @field_validator("api_keys", "opt_out_keywords", "opt_out_buttons", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

@@ -1,9 +1,15 @@
+import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
-from broadcaster.callbacks import handle_webhook
+from broadcaster.callbacks import handle_webhook, read_webhook
 from broadcaster.campaigns import RecipientStatus
+from broadcaster.contacts import Contact
+from broadcaster.optouts import OptOutSource
+from broadcaster.replai import ErrorReport
+from broadcaster.webhook_changes import OptIn, OptOut, Reply, StatusChange, WebhookChanges
 from tests import factories
 
 S = RecipientStatus
@@ -164,3 +170,197 @@ def test_a_status_for_a_deleted_campaign_is_ignored(store, sent):
     store.delete(sent.id)
     assert handle(store, meta_status("wamid.0", "read")).ignored == 1
     assert not store.redis.keys(f"bc:c:{sent.id}*")
+
+
+# --- read_webhook over the bodies Meta and Replai really send (tests/data/webhooks) ---------
+
+SAMPLES = Path(__file__).parent / "data" / "webhooks"
+SHEENA = "16505551234"
+PNID = "106540352242922"
+WAMID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA="
+WAMID_TEXT = "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA="
+WAMID_FAILED = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI0QUQ2MjA4NEYyRkExNjMyREUA"
+CONTEXT = "wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA="
+HEALTH = "This message was not delivered to maintain healthy ecosystem engagement."
+K, B, UP, F50 = (OptOutSource.KEYWORD, OptOutSource.BUTTON, OptOutSource.USER_PREFERENCES,
+                 OptOutSource.FAILED_131050)  # fmt: skip
+SENT_STATUS = StatusChange(WAMID, S.SENT, 1750030073.0, phone=SHEENA)
+FAILED_STATUS = StatusChange(
+    WAMID_FAILED, S.FAILED, 1751142888.0, f"131049: {HEALTH}", 131049, SHEENA
+)
+
+EXPECTED = {
+    "meta_status_sent.json": WebhookChanges("", statuses=[SENT_STATUS]),
+    "meta_status_sent_v24.json": WebhookChanges("", statuses=[SENT_STATUS]),
+    "meta_status_failed.json": WebhookChanges("", statuses=[FAILED_STATUS]),
+    "composed_status_batch.json": WebhookChanges("", statuses=[SENT_STATUS, FAILED_STATUS]),
+    "pywa_status_sent_with_callback_data.json": WebhookChanges("", statuses=[
+        StatusChange("wamid.xyzxyz", S.SENT, 1698266945.0, phone="972987654321")]),
+    "pywa_status_failed_130472.json": WebhookChanges("", statuses=[StatusChange(
+        "wamid.xyzxyz", S.FAILED, 1689380458.0, "130472: User's number is part of an experiment",
+        130472, "972987654321")]),
+    "meta_text.json": WebhookChanges("", replies=[
+        Reply(SHEENA, "Does it come in another color?", 1749416383.0, None, "text", WAMID_TEXT)]),
+    "meta_text_message_business_button.json": WebhookChanges("", replies=[Reply(
+        SHEENA, "Is this still available?", 1750016800.0,
+        "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGA9wcm9kdWN0X2lucXVpcnkA", "text",
+        "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTA2NTUwRkNEMDdFQjJCRUU0NQA=")]),
+    "meta_button.json": WebhookChanges(
+        "", replies=[Reply(SHEENA, "Unsubscribe", 1750091045.0, CONTEXT, "button", WAMID, True)],
+        opt_outs=[OptOut(SHEENA, B, 1750091045.0, WAMID)]),
+    "meta_interactive_list_reply.json": WebhookChanges("", replies=[Reply(
+        SHEENA, "Priority Mail Express", 1749854575.0, CONTEXT, "interactive", WAMID)]),
+    "meta_interactive_button_reply.json": WebhookChanges("", replies=[Reply(
+        SHEENA, "Cancel", 1750025136.0,
+        "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MEM2RUJFNkI0RENGQTVDRjUA", "interactive",
+        "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTZBQzg0MzQ4QjRCM0NGNkVGOAA=")]),
+    "meta_reaction.json": WebhookChanges("", replies=[
+        Reply(SHEENA, "\N{THUMBS UP SIGN}", 1749419544.0, CONTEXT, "reaction", WAMID)]),
+    "meta_reaction_removed.json": WebhookChanges(
+        "", ignored=1, skipped={"reaction removed": 1}),
+    "meta_system_user_changed_number.json": WebhookChanges(
+        "", ignored=1, skipped={"message:system": 1}),
+    "meta_unsupported.json": WebhookChanges("", replies=[
+        Reply(SHEENA, "", 1750090702.0, None, "unsupported", WAMID)]),
+    "meta_image.json": WebhookChanges("", replies=[
+        Reply(SHEENA, "Taj Mahal", 1744344496.0, None, "image", WAMID_TEXT)]),
+    "meta_errors.json": WebhookChanges("", errors=[ErrorReport(
+        130429, "Rate limit hit", "Message failed to send because there were too many messages "
+        "sent from this phone number in a short period of time", PNID)]),
+    "meta_user_preferences_stop.json": WebhookChanges(
+        "", opt_outs=[OptOut(SHEENA, UP, 1731705721.0)]),
+    "meta_user_preferences_resume.json": WebhookChanges(
+        "", opt_ins=[OptIn(SHEENA, UP, 1731705721.0)]),
+    # the numbers Meta rewrites: every key is the number the campaign sent to
+    "derived_mexico_stop_text.json": WebhookChanges(
+        "", replies=[Reply("525512345678", "STOP", 1749416383.0, None, "text", WAMID_TEXT, True)],
+        opt_outs=[OptOut("525512345678", K, 1749416383.0, WAMID_TEXT)]),
+    "derived_argentina_stop_button.json": WebhookChanges(
+        "", replies=[Reply("5491123456789", "Stop promotions", 1750091045.0, CONTEXT, "button",
+                           WAMID, True)],
+        opt_outs=[OptOut("5491123456789", B, 1750091045.0, WAMID)]),
+    "derived_indonesia_stop_button.json": WebhookChanges(
+        "", replies=[Reply("6281234567890", "Berhenti promosi", 1750091045.0, CONTEXT, "button",
+                           WAMID, True)],
+        opt_outs=[OptOut("6281234567890", B, 1750091045.0, WAMID)]),
+    "derived_brazil_failed_131050.json": WebhookChanges(
+        "", statuses=[StatusChange(WAMID_FAILED, S.FAILED, 1751142888.0, "131050: failed", 131050,
+                                   "5511987654321")],
+        opt_outs=[OptOut("5511987654321", F50, 1751142888.0, WAMID_FAILED)]),
+    "replai_device_incoming.json": WebhookChanges(
+        "", replies=[Reply("6281234567890", "Berhenti", None, None, "text", None, True)],
+        opt_outs=[OptOut("6281234567890", K, None, None)]),
+    "replai_waba_incoming.json": WebhookChanges(
+        "", replies=[Reply("6281234567890", "Halo, masih ada promo?")]),
+    "replai_flat_status.json": WebhookChanges("", statuses=[
+        StatusChange("3EB0A1B2C3D4E5F6", S.DELIVERED, 1750030080.0, phone="6281234567890")]),
+}  # fmt: skip
+
+
+def read_sample(name, **options):
+    options.setdefault("opt_out_keywords", ["STOP", "BERHENTI", "UNSUBSCRIBE", "UNSUB"])
+    return read_webhook((SAMPLES / name).read_bytes(), **options)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_read_webhook_extracts_what_each_real_body_holds(name):
+    changes = read_sample(name)
+    assert changes.digest and len(changes.digest) == 32
+    assert dataclasses.replace(changes, digest="") == EXPECTED[name]
+
+
+def test_every_sample_body_is_checked():
+    assert {p.name for p in SAMPLES.glob("*.json")} == set(EXPECTED)
+
+
+def test_store_tuples_keep_what_the_current_script_takes():
+    changes = read_sample("composed_status_batch.json")
+    assert changes.store_statuses() == [
+        (WAMID, S.SENT, ""), (WAMID_FAILED, S.FAILED, f"131049: {HEALTH}"),
+    ]  # fmt: skip
+    stop = read_sample("derived_mexico_stop_text.json")
+    assert stop.store_replies() == [("525512345678", "STOP", True)]
+    assert read_sample("meta_user_preferences_stop.json").store_replies() == []
+
+
+def test_a_button_opt_out_follows_the_configured_list():
+    # "Cancel" opts out only when an operator lists it; typed text follows the keywords alone
+    body = "meta_interactive_button_reply.json"
+    assert not read_sample(body).opt_outs
+    assert read_sample(body, opt_out_buttons=["cancel"]).opt_outs[0].source == B
+    assert read_sample(body, opt_out_buttons=["CANCEL-BUTTON"]).opt_outs  # the payload
+    assert not read_sample("derived_argentina_stop_button.json", opt_out_buttons=[],
+                           opt_out_keywords=["BATAL"]).opt_outs  # fmt: skip
+    assert not read_sample("meta_text.json", opt_out_buttons=[
+        "Does it come in another color?"]).opt_outs  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text,stop",
+    [("STOP", True), (" stop! ", True), ("Stóp", True), ("BERHENTI.", True),
+     ("berhenti  kirim", False), ("stop dekat mana?", False), ("Stop promotions", False)],
+)  # fmt: skip
+def test_a_typed_reply_opts_out_when_its_whole_text_is_a_keyword(text, stop):
+    body = json.dumps({"from": factories.phone(1), "message": text, "type": "single"}).encode()
+    changes = read_webhook(body, opt_out_keywords=KEYWORDS)
+    assert changes.replies[0].opt_out is stop
+    assert [o.source for o in changes.opt_outs] == ([K] if stop else [])
+
+
+def test_user_preferences_of_other_categories_or_values_are_counted_not_applied():
+    value = {"user_preferences": [
+        {"wa_id": SHEENA, "category": "marketing_messages", "value": "pause", "timestamp": 1},
+        {"wa_id": SHEENA, "category": "service_messages", "value": "stop", "timestamp": 2},
+        {"category": "marketing_messages", "value": "stop"},
+        {"wa_id": "5215512345678", "category": "marketing_messages", "value": "STOP"},
+    ]}  # fmt: skip
+    changes = read_webhook(json.dumps(value).encode(), opt_out_keywords=KEYWORDS)
+    assert changes.opt_outs == [OptOut("525512345678", UP, None)]
+    assert changes.ignored == 3
+    assert changes.skipped == {
+        "user_preferences:marketing_messages:pause": 1,
+        "user_preferences:service_messages:stop": 1,
+        "user_preferences without wa_id or value": 1,
+    }
+
+
+def test_other_fields_statuses_and_unusable_numbers_are_ignored_and_counted():
+    body = {"object": "whatsapp_business_account", "entry": [{"changes": [
+        {"field": "account_update", "value": {"event": "ACCOUNT_UPDATE"}},
+        {"field": "messages", "value": {
+            "statuses": [{"id": "wamid.a", "status": "played", "recipient_id": SHEENA},
+                         {"recipient_id": SHEENA, "status": "read"}],
+            "messages": [{"from": "123", "type": "text", "text": {"body": "STOP"}}]}},
+    ]}]}  # fmt: skip
+    changes = read_webhook(json.dumps(body).encode(), opt_out_keywords=KEYWORDS)
+    assert (changes.statuses, changes.replies, changes.opt_outs) == ([], [], [])
+    assert changes.ignored == 4
+    assert changes.skipped == {
+        "field:account_update": 1, "status:played": 1, "status:no id": 1,
+        "reply from an unusable number": 1,
+    }  # fmt: skip
+
+
+def test_a_national_number_from_a_device_webhook_still_gets_its_key():
+    body = json.dumps({"from": "0812-3456-7890", "message": "stop", "type": "single"}).encode()
+    assert read_webhook(body, opt_out_keywords=KEYWORDS).opt_outs[0].phone == "6281234567890"
+
+
+def test_a_131050_without_a_usable_recipient_is_an_opt_out_by_message_id():
+    value = {"statuses": [{"id": "wamid.x", "status": "failed", "timestamp": "5",
+                           "errors": [{"code": 131050}]}]}  # fmt: skip
+    changes = read_webhook(json.dumps(value).encode(), opt_out_keywords=KEYWORDS)
+    assert changes.opt_outs == [OptOut(None, F50, 5.0, "wamid.x")]
+
+
+def test_a_meta_stop_through_the_store_suppresses_the_sender(store, sent):
+    # the current script takes replies: a Mexican STOP from 521... reaches the 52... recipient
+    mexican = "525512345678"
+    c = store.create(factories.campaign(), [Contact(2, mexican, {"name": "M"})], window=1)
+    store.start(c.id)
+    claim = store.claim(c.id, 0, lease=30)
+    store.finish(c.id, 0, S.SENT, message_id="wamid.mx", phone=claim.phone)
+    outcome = handle(store, (SAMPLES / "derived_mexico_stop_text.json").read_bytes())
+    assert (outcome.replies, outcome.opted_out) == (1, 1)
+    assert store.is_suppressed(mexican)
+    assert store.get(c.id).opted_out == 1

@@ -1,7 +1,18 @@
 import inspect
 
 import broadcaster
-from broadcaster import campaigns, contacts, enqueue, errors, replai, store
+from broadcaster import (
+    callbacks,
+    campaigns,
+    contacts,
+    enqueue,
+    errors,
+    optouts,
+    replai,
+    signatures,
+    store,
+    webhook_changes,
+)
 
 
 def test_all_is_sorted_and_unique():
@@ -20,7 +31,8 @@ def test_every_export_exists_and_errors_are_all_exported():
 
 
 def test_modules_declare_all_of_their_public_names():
-    for module in (campaigns, contacts, enqueue, errors, replai, store):
+    modules = (campaigns, contacts, enqueue, errors, replai, store)
+    for module in (*modules, callbacks, optouts, signatures, webhook_changes):
         assert module.__all__, module.__name__
         for name in module.__all__:
             assert hasattr(module, name), f"{module.__name__}.{name}"

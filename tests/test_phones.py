@@ -8,6 +8,7 @@ from broadcaster.phones import (
     _normalize_slow,
     mask_phone,
     normalize_phone,
+    whatsapp_key,
 )
 
 
@@ -183,3 +184,80 @@ def test_fast_path_refuses_non_ascii_digits():
 )
 def test_mask_phone(phone, masked):
     assert mask_phone(phone) == masked
+
+
+# whatsapp_key: one key for the number a campaign sent to and the wa_id Meta reports.
+# Rules and sources: see whatsapp_key's docstring (Chatwoot's phone normalizers, chatwoot
+# issues #5840 / #11053 and PRs #14174 / #14264, whatsapp-web.js #596, Gupshup's and Zoho's
+# notes on WhatsApp IDs in Brazil and Mexico).
+@pytest.mark.parametrize(
+    "number,key",
+    [
+        # Mexico: wa_id 52 1 + 10 digits; the campaign's E.164 is 52 + 10 digits
+        ("5215512345678", "525512345678"),
+        ("525512345678", "525512345678"),
+        ("+52 1 55 1234 5678", "525512345678"),
+        ("5213312345678", "523312345678"),  # Guadalajara, 33
+        ("52155123456789", "52155123456789"),  # 14 digits: not a 521 + 10, left alone
+        # Argentina: mobiles are 54 9 + area + subscriber (10 digits) internationally
+        ("5491123456789", "5491123456789"),
+        ("541123456789", "5491123456789"),  # sent without the 9
+        ("5493512345678", "5493512345678"),  # Córdoba, 351
+        ("543512345678", "5493512345678"),
+        ("+54 9 11 2345-6789", "5491123456789"),
+        ("545123456789", "545123456789"),  # area codes start 1-3: not an Argentine national
+        # Brazil: a wa_id from before the ninth digit has 8 subscriber digits
+        ("551187654321", "5511987654321"),  # São Paulo, account predates the 9
+        ("5511987654321", "5511987654321"),
+        ("559281723241", "5592981723241"),  # Manaus: WhatsApp keeps 8 digits outside 11-28
+        ("5592981723241", "5592981723241"),
+        ("552125551234", "552125551234"),  # Rio landline (starts 2-5): no 9
+        ("555132101234", "555132101234"),  # Porto Alegre landline
+        ("550187654321", "550187654321"),  # DDD 01 does not exist: left alone
+        # Indonesia and everyone else: unchanged
+        ("6281234567890", "6281234567890"),
+        ("628123456789", "628123456789"),
+        ("+62 812-3456-7890", "6281234567890"),
+        ("16505551234", "16505551234"),
+        ("447911123456", "447911123456"),
+    ],
+)
+def test_whatsapp_key(number, key):
+    assert whatsapp_key(number) == key
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "+52 55 1234 5678",
+        "+54 9 11 2345 6789",
+        "011 15 2345-6789",
+        "+55 11 98765 4321",
+        "+55 92 98172 3241",
+        "0812-3456-7890",
+        "+1 415 555 2671",
+    ],
+)
+def test_imported_numbers_are_keys_already(raw):
+    # the key is the form normalize_phone gives: no stored number needs rewriting
+    region = "AR" if raw.startswith("011") else "ID"
+    phone = normalize_phone(raw, region=region)
+    assert whatsapp_key(phone) == phone
+
+
+@pytest.mark.parametrize("sent,wa_id", [
+    ("+52 55 1234 5678", "5215512345678"),
+    ("+54 11 15 2345 6789", "5491123456789"),
+    ("+55 11 98765 4321", "551187654321"),
+    ("+55 92 98172 3241", "559281723241"),
+])  # fmt: skip
+def test_the_wa_id_meta_reports_meets_the_number_sent_to(sent, wa_id):
+    assert whatsapp_key(wa_id) == normalize_phone(sent)
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "+", "0812345678", "1234567", "1234567890123456", "62 812 abc", "٦٢٨١٢٣٤٥٦٧٨٩"]
+)
+def test_whatsapp_key_refuses_what_is_no_international_number(raw):
+    with pytest.raises(ValueError):
+        whatsapp_key(raw)

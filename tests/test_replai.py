@@ -5,6 +5,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,8 +24,10 @@ from broadcaster.errors import (
 )
 from broadcaster.replai import (
     DeviceStatus,
+    ErrorReport,
     IncomingMessage,
     LoginResult,
+    PreferenceUpdate,
     ReplaiClient,
     SendResult,
     StatusUpdate,
@@ -33,6 +36,7 @@ from broadcaster.replai import (
     meta_code,
     parse_retry_after,
     parse_webhook,
+    parse_webhook_events,
 )
 
 BASE = "https://replai.test"
@@ -993,3 +997,127 @@ def test_incoming_message_keeps_the_raw_body():
 def test_parse_webhook_rejects_invalid_bodies(body, match):
     with pytest.raises(ValueError, match=match):
         parse_webhook(body)
+
+
+# Webhook samples (tests/data/webhooks, sources in its README): every field parsed
+
+SAMPLES = Path(__file__).parent / "data" / "webhooks"
+
+
+def sample(name):
+    return json.loads((SAMPLES / name).read_text(encoding="utf-8"))
+
+
+def test_a_meta_status_keeps_its_pricing_conversation_and_string_time():
+    (status,) = parse_webhook(sample("meta_status_sent.json"))
+    assert status == StatusUpdate(
+        "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUFERjg0NDEzNDdFODU3MUMxMAA=", "sent", "16505551234",
+        1750030073.0, category="marketing", billable=True,
+    )  # fmt: skip
+    (bare,) = parse_webhook(sample("meta_status_sent_v24.json"))
+    assert (bare.category, bare.billable, bare.timestamp) == (None, None, 1750030073.0)
+    (tracked,) = parse_webhook(sample("pywa_status_sent_with_callback_data.json"))
+    assert (tracked.callback_data, tracked.category) == ("some data", "service")
+
+
+def test_a_meta_failure_keeps_code_title_and_details():
+    (failed,) = parse_webhook(sample("meta_status_failed.json"))
+    assert (failed.status, failed.error_code) == ("failed", 131049)
+    assert failed.error_title.startswith("This message was not delivered")
+    assert failed.error_details.startswith("In order to maintain a healthy ecosystem")
+
+
+def test_a_quick_reply_tap_keeps_payload_text_and_the_message_it_answers():
+    (tap,) = parse_webhook(sample("meta_button.json"))
+    assert (tap.type, tap.text, tap.payload, tap.name) == (
+        "button", "Unsubscribe", "Unsubscribe", "Sheena Nelson",
+    )  # fmt: skip
+    assert tap.context_id == "wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA="
+    assert (tap.timestamp, tap.device_key) == (1750091045.0, "106540352242922")
+
+
+@pytest.mark.parametrize(
+    "name,text,payload",
+    [
+        ("meta_interactive_list_reply.json", "Priority Mail Express", "priority_express"),
+        ("meta_interactive_button_reply.json", "Cancel", "cancel-button"),
+    ],
+)
+def test_an_interactive_reply_keeps_its_title_and_id(name, text, payload):
+    (reply,) = parse_webhook(sample(name))
+    assert (reply.type, reply.text, reply.payload) == ("interactive", text, payload)
+    assert reply.context_id.startswith("wamid.")
+
+
+def test_a_reaction_points_at_the_message_it_reacts_to():
+    (added,) = parse_webhook(sample("meta_reaction.json"))
+    (removed,) = parse_webhook(sample("meta_reaction_removed.json"))
+    target = "wamid.HBgLMTQxMjU1NTA4MjkVAgASGBQzQUNCNjk5RDUwNUZGMUZEM0VBRAA="
+    assert (added.text, added.context_id) == ("\N{THUMBS UP SIGN}", target)
+    assert (removed.text, removed.context_id) == (None, target)
+
+
+def test_unsupported_media_and_value_errors():
+    (unsupported,) = parse_webhook(sample("meta_unsupported.json"))
+    assert (unsupported.type, unsupported.text) == ("unsupported", None)
+    assert (unsupported.error_code, unsupported.error_title) == (131051, "Message type unknown")
+    (image,) = parse_webhook(sample("meta_image.json"))
+    assert (image.type, image.text, image.timestamp) == ("image", "Taj Mahal", 1744344496.0)
+    (error,) = parse_webhook(sample("meta_errors.json"))
+    assert isinstance(error, ErrorReport)
+    assert (error.code, error.title, error.device_key) == (
+        130429,
+        "Rate limit hit",
+        "106540352242922",
+    )
+    assert error.details.startswith("Message failed to send because there were too many")
+
+
+def test_a_changed_number_notice_keeps_its_body():
+    (notice,) = parse_webhook(sample("meta_system_user_changed_number.json"))
+    assert (notice.type, notice.phone, notice.name) == ("system", "16505551234", None)
+    assert notice.text == "User Sheena Nelson changed from 16505551234 to 12195555358"
+
+
+@pytest.mark.parametrize("value", ["stop", "resume"])
+def test_user_preferences_become_preference_updates(value):
+    (update,) = parse_webhook(sample(f"meta_user_preferences_{value}.json"))
+    assert update == PreferenceUpdate(
+        "16505551234", value, "marketing_messages",
+        f"User requested to {value} marketing messages", 1731705721.0, "106540352242922",
+    )  # fmt: skip
+
+
+def test_a_preference_without_its_wa_id_takes_the_contact_and_others_are_skipped():
+    body = sample("meta_user_preferences_stop.json")
+    value = body["entry"][0]["changes"][0]["value"]
+    del value["user_preferences"][0]["wa_id"]
+    value["user_preferences"].append({"category": "marketing_messages"})
+    body["entry"][0]["changes"].append({"field": "account_update", "value": {"event": "x"}})
+    parsed = parse_webhook_events(body)
+    assert [e.phone for e in parsed.events] == ["16505551234"]
+    assert parsed.skipped == {
+        "user_preferences without wa_id or value": 1, "field:account_update": 1,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", ["NaN", "inf", "-Infinity", "1e400", "yesterday", [1]])
+def test_a_timestamp_that_is_no_time_is_none(raw):
+    body = {"message_id": "m", "status": "read", "phone": PHONE, "timestamp": raw}
+    assert parse_webhook(body)[0].timestamp is None
+
+
+def test_replai_shapes_keep_working():
+    (device,) = parse_webhook(sample("replai_device_incoming.json"))
+    assert device == IncomingMessage(
+        "6281234567890",
+        "Budi",
+        "Berhenti",
+        "single",
+        "d9f1c2",
+        sample("replai_device_incoming.json"),
+    )
+    (waba,) = parse_webhook(sample("replai_waba_incoming.json"))
+    assert (waba.type, waba.text) == ("text", "Halo, masih ada promo?")
+    (status,) = parse_webhook(sample("replai_flat_status.json"))
+    assert status == StatusUpdate("3EB0A1B2C3D4E5F6", "delivered", "6281234567890", 1750030080.0)

@@ -12,14 +12,26 @@ from .models import (
     Template,
     WaContact,
 )
-from .webhooks import IncomingMessage, StatusUpdate, WebhookEvent, parse_webhook
+from .webhooks import (
+    ErrorReport,
+    IncomingMessage,
+    ParsedWebhook,
+    PreferenceUpdate,
+    StatusUpdate,
+    WebhookEvent,
+    parse_webhook,
+    parse_webhook_events,
+)
 
 __all__ = [
     "Chat",
     "ChatMessage",
     "DeviceStatus",
+    "ErrorReport",
     "IncomingMessage",
     "LoginResult",
+    "ParsedWebhook",
+    "PreferenceUpdate",
     "ProfilePhoto",
     "ReplaiClient",
     "SendResult",
@@ -31,4 +43,5 @@ __all__ = [
     "meta_code",
     "parse_retry_after",
     "parse_webhook",
+    "parse_webhook_events",
 ]

@@ -2,87 +2,100 @@
 
 Accepted shapes, any of them alone or several in a JSON array:
 
-- Meta: `{"object", "entry": [{"changes": [{"value": {"statuses", "messages"}}]}]}`
-  (a bare `value` with `statuses` / `messages` too);
+- Meta: `{"object", "entry": [{"changes": [{"field", "value"}]}]}` (see `meta_webhooks`),
+  or a bare `value` with `statuses` / `messages` / `user_preferences`;
 - flat status (device): `{"message_id" | "id", "status", "phone", "timestamp"}`;
 - incoming message, device: `{"device_key", "name", "from", "message", "type"}`;
 - incoming message, WABA: `{"device_key", "from", "message", "type": "text", "file"}`.
 
-Unknown keys are ignored. Plain dict walking only: the web app ingests thousands a
-second.
+Unknown keys are ignored; unknown event kinds (another webhook field, a preference without
+its number) are counted in `ParsedWebhook.skipped`, never an error. Plain dict walking only:
+the web app ingests thousands a second.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-__all__ = ["IncomingMessage", "StatusUpdate", "WebhookEvent", "parse_webhook"]
+from .meta_webhooks import parse_meta_entries, parse_meta_value
+from .webhook_events import (
+    ErrorReport,
+    IncomingMessage,
+    PreferenceUpdate,
+    StatusUpdate,
+    WebhookEvent,
+    integer,
+    mapping,
+    phone,
+    text,
+    timestamp,
+)
 
+__all__ = [
+    "ErrorReport",
+    "IncomingMessage",
+    "ParsedWebhook",
+    "PreferenceUpdate",
+    "StatusUpdate",
+    "WebhookEvent",
+    "parse_webhook",
+    "parse_webhook_events",
+]
 
-@dataclass(frozen=True, slots=True)
-class IncomingMessage:
-    """A message a contact sent to one of our devices or WABA numbers.
-
-    `device_key` is the receiving device's key; in Meta's shape, the `phone_number_id`.
-    """
-
-    phone: str | None
-    name: str | None
-    text: str | None
-    type: str | None
-    device_key: str | None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-    message_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StatusUpdate:
-    """A delivery status of a message we sent: `sent`, `delivered`, `read`, `failed`."""
-
-    message_id: str | None
-    status: str
-    phone: str | None
-    timestamp: float | None = None
-    error_code: int | None = None
-    error_title: str | None = None
-
-
-WebhookEvent = IncomingMessage | StatusUpdate
-_EMPTY: Mapping[str, Any] = {}
+#: Keys whose array makes an object a bare Meta `value`.
+_VALUE_ARRAYS = ("statuses", "messages", "user_preferences")
 _TEXT_KEYS = ("text", "body", "caption", "conversation", "title", "emoji")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedWebhook:
+    """The events of a webhook body, in order, and what was skipped (kind -> count)."""
+
+    events: list[WebhookEvent]
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 def parse_webhook(body: Mapping[str, Any] | list[Any]) -> list[WebhookEvent]:
     """Turn a webhook body (decoded JSON) into events, in the order they appear.
 
-    A Meta body without statuses or messages (an account update, say) gives no events.
+    A Meta body without statuses, messages or preferences (an account update, say) gives no
+    events; `parse_webhook_events` also says what it skipped.
 
     Raises:
         ValueError: the body is not an object or array, matches none of the shapes,
             or a status lacks its status word or both its message id and phone.
     """
+    return parse_webhook_events(body).events
+
+
+def parse_webhook_events(body: Mapping[str, Any] | list[Any]) -> ParsedWebhook:
+    """Like `parse_webhook`, with the count of what was skipped by kind.
+
+    Raises:
+        ValueError: as `parse_webhook`.
+    """
+    skipped: dict[str, int] = {}
     if isinstance(body, Mapping):
-        return _parse_object(body)
-    if isinstance(body, list):
-        events: list[WebhookEvent] = []
-        for item in body:
-            if not isinstance(item, Mapping):
-                raise ValueError(f"webhook array items must be objects, got {_kind(item)}")
-            events.extend(_parse_object(item))
-        return events
-    raise ValueError(f"webhook body must be a JSON object or array, got {_kind(body)}")
+        return ParsedWebhook(_parse_object(body, skipped), skipped)
+    if not isinstance(body, list):
+        raise ValueError(f"webhook body must be a JSON object or array, got {_kind(body)}")
+    events: list[WebhookEvent] = []
+    for item in body:
+        if not isinstance(item, Mapping):
+            raise ValueError(f"webhook array items must be objects, got {_kind(item)}")
+        events.extend(_parse_object(item, skipped))
+    return ParsedWebhook(events, skipped)
 
 
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _parse_object(body: Mapping[str, Any]) -> list[WebhookEvent]:
+def _parse_object(body: Mapping[str, Any], skipped: dict[str, int]) -> list[WebhookEvent]:
     if "entry" in body:
-        return _parse_meta(body["entry"])
-    if isinstance(body.get("statuses"), list) or isinstance(body.get("messages"), list):
-        return _parse_meta_value(body)
+        return parse_meta_entries(body["entry"], skipped)
+    if any(isinstance(body.get(key), list) for key in _VALUE_ARRAYS):
+        return parse_meta_value(body, skipped)
     has_status = isinstance(body.get("status"), str)
     if has_status and ("message_id" in body or "id" in body):
         return [_flat_status(body)]
@@ -94,95 +107,17 @@ def _parse_object(body: Mapping[str, Any]) -> list[WebhookEvent]:
     raise ValueError(f"unrecognised webhook body (keys: {keys})")
 
 
-def _parse_meta(entries: Any) -> list[WebhookEvent]:
-    if not isinstance(entries, list):
-        raise ValueError(f"webhook 'entry' must be an array, got {_kind(entries)}")
-    events: list[WebhookEvent] = []
-    for entry in entries:
-        for change in _mapping(entry).get("changes") or ():
-            value = _mapping(change).get("value")
-            if isinstance(value, Mapping):
-                events.extend(_parse_meta_value(value))
-    return events
-
-
-def _parse_meta_value(value: Mapping[str, Any]) -> list[WebhookEvent]:
-    events: list[WebhookEvent] = [_meta_status(s) for s in _items(value.get("statuses"))]
-    messages = _items(value.get("messages"))
-    if messages:
-        names = _contact_names(value.get("contacts"))
-        device = _text(_mapping(value.get("metadata")).get("phone_number_id"))
-        events.extend(_meta_incoming(m, names, device) for m in messages)
-    return events
-
-
-def _meta_status(item: Mapping[str, Any]) -> StatusUpdate:
-    status = item.get("status")
-    if not isinstance(status, str) or not status:
-        raise ValueError("webhook status has no 'status' word")
-    message_id = _text(item.get("id"))
-    phone = _phone(item.get("recipient_id"))
-    if message_id is None and phone is None:
-        raise ValueError("webhook status has neither 'id' nor 'recipient_id'")
-    errors = item.get("errors")
-    error = _mapping(errors[0]) if isinstance(errors, list) and errors else _EMPTY
-    return StatusUpdate(
-        message_id=message_id,
-        status=status.lower(),
-        phone=phone,
-        timestamp=_timestamp(item.get("timestamp")),
-        error_code=_int(error.get("code")),
-        error_title=_text(error.get("title") or error.get("message")),
-    )
-
-
-def _meta_incoming(
-    item: Mapping[str, Any], names: Mapping[str, str], device: str | None
-) -> IncomingMessage:
-    phone = _phone(item.get("from"))
-    kind = _text(item.get("type"))
-    return IncomingMessage(
-        phone=phone,
-        name=names.get(phone or "") or names.get(""),
-        text=_message_text(item.get(kind or "text")) if kind != "interactive" else _reply(item),
-        type=kind,
-        device_key=device,
-        raw=item,
-        message_id=_text(item.get("id")),
-    )
-
-
-def _reply(item: Mapping[str, Any]) -> str | None:
-    interactive = _mapping(item.get("interactive"))
-    for key in ("button_reply", "list_reply"):
-        reply = _mapping(interactive.get(key))
-        if reply:
-            return _text(reply.get("title"))
-    return None
-
-
-def _contact_names(contacts: Any) -> dict[str, str]:
-    """wa_id -> profile name; the first name is also kept under "" as a fallback."""
-    names: dict[str, str] = {}
-    for contact in _items(contacts):
-        name = _mapping(contact.get("profile")).get("name")
-        if isinstance(name, str):
-            names.setdefault("", name)
-            names[_phone(contact.get("wa_id")) or ""] = name
-    return names
-
-
 def _flat_status(body: Mapping[str, Any]) -> StatusUpdate:
-    message_id = _text(body.get("message_id") or body.get("id"))
-    phone = _phone(body.get("phone") or body.get("recipient_id") or body.get("to"))
-    if message_id is None and phone is None:
+    message_id = text(body.get("message_id") or body.get("id"))
+    recipient = phone(body.get("phone") or body.get("recipient_id") or body.get("to"))
+    if message_id is None and recipient is None:
         raise ValueError("webhook status has neither 'message_id' nor 'phone'")
     code, title = _flat_error(body)
     return StatusUpdate(
         message_id=message_id,
         status=str(body["status"]).lower(),
-        phone=phone,
-        timestamp=_timestamp(body.get("timestamp")),
+        phone=recipient,
+        timestamp=timestamp(body.get("timestamp")),
         error_code=code,
         error_title=title,
     )
@@ -194,23 +129,24 @@ def _flat_error(body: Mapping[str, Any]) -> tuple[int | None, str | None]:
     error = body.get("error")
     if isinstance(errors, list) and errors:
         error = errors[0]
-    found = _mapping(error)
-    code = _int(body.get("error_code") or found.get("code"))
+    found = mapping(error)
+    code = integer(body.get("error_code") or found.get("code"))
     title = body.get("error_title") or found.get("title") or found.get("message")
     if title is None and isinstance(error, str):
         title = error
-    return code, _text(title)
+    return code, text(title)
 
 
 def _device_incoming(body: Mapping[str, Any]) -> IncomingMessage:
     return IncomingMessage(
-        phone=_phone(body.get("from") or body.get("phone")),
-        name=_text(body.get("name") or body.get("from_name") or body.get("pushname")),
+        phone=phone(body.get("from") or body.get("phone")),
+        name=text(body.get("name") or body.get("from_name") or body.get("pushname")),
         text=_message_text(body.get("message")),
-        type=_text(body.get("type")),
-        device_key=_text(body.get("device_key")),
+        type=text(body.get("type")),
+        device_key=text(body.get("device_key")),
         raw=body,
-        message_id=_text(body.get("message_id") or body.get("id")),
+        message_id=text(body.get("message_id") or body.get("id")),
+        timestamp=timestamp(body.get("timestamp")),
     )
 
 
@@ -225,45 +161,3 @@ def _message_text(value: Any) -> str | None:
                 return _message_text(found)
         return None
     return str(value)
-
-
-def _items(value: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(value, list):
-        return []
-    return [item for item in value if isinstance(item, Mapping)]
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else _EMPTY
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _phone(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return str(value).split("@", 1)[0]
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None
-
-
-def _timestamp(value: Any) -> float | None:
-    """Unix seconds from a number, a numeric string or an ISO 8601 string."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        pass
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None

@@ -138,6 +138,71 @@ def test_hmac_signature_is_required_when_configured(redis, store, sent):
     assert rows(store, sent)[0].status == "read"
 
 
+def test_meta_signature_is_accepted_with_the_app_secret(redis, store, sent):
+    # Meta signs the raw body with the app secret: X-Hub-Signature-256: sha256=<hex>
+    body = meta_status("wamid.0", "read")
+    hub = {"X-Hub-Signature-256": sign("meta-app-secret", body)}
+    with TestClient(build_app(meta_app_secret="meta-app-secret")) as client:
+        response = post(client, body)
+        assert response.status_code == 401
+        assert "X-Hub-Signature-256" in response.json()["detail"]
+        assert (
+            post(client, body, **{"X-Hub-Signature-256": sign("other", body)}).status_code == 401
+        )
+        assert (
+            post(client, body, **{"X-Signature-256": sign("meta-app-secret", body)}).status_code
+            == 401
+        )
+        assert rows(store, sent)[0].status == "sent"
+        assert post(client, body, **hub).json()["statuses"] == 1
+    assert rows(store, sent)[0].status == "read"
+
+
+def test_with_both_secrets_either_signature_is_enough(redis, store, sent):
+    app = build_app(webhook_hmac_secret="sign-me", meta_app_secret="meta-app-secret")
+    with TestClient(app) as client:
+        body = meta_status("wamid.0", "delivered")
+        response = post(client, body)
+        assert response.status_code == 401
+        assert response.json()["detail"] == (
+            "missing or wrong X-Signature-256 or X-Hub-Signature-256 signature"
+        )
+        ours = post(client, body, **{"X-Signature-256": sign("sign-me", body)})
+        assert ours.json()["statuses"] == 1
+        body = meta_status("wamid.0", "read")
+        meta = post(client, body, **{"X-Hub-Signature-256": sign("meta-app-secret", body)})
+        assert meta.json()["statuses"] == 1
+        wrong_ours = {"X-Signature-256": "sha256=00", "X-Hub-Signature-256": sign("x", body)}
+        assert post(client, meta_status("wamid.1", "read"), **wrong_ours).status_code == 401
+    assert rows(store, sent)[0].status == "read"
+
+
+def test_a_stop_button_tap_suppresses_the_number(anon, store, sent):
+    phone = factories.phone(2)
+    value = {
+        "contacts": [{"profile": {"name": "Budi"}, "wa_id": phone}],
+        "messages": [{
+            "context": {"from": "15550783881", "id": "wamid.2"}, "from": phone,
+            "id": "wamid.in", "timestamp": "1750091045", "type": "button",
+            "button": {"payload": "STOP_PROMOTIONS", "text": "Berhenti promosi"},
+        }],
+    }  # fmt: skip
+    body = json.dumps({"entry": [{"changes": [{"field": "messages", "value": value}]}]})
+    response = post(anon, body.encode())
+    assert (response.json()["replies"], response.json()["opted_out"]) == (1, 1)
+    assert store.is_suppressed(phone)
+    assert rows(store, sent)[2].reply == "Berhenti promosi"
+
+
+def test_opt_out_buttons_come_from_settings(redis, store, sent):
+    tap = {"entry": [{"changes": [{"value": {"messages": [{
+        "from": factories.phone(0), "type": "button",
+        "button": {"payload": "no-more", "text": "Tidak, terima kasih"}}]}}]}]}  # fmt: skip
+    with TestClient(build_app(opt_out_buttons=["Tidak, terima kasih"])) as client:
+        assert post(client, json.dumps(tap).encode()).json()["opted_out"] == 1
+    assert store.is_suppressed(factories.phone(0))
+
+
 def test_an_oversized_webhook_is_413(anon):
     response = post(anon, b"{" + b" " * (1024 * 1024 + 1) + b"}")
     assert response.status_code == 413

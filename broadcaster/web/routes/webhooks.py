@@ -2,9 +2,10 @@
 
 Replai posts once, unsigned, without retrying, so the receiving URL carries a secret and the
 body is applied at once (one Lua script, one Redis round trip) before answering. A wrong
-secret answers 404 as if the route did not exist; with `BROADCASTER_WEBHOOK_HMAC_SECRET` set,
-a body without a valid `X-Signature-256: sha256=<hex>` header answers 401. Neither changes
-anything.
+secret answers 404 as if the route did not exist. With `BROADCASTER_WEBHOOK_HMAC_SECRET` or
+`BROADCASTER_META_APP_SECRET` set, the body must carry a valid signature for one of them
+(`X-Signature-256` or Meta's `X-Hub-Signature-256`, `sha256=<hex>`), or it answers 401.
+Neither changes anything.
 
 Callbacks are most of the app's traffic (a few per message sent), so `WebhookReceiver`, the
 outermost middleware, serves them straight from the server: FastAPI's routing, dependencies,
@@ -13,7 +14,6 @@ request passes through untouched. The FastAPI route stays for the OpenAPI schema
 the same way, through the same `receive_webhook`, when the receiver is not installed.
 """
 
-import hashlib
 import hmac
 import json
 import logging
@@ -26,6 +26,8 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from broadcaster.callbacks import outcome, read_webhook
+from broadcaster.settings import Settings
+from broadcaster.signatures import META_SIGNATURE_HEADER, SIGNATURE_HEADER, sign, verify_signature
 
 from ..deps import WebResources
 from ..schemas import ErrorOut, WebhookAck
@@ -36,23 +38,17 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
-#: The header a signing gateway puts the body's HMAC in.
-SIGNATURE_HEADER = "X-Signature-256"
 #: Largest webhook body accepted, in bytes (Replai's are a few hundred).
 DEFAULT_MAX_WEBHOOK_BYTES = 1024 * 1024
 
 _PATH = "/webhooks/replai/"
 _SIGNATURE = SIGNATURE_HEADER.lower().encode()
+_META_SIGNATURE = META_SIGNATURE_HEADER.lower().encode()
 _NOT_FOUND = (404, {"detail": "Not Found"})
 _STORE_DOWN = (
     "the campaign store (Redis) cannot be reached: check BROADCASTER_REDIS_URL and that "
     "Redis is running, then try again"
 )
-
-
-def sign(secret: str, body: bytes) -> str:
-    """The signature header value for a body: `sha256=<hex HMAC-SHA256>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 @router.post(
@@ -66,8 +62,9 @@ async def replai_webhook(secret: str, request: Request) -> JSONResponse:
     or flat `{message_id, status, phone}`) and incoming messages (`{from, message, ...}`).
 
     Statuses move recipients to delivered, read or failed (never backwards); replies are
-    kept per recipient; an opt-out keyword (STOP, BERHENTI, UNSUBSCRIBE...) puts the number
-    on the suppression list. A body seen before is acknowledged and ignored.
+    kept per recipient; an opt-out keyword (STOP, BERHENTI, UNSUBSCRIBE...) or a tap on an
+    opt-out button ("Stop promotions", "Berhenti promosi"...) puts the number on the
+    suppression list. A body seen before is acknowledged and ignored.
 
     The path ends with `BROADCASTER_WEBHOOK_SECRET`; a wrong secret answers 404, and while
     no secret is configured this route answers 404 to everything.
@@ -120,21 +117,25 @@ async def receive_webhook(
     if not expected or not hmac.compare_digest(secret.encode(), expected.encode()):
         return _NOT_FOUND
     limit = min(DEFAULT_MAX_WEBHOOK_BYTES, settings.max_upload_bytes)
-    declared, signature = _headers(scope)
+    declared, signatures = _headers(scope)
     body = None if declared > limit else await _read(receive, limit)
     if body is None:
         return 413, {"detail": f"webhook body larger than {limit} bytes", "limit": limit}
-    if settings.webhook_hmac_secret is not None:
-        wanted = sign(settings.webhook_hmac_secret.get_secret_value(), body)
-        if signature is None or not hmac.compare_digest(signature.strip(), wanted.encode()):
-            logger.warning("webhook refused: missing or wrong %s", SIGNATURE_HEADER)
-            return 401, {"detail": f"missing or wrong {SIGNATURE_HEADER} signature"}
+    wanted = _unsigned(settings, body, signatures)
+    if wanted:
+        logger.warning("webhook refused: missing or wrong %s", wanted)
+        return 401, {"detail": f"missing or wrong {wanted} signature"}
     try:
-        changes = read_webhook(body, opt_out_keywords=settings.opt_out_keywords)
+        changes = read_webhook(
+            body,
+            opt_out_keywords=settings.opt_out_keywords,
+            opt_out_buttons=settings.opt_out_buttons,
+        )
     except ValueError as exc:
         return 422, {"detail": f"not a Replai webhook: {exc}"}
     store = resources.store
-    keys, args = store.webhook_call(changes.digest, changes.statuses, changes.replies)
+    statuses, replies = changes.store_statuses(), changes.store_replies()
+    keys, args = store.webhook_call(changes.digest, statuses, replies)
     try:
         raw = await resources.run_webhook_script(keys, args)
     except redis.RedisError as exc:
@@ -160,16 +161,35 @@ def _secret_in(scope: Scope) -> str | None:
     return secret if secret and "/" not in secret else None
 
 
-def _headers(scope: Scope) -> tuple[int, bytes | None]:
-    """(declared Content-Length or 0, signature header or None)."""
-    declared, signature = 0, None
+def _headers(scope: Scope) -> tuple[int, tuple[bytes | None, bytes | None]]:
+    """(declared Content-Length or 0, (X-Signature-256, X-Hub-Signature-256) or None each)."""
+    declared, ours, meta = 0, None, None
     for name, value in scope["headers"]:
         name = name.lower()
         if name == b"content-length" and value.isdigit():
             declared = int(value)
         elif name == _SIGNATURE:
-            signature = value
-    return declared, signature
+            ours = value
+        elif name == _META_SIGNATURE:
+            meta = value
+    return declared, (ours, meta)
+
+
+def _unsigned(settings: Settings, body: bytes, signatures: tuple[bytes | None, ...]) -> str:
+    """The signature headers the body lacks, or "" when it may be applied.
+
+    With no signing secret configured every body may; with one or both, a valid signature
+    for either of them is enough.
+    """
+    secrets = (settings.webhook_hmac_secret, settings.meta_app_secret)
+    headers = (SIGNATURE_HEADER, META_SIGNATURE_HEADER)
+    missing = []
+    for secret, header, signature in zip(secrets, headers, signatures, strict=True):
+        if secret is not None:
+            if verify_signature(secret.get_secret_value(), body, signature):
+                return ""
+            missing.append(header)
+    return " or ".join(missing)
 
 
 async def _read(receive: Receive, limit: int) -> bytes | None:
