@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from broadcaster import operations
 from broadcaster.campaigns import SLOT_HORIZON, Campaign, CampaignState, Channel, RecipientStatus
 from broadcaster.errors import (
     RateLimitExceeded,
@@ -194,7 +195,7 @@ def _failed(
     store, cid, who = res.store, campaign.id, mask_phone(claim.phone)
     if isinstance(exc, ReplaiSenderBlocked):
         logger.error("campaign %s paused: %s (recipient %s)", cid, exc.reason, who)
-        store.pause(cid, exc.reason)
+        operations.pause(store, cid, reason=exc.reason)
         return store.finish(cid, index, RecipientStatus.PENDING, attempted=False)
     if isinstance(exc, ReplaiRejected):
         logger.info("campaign %s: %s failed: %s", cid, who, exc.reason)

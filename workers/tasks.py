@@ -61,7 +61,7 @@ def send_message(campaign_id: str, index: int) -> None:
 def start_campaign(campaign_id: str) -> None:
     """Start a draft campaign: the task of earlier versions, still consumed (campaigns now
     start in `broadcaster.operations.launch`)."""
-    publish_sends(campaign_id, resources.get().store.start(campaign_id))
+    operations.start(resources.get().store, CeleryDispatch(), campaign_id)
 
 
 @app.task(name="broadcaster.resume_campaign")
@@ -103,7 +103,7 @@ def _fresh_resources(**_: Any) -> None:
 def _start_ticker(**_: Any) -> None:
     from .ticker import Ticker
 
-    Ticker.start_global(publish_sends)
+    Ticker.start_global(CeleryDispatch())
     _freeze_heap()
 
 

@@ -12,11 +12,12 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterable
 
 import redis
 
-from broadcaster.errors import CampaignError
+from broadcaster import operations
+from broadcaster.errors import BrokerUnavailable, CampaignError
+from broadcaster.operations import Dispatch
 from broadcaster.store import CampaignStore
 
 from . import resources
@@ -35,7 +36,6 @@ end
 return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
 """
 
-Publish = Callable[[str, Iterable[int]], None]
 
 
 class Ticker:
@@ -46,14 +46,14 @@ class Ticker:
     def __init__(
         self,
         store: CampaignStore,
-        publish: Publish,
+        dispatch: Dispatch,
         *,
         interval: float = DEFAULT_INTERVAL,
         node: str | None = None,
     ) -> None:
         self.store = store
         self.node = node or f"{socket.gethostname()}:{os.getpid()}"
-        self.publish = publish
+        self.dispatch = dispatch
         self.interval = interval
         self.token = uuid.uuid4().hex
         self._renew = store.redis.register_script(_RENEW)
@@ -61,10 +61,10 @@ class Ticker:
         self._thread = threading.Thread(target=self._run, name="broadcaster-ticker", daemon=True)
 
     @classmethod
-    def start_global(cls, publish: Publish) -> None:
+    def start_global(cls, dispatch: Dispatch) -> None:
         """Start this process's ticker (called when the worker is ready)."""
         if cls._global is None:
-            ticker = cls._global = cls(resources.get().store, publish)
+            ticker = cls._global = cls(resources.get().store, dispatch)
             ticker._thread.start()  # first: with Redis down now, the thread keeps trying
             try:
                 ticker.beat()
@@ -89,15 +89,15 @@ class Ticker:
         published = 0
         for cid in self.store.due_scheduled():
             try:
-                released = self.store.start(cid)
+                published += operations.start(self.store, self.dispatch, cid)
             except CampaignError as exc:  # paused or cancelled meanwhile
                 logger.info("ticker: campaign %s not started: %s", cid, exc)
-                continue
-            self.publish(cid, released)
-            published += len(released)
+            except BrokerUnavailable as exc:  # started: its sends wait in the window
+                logger.warning("ticker: campaign %s started, sends not queued yet: %s", cid, exc)
         for cid in self.store.running_ids():
             released = self.store.tick(cid)
-            self.publish(cid, released)
+            if released:
+                self.dispatch.publish(cid, released)
             published += len(released)
         return published
 

@@ -18,7 +18,7 @@ Usage:
 """
 
 from .dispatch import Dispatch, load_dispatch
-from .launching import CampaignRequest, EnqueueResult, LaunchDefaults, Source, launch
+from .launching import CampaignRequest, EnqueueResult, LaunchDefaults, Source, launch, start
 from .lifecycle import (
     PAUSED_BY_OPERATOR,
     ActionOutcome,
@@ -46,5 +46,6 @@ __all__ = [
     "resend_unknown",
     "resume",
     "retry_failed",
+    "start",
     "trial_send",
 ]

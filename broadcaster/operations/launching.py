@@ -16,7 +16,7 @@ from broadcaster.store import CampaignStore
 
 from .dispatch import Dispatch
 
-__all__ = ["CampaignRequest", "EnqueueResult", "LaunchDefaults", "Source", "launch"]
+__all__ = ["CampaignRequest", "EnqueueResult", "LaunchDefaults", "Source", "launch", "start"]
 
 Source = str | os.PathLike[str] | IO[bytes] | IO[str] | Iterable[Mapping[str, object]]
 
@@ -87,6 +87,22 @@ class EnqueueResult:
     summary: Mapping[str, Any]
 
 
+def start(store: CampaignStore, dispatch: Dispatch, campaign_id: str) -> int:
+    """Start a stored campaign (or schedule it, when its `send_at` is ahead) and publish the
+    sends it releases: launch's last step, and the ticker's when a scheduled one is due.
+
+    Returns how many sends were published.
+
+    Raises:
+        CampaignStateError: it is not a draft or scheduled campaign.
+        BrokerUnavailable: the sends could not be queued (they stay in the window).
+    """
+    released = store.start(campaign_id)
+    if released:  # none when scheduled: the ticker starts it then
+        dispatch.publish(campaign_id, released)
+    return len(released)
+
+
 def launch(
     store: CampaignStore,
     dispatch: Dispatch,
@@ -136,9 +152,7 @@ def launch(
         store.delete(stored.id)
         raise ContactImportError(_nothing_to_send(stored.summary), summary=stored.summary)
     try:
-        released = store.start(stored.id)
-        if released:  # none when scheduled: the ticker starts it then
-            dispatch.publish(stored.id, released)
+        start(store, dispatch, stored.id)
     except BaseException:
         store.delete(stored.id)  # never leave a campaign that nothing will send
         raise
