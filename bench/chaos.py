@@ -304,6 +304,9 @@ class Chaos:
             "BROADCASTER_REPLAI_CONNECT_TIMEOUT": str(REPLAI_TIMEOUT),
             "BROADCASTER_LEASE": str(LEASE),
             "BROADCASTER_STALE_AFTER": str(STALE_AFTER),
+            # the sandbox's throttle is off: the account's and the senders' limits too
+            "BROADCASTER_RATE_WABA_PER_MINUTE": "60000000",
+            "BROADCASTER_SENDER_RATE": "60000000/min",
             "BROADCASTER_BACKOFF_BASE": "0.5",
             "BROADCASTER_PAIR_INTERVAL": "1",
         }

@@ -371,6 +371,8 @@ def machine() -> dict[str, Any]:
 # one benchmark session: a Redis and a sandbox of its own ----------------------------------
 
 STORE_DB, BROKER_DB, READY_DB = 0, 1, 2
+#: Sends per minute that no row reaches: the limits of a sandbox without a throttle.
+UNLIMITED = "60000000"
 #: The queue the project's workers consume (workers.app.QUEUE).
 PROJECT_QUEUE = "broadcaster"
 
@@ -413,6 +415,11 @@ class Session:
                 "BROADCASTER_REPLAI_TOKEN": TOKEN,
                 "BROADCASTER_KEY_PREFIX": "bc",
                 "BROADCASTER_QUEUE": PROJECT_QUEUE,
+                # the sandbox's throttle is off unless a row sets one: the account's and the
+                # senders' limits are lifted to match, so a campaign's own rate sets the pace
+                "BROADCASTER_RATE_WABA_PER_MINUTE": UNLIMITED,
+                "BROADCASTER_RATE_DEVICE_PER_MINUTE": UNLIMITED,
+                "BROADCASTER_SENDER_RATE": f"{UNLIMITED}/min",
                 "BENCH_BROKER_URL": self.redis.url(BROKER_DB),
                 "BENCH_SANDBOX_URL": self.box.url,
                 "BENCH_READY_URL": self.redis.url(READY_DB),

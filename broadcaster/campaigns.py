@@ -153,6 +153,10 @@ class Campaign:
     params: tuple[str, ...] = ()
     send_at: float | None = None
     rate_per_minute: float | None = None
+    #: The Replai account it sends through (`limits.Limits.account_for`); None: the default.
+    account: str | None = None
+    #: The tightest limit on its pace, in words (`limits.Limit.describe`), set at launch.
+    limited_by: str | None = None
     state: CampaignState = CampaignState.DRAFT
     reason: str | None = None
     total: int = 0
@@ -222,6 +226,8 @@ class Campaign:
             params=tuple(json.loads(raw.get("params", "[]"))),
             send_at=_f(raw.get("send_at")),
             rate_per_minute=_f(raw.get("rate_per_minute")),
+            account=raw.get("account") or None,
+            limited_by=raw.get("limited_by") or None,
             state=CampaignState(raw.get("state", "draft")),
             reason=raw.get("reason") or None,
             total=int(raw.get("total", 0)),

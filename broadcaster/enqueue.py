@@ -17,6 +17,7 @@ the campaign's first sends go straight onto the workers' queue) and, for templat
 client. Pass `store`, `dispatch` or `client` to use others.
 """
 
+import dataclasses
 import datetime
 from collections.abc import Iterator, Sequence
 
@@ -46,6 +47,7 @@ def enqueue_broadcast(
     send_at: datetime.datetime | float | None = None,
     rate_per_minute: float | None = None,
     phone_column: str | None = None,
+    account: str | None = None,
     region: str | None = None,
     window: int | None = None,
     store: CampaignStore | None = None,
@@ -58,7 +60,8 @@ def enqueue_broadcast(
     `params` are template parameters: a column name takes that column's value per recipient,
     anything else is sent as written (and may contain `{column}` placeholders). `region`
     (default `BROADCASTER_DEFAULT_REGION`) is where numbers without a country code are from.
-    `window` caps the recipients in flight below `BROADCASTER_DISPATCH_WINDOW`.
+    `window` caps the recipients in flight below `BROADCASTER_DISPATCH_WINDOW`. `account` names
+    the Replai account to send through (default: the sender's, else `default`).
 
     Raises:
         ContactImportError: the file cannot be read, or no row can be sent to (bad rows are
@@ -69,16 +72,18 @@ def enqueue_broadcast(
     settings = get_settings()
     defaults = LaunchDefaults.from_settings(settings)
     if region is not None:
-        defaults = LaunchDefaults(region, defaults.dispatch_window, defaults.send_batch,
-                                  defaults.channel_rates)  # fmt: skip
+        defaults = dataclasses.replace(defaults, region=region)
     request = CampaignRequest(
         sender=sender, text=text, template=template, language=language, params=params,
         channel=channel, name=name, send_at=send_at, rate_per_minute=rate_per_minute,
-        phone_column=phone_column,
+        phone_column=phone_column, account=account,
     )  # fmt: skip
-    owned = client is None and template is not None
-    if owned:
-        client = settings.replai_client()
+    opened: list[ReplaiClient] = []
+
+    def open_client(name: str) -> ReplaiClient:  # for the template check, when there is one
+        opened.append(settings.replai_client(name))
+        return opened[-1]
+
     try:
         return _launch(
             store or open_store(settings),
@@ -86,13 +91,13 @@ def enqueue_broadcast(
             contacts,
             request,
             defaults=defaults,
-            client=client,
+            client=client or open_client,
             window=window,
             dry_run=dry_run,
         )
     finally:
-        if owned and client is not None:
-            client.close()
+        for opened_client in opened:
+            opened_client.close()
 
 
 def get_campaign(campaign_id: str, *, store: CampaignStore | None = None) -> Campaign:

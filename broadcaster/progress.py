@@ -43,6 +43,8 @@ class Progress:
         eta: seconds to go at that rate; None when not sending.
         activity: what the campaign does now (one of `ACTIVITIES`).
         next_at: for `scheduled`, when it starts (seconds since the epoch).
+        limited_by: the tightest limit on its pace (`limits.Limit.describe`).
+        sharing: other running campaigns on the same account and route family.
     """
 
     campaign_id: str
@@ -55,6 +57,8 @@ class Progress:
     eta: float | None
     activity: str
     next_at: float | None = None
+    limited_by: str | None = None
+    sharing: int = 0
 
     @property
     def percent(self) -> float:
@@ -73,9 +77,17 @@ class Progress:
             return f"scheduled for {when:%Y-%m-%d %H:%M} UTC"
         if self.activity == "paused" and self.reason:
             return f"paused: {self.reason}"
-        if self.rate is not None and self.activity in ("sending", "pacing"):
-            return f"{self.activity} at {self.rate * 60:,.0f}/min"
-        return self.activity
+        if self.activity not in ("sending", "pacing"):
+            return self.activity
+        text = self.activity
+        if self.rate is not None:
+            text += f" at {self.rate * 60:,.0f}/min"
+        if self.limited_by:
+            text += f", held by {self.limited_by}"
+        if self.sharing:
+            others = "campaign" if self.sharing == 1 else "campaigns"
+            text += f", shared with {self.sharing} other running {others}"
+        return text
 
 
 def campaign_progress(store: CampaignStore, campaign_id: str) -> Progress:
@@ -99,7 +111,21 @@ def campaign_progress(store: CampaignStore, campaign_id: str) -> Progress:
         eta=open_ / rate if rate else None,
         activity=_activity(campaign, counts),
         next_at=campaign.send_at if campaign.state == CampaignState.SCHEDULED else None,
+        limited_by=campaign.limited_by,
+        sharing=_sharing(store, campaign) if campaign.state == CampaignState.RUNNING else 0,
     )
+
+
+def _sharing(store: CampaignStore, campaign: Campaign) -> int:
+    """Other running campaigns on the campaign's account and route family."""
+    others = [cid for cid in store.running_ids() if cid != campaign.id]
+    if not others:
+        return 0
+    pipe = store.redis.pipeline(transaction=False)
+    for cid in others:
+        pipe.hmget(store.keys.campaign(cid), "account", "channel")
+    mine = ((campaign.account or "").encode(), str(campaign.channel).encode())
+    return sum(1 for account, channel in pipe.execute() if (account or b"", channel) == mine)
 
 
 def _activity(campaign: Campaign, counts: Mapping[str, int]) -> str:

@@ -1,14 +1,17 @@
 """Configuration from the environment (prefix `BROADCASTER_`) and an optional `.env` file."""
 
 import functools
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import redis
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .accounts import ReplaiAccount, SenderConfig, load_accounts
 from .channels import Channel
 from .errors import ConfigurationError
+from .limits import DEFAULT_ACCOUNT
 from .optouts import DEFAULT_OPT_OUT_BUTTONS
 from .replai import ReplaiClient
 
@@ -40,6 +43,11 @@ class Settings(BaseSettings):
     #: Pooled connections to Replai per process: at least the worker's threads, or sends
     #: queue for a connection (20 made two 32-thread workers top out at 400 sends/s at 100 ms).
     replai_max_connections: int = Field(default=64, ge=1)
+    #: More Replai accounts, by name (JSON; broadcaster/accounts.py shows the fields); the
+    #: single-account settings above are the account `default`.
+    accounts: dict[str, ReplaiAccount] = Field(default_factory=dict)
+    #: A JSON or TOML file of more accounts, read at start (the same fields as `accounts`).
+    accounts_file: Path | None = None
 
     # Redis and Celery
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -61,6 +69,11 @@ class Settings(BaseSettings):
     default_region: str = "ID"
     rate_waba_per_minute: float = Field(default=120.0, gt=0)
     rate_device_per_minute: float = Field(default=60.0, gt=0)
+    #: Meta's rate per sender number: 80 messages a second unless Meta raised it.
+    sender_rate: str = "80/s"
+    #: Senders' own rates and accounts, by sender id (JSON: {"123": {"rate": "20/s",
+    #: "account": "brand-a"}}).
+    senders: dict[str, SenderConfig] = Field(default_factory=dict)
     #: Extra spacing between a sender's sends, as a fraction of the interval: limit + 1 sends
     #: then span (1 + margin) x the provider's window, so that much jitter on the way there
     #: cannot put one window over the limit (25 ms of a 1-s window at 0.025).
@@ -139,40 +152,39 @@ class Settings(BaseSettings):
             **options,
         )
 
-    def replai_client(self) -> "ReplaiClient":
-        """A ReplaiClient from these settings.
+    @functools.cached_property
+    def _all_accounts(self) -> dict[str, ReplaiAccount]:
+        default = ReplaiAccount(
+            token=self.replai_token, email=self.replai_email, password=self.replai_password,
+            api_key=self.replai_api_key, device_key=self.replai_device_key,
+            routes=self.replai_routes,
+        )  # fmt: skip
+        found = {DEFAULT_ACCOUNT: default}
+        if self.accounts_file is not None:
+            found |= load_accounts(self.accounts_file)
+        return found | self.accounts
+
+    def replai_accounts(self) -> dict[str, ReplaiAccount]:
+        """Every Replai account by name: `default` (the BROADCASTER_REPLAI_* settings), then
+        those of BROADCASTER_ACCOUNTS_FILE and BROADCASTER_ACCOUNTS (a name given again
+        replaces the earlier one).
 
         Raises:
-            ConfigurationError: no credentials for the chosen route family.
+            ConfigurationError: the accounts file cannot be read or is invalid.
         """
-        token, password = _secret(self.replai_token), _secret(self.replai_password)
-        api_key, device_key = _secret(self.replai_api_key), _secret(self.replai_device_key)
-        if self.replai_routes == "api" and not (token or (self.replai_email and password)):
-            raise ConfigurationError(
-                "set BROADCASTER_REPLAI_TOKEN, or BROADCASTER_REPLAI_EMAIL and "
-                "BROADCASTER_REPLAI_PASSWORD, to call Replai"
-            )
-        if self.replai_routes == "api-app" and not (api_key and device_key):
-            raise ConfigurationError(
-                "BROADCASTER_REPLAI_ROUTES=api-app needs BROADCASTER_REPLAI_API_KEY and "
-                "BROADCASTER_REPLAI_DEVICE_KEY"
-            )
-        return ReplaiClient(
-            base_url=self.replai_base_url,
-            token=token,
-            email=self.replai_email,
-            password=password,
-            api_key=api_key,
-            device_key=device_key,
-            routes=self.replai_routes,
-            timeout=self.replai_timeout,
-            connect_timeout=self.replai_connect_timeout,
-            max_connections=self.replai_max_connections,
-        )
+        return dict(self._all_accounts)
 
+    def replai_client(self, account: str = DEFAULT_ACCOUNT) -> "ReplaiClient":
+        """A ReplaiClient for an account (the default one unless named).
 
-def _secret(value: SecretStr | None) -> str | None:
-    return value.get_secret_value() if value is not None else None
+        Raises:
+            ConfigurationError: an unknown account, or no credentials for its route family.
+        """
+        accounts = self._all_accounts
+        if account not in accounts:
+            known = ", ".join(sorted(accounts))
+            raise ConfigurationError(f"unknown Replai account {account!r} (configured: {known})")
+        return accounts[account].client(account, self)
 
 
 @functools.cache

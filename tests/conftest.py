@@ -25,6 +25,8 @@ import pytest
 import redis as redis_lib
 
 SANDBOX_TOKEN = "sandbox-test-token"
+#: A second static token: another Replai account for the sandbox's throttle.
+SECOND_TOKEN = "sandbox-test-token-2"
 #: The test workers' BROADCASTER_STALE_AFTER; stores that launch campaigns for them use it too.
 WORKER_STALE_AFTER = 5.0
 
@@ -85,6 +87,14 @@ STORE_DB = 15
 BROKER_DB = STORE_DB - 1
 os.environ["BROADCASTER_REDIS_URL"] = redis_url(STORE_DB)
 os.environ["BROADCASTER_BROKER_URL"] = redis_url(BROKER_DB)
+# The sandbox runs with its throttle off unless a test turns it on, so the default account's
+# throttle (Replai's 120/min by default) and the senders' rate (Meta's 80/s) are raised to
+# match: campaigns' own rates set the pace.
+# Tests of the throttle set both sides themselves.
+ACCOUNT_RATE_PER_MINUTE = 600_000
+os.environ["BROADCASTER_RATE_WABA_PER_MINUTE"] = str(ACCOUNT_RATE_PER_MINUTE)
+os.environ["BROADCASTER_RATE_DEVICE_PER_MINUTE"] = str(ACCOUNT_RATE_PER_MINUTE)
+os.environ["BROADCASTER_SENDER_RATE"] = f"{ACCOUNT_RATE_PER_MINUTE}/min"
 
 
 @pytest.fixture
@@ -152,6 +162,8 @@ def sandbox_process() -> Iterator[Sandbox]:
             str(port),
             "--token",
             SANDBOX_TOKEN,
+            "--token",
+            SECOND_TOKEN,
             "--latency-ms",
             "0",
             "--seed",
@@ -179,6 +191,7 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
         webhook_url=None,
         fail_mode=None,
         down=False,
+        throttle_window="fixed",
     )
     yield sandbox_process
 

@@ -1,14 +1,17 @@
 """Dispatch: how many recipients a campaign keeps in flight, and how they reach the queue."""
 
 import base64
+import dataclasses
 import json
 
 import pytest
 import redis as redis_lib
 
-from broadcaster import enqueue
+from broadcaster import operations
 from broadcaster.campaigns import CampaignState, dispatch_window
-from broadcaster.settings import get_settings
+from broadcaster.errors import CampaignInvalid
+from broadcaster.limits import Limits
+from broadcaster.settings import Settings, get_settings
 from tests import factories
 from tests.conftest import BROKER_DB, redis_url
 
@@ -34,19 +37,29 @@ def test_dispatch_window_is_what_the_rate_can_send_within_the_slot_horizon(
     assert dispatch_window(limit, per_minute, batch) == window
 
 
-def test_enqueue_sizes_the_window_from_the_campaigns_rate(store):
-    def window_of(**fields):
-        result = enqueue.enqueue_broadcast(
-            [{"phone": factories.phone(i)} for i in range(3)],
-            sender="waba-1", text="Halo", store=store, dispatch=factories.Published(), **fields,
+def test_launch_sizes_the_window_from_the_campaigns_tightest_limit(store):
+    """Replai's default throttle (120/min on WABA routes) and Meta's 80/s per sender."""
+    settings = Settings(_env_file=None, rate_waba_per_minute=120, sender_rate="80/s")
+    defaults = operations.LaunchDefaults.from_settings(settings)
+
+    def window_of(window=None, **fields):
+        result = operations.launch(
+            store, factories.Published(), [{"phone": factories.phone(i)} for i in range(3)],
+            operations.CampaignRequest(sender="waba-1", text="Halo", **fields),
+            defaults=defaults, window=window,
         )  # fmt: skip
         return int(store.redis.hget(store.keys.campaign(result.campaign.id), "window"))
 
-    settings = get_settings()
-    assert window_of(rate_per_minute=1200) == 40
-    assert window_of(rate_per_minute=6_000_000) == settings.dispatch_window
-    # no rate of its own: the channel's default (120/min for WABA: 4 in 2 s, so one batch)
+    assert window_of(rate_per_minute=60) == settings.send_batch  # 2 in 2 s: one batch
+    # no rate of its own: the account's (120/min: 4 in 2 s, so one batch)
     assert window_of() == settings.send_batch
+    with pytest.raises(CampaignInvalid, match="more than account 'default'"):
+        window_of(rate_per_minute=1200)
+    fast = dataclasses.replace(defaults, limits=Limits.from_settings(
+        Settings(_env_file=None, rate_waba_per_minute=600_000, sender_rate="80/s")))  # fmt: skip
+    defaults = fast
+    assert window_of(rate_per_minute=1200) == 40  # what 20/s sends in 2 s
+    assert window_of() == 160  # the sender's 80/s binds: 160 in 2 s
     # an explicit window is a limit too: it wins when smaller, the rate's cap when that is
     assert window_of(rate_per_minute=1200, window=7) == 7
     assert window_of(rate_per_minute=1200, window=1000) == 40

@@ -105,3 +105,62 @@ def test_daily_cap_zero_means_no_cap(redis):
     cap = DailyCap(redis, cap=0)
     assert all(cap.admit("day", str(i)) for i in range(10))
     assert redis.exists("day") == 0
+
+
+# --- nested limits: the inner keys at one common slot, the outer just in time --------------
+
+# Redis's own clock moves between the calls (by a few ms on a busy machine): the checks allow
+# 12 ms, well below the 50 ms that tells one slot from the next.
+INNER = [("campaign:c1", 600.0), ("sender:waba:s1", 6000.0)]  # 100 ms and 10 ms apart
+OUTER = ("account:default:waba", 1200.0)  # 50 ms apart
+
+
+def test_nested_takes_every_slot_at_once_when_the_inner_slot_is_now(limiter):
+    first = limiter.reserve_nested(INNER, OUTER, max_wait=2.0)
+    assert first.complete and first.wait == pytest.approx(0, abs=0.012)
+    # the account was taken: a send of another campaign on the account waits 50 ms for it
+    other = limiter.reserve_nested([("sender:waba:s2", 6000.0)], OUTER, max_wait=2.0)
+    assert other.complete and other.wait == pytest.approx(0.05, abs=0.012)
+
+
+def test_nested_holds_no_account_slot_while_the_inner_one_is_ahead(limiter):
+    limiter.reserve_nested(INNER, OUTER, max_wait=2.0)
+    second = limiter.reserve_nested(INNER, OUTER, max_wait=2.0)  # the campaign's next: 100 ms
+    assert not second.complete and second.wait == pytest.approx(0.1, abs=0.012)
+    assert second.binding == "campaign:c1"
+    # the account's next slot is still 50 ms from the first: not pushed out to 100 ms
+    assert limiter.reserve(OUTER[0], per_minute=OUTER[1], max_wait=2.0) == pytest.approx(
+        0.05, abs=0.012
+    )
+
+
+def test_an_outer_refusal_gives_the_inner_slot_back(limiter):
+    limiter.penalize(OUTER[0], 5.0)  # the account is held back (a 429)
+    with pytest.raises(RateLimitExceeded) as info:
+        limiter.reserve_nested(INNER, OUTER, max_wait=2.0)
+    assert info.value.key == OUTER[0] and 4.9 <= info.value.retry_after <= 5.0
+    # the campaign's and the sender's slots were given back: the next one is now
+    assert limiter.reserve(INNER[0][0], per_minute=600, max_wait=2.0) == pytest.approx(
+        0, abs=0.012
+    )
+
+
+def test_an_inner_refusal_names_the_binding_limit_and_takes_nothing(limiter):
+    limiter.penalize("sender:waba:s1", 3.0)
+    with pytest.raises(RateLimitExceeded) as info:
+        limiter.reserve_nested(INNER, OUTER, max_wait=2.0)
+    assert info.value.key == "sender:waba:s1"
+    assert limiter.reserve(OUTER[0], per_minute=1200, max_wait=2.0) == pytest.approx(0, abs=0.012)
+
+
+def test_refund_gives_back_the_inner_slot_only_if_nobody_took_a_later_one(limiter):
+    limiter.reserve_nested(INNER, OUTER, max_wait=2.0)
+    held = limiter.reserve_nested(INNER, OUTER, max_wait=2.0)  # inner only, 100 ms ahead
+    limiter.refund(held)
+    again = limiter.reserve_nested(INNER, OUTER, max_wait=2.0)
+    assert again.wait == pytest.approx(0.1, abs=0.012)  # the same slot, not 200 ms
+    later = limiter.reserve_nested(INNER, OUTER, max_wait=2.0)  # 200 ms
+    limiter.refund(again)  # someone reserved after it: nothing to give back
+    assert limiter.reserve_nested(INNER, OUTER, max_wait=2.0).wait == pytest.approx(
+        later.wait + 0.1, abs=0.012
+    )

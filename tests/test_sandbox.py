@@ -17,8 +17,8 @@ import pytest
 
 from broadcaster.sandbox.options import RateSpec, parse_rate_limit
 from broadcaster.sandbox.posting import KeepAlivePoster, PostError
-from broadcaster.sandbox.throttle import SlidingWindowThrottle
-from tests.conftest import SANDBOX_TOKEN, Sandbox, free_port, wait_http
+from broadcaster.sandbox.throttle import FixedWindowThrottle, SlidingWindowThrottle
+from tests.conftest import SANDBOX_TOKEN, SECOND_TOKEN, Sandbox, free_port, wait_http
 
 JSON = {"Accept": "application/json"}
 AUTH = {**JSON, "Authorization": f"Bearer {SANDBOX_TOKEN}"}
@@ -213,6 +213,46 @@ def test_throttle_off_and_device_family_defaults(sandbox):
     assert device.headers["X-RateLimit-Limit"] == "60"
     assert {r.status_code for r in unthrottled} == {200}
     assert "X-RateLimit-Limit" not in unthrottled[0].headers
+
+
+def test_the_throttle_is_per_account_and_route_family(sandbox):
+    """Two tokens of one user share its throttle (Laravel keys it by user); a second static
+    token is an account of its own; the device routes count apart from the WABA ones."""
+    sandbox.configure(rate_limit_per_minute=2)
+    login = {"email": "demo@example.com", "password": "password"}
+    tokens = [
+        sandbox.http.post("/api/login", json=login, headers=JSON).json()["data"]["token"]
+        for _ in range(2)
+    ]
+    first, second, other = (*tokens, SECOND_TOKEN)
+
+    def send(token: str, route: str = "/api/waba/send") -> int:
+        body = {"phone": f"62812345600{50 + len(sent)}", "message": "Halo",
+                "waba_id": "w", "device_id": "d"}  # fmt: skip
+        sent.append(route)
+        headers = {**JSON, "Authorization": f"Bearer {token}"}
+        return sandbox.http.post(route, json=body, headers=headers).status_code
+
+    sent: list[str] = []
+    codes = [send(first), send(second), send(first), send(first, "/api/wa/send"), send(other)]
+    assert codes == [200, 200, 429, 200, 200]
+    accounts = [s["account"] for s in sandbox.sends()["sends"]]
+    assert accounts == ["user:1", "user:1", "user:1", f"token:{SECOND_TOKEN}"]
+
+
+def test_the_fixed_window_counts_in_buckets_as_laravel_does():
+    throttle = FixedWindowThrottle()
+    decisions = [throttle.hit("k", t, limit=2, period=60.0) for t in (60.0, 61.0, 119.5, 120.0)]
+    assert [d.allowed for d in decisions] == [True, True, False, True]
+    assert decisions[2].retry_after == 1  # to the end of the bucket: 0.5 s, at least 1
+    assert decisions[3].remaining == 1
+
+
+def test_the_window_can_be_switched_to_sliding(sandbox):
+    sandbox.configure(rate_limit="1/s", throttle_window="sliding")
+    assert sandbox.http.get("/_sandbox/config").json()["throttle_window"] == "sliding"
+    assert waba_send(sandbox).status_code == 200
+    assert waba_send(sandbox, phone="6281234560052").status_code == 429
 
 
 def test_sliding_window_never_accepts_more_than_the_limit_in_any_window():

@@ -512,6 +512,9 @@ def campaign_logs(tmp_path_factory) -> dict[str, str]:
         "BROADCASTER_REPLAI_TIMEOUT": "3",
         "BROADCASTER_BACKOFF_BASE": "0.5",
         "BROADCASTER_PAIR_INTERVAL": "1",
+        # the sandbox's throttle is off: the account's is raised to match
+        "BROADCASTER_RATE_WABA_PER_MINUTE": os.environ["BROADCASTER_RATE_WABA_PER_MINUTE"],
+        "BROADCASTER_SENDER_RATE": os.environ["BROADCASTER_SENDER_RATE"],
     }
     commands = {
         # as docker-compose runs them: the sandbox is given the webhook URL on its command line

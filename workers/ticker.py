@@ -37,7 +37,6 @@ return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
 """
 
 
-
 class Ticker:
     """Runs `tick_once` in a daemon thread while this process holds the ticker lock."""
 

@@ -38,6 +38,8 @@ DEMO_PREFIX = "bcdemo"
 DEMO_SENDER = "demo-waba"
 #: Sends per minute: 200 recipients in about 10 s.
 DEMO_RATE = 1200.0
+#: The sandbox's throttle of the demo account (25/s), and so the account's configured one.
+SANDBOX_RATE_PER_MINUTE = 1500
 #: Seconds every service gets to come up.
 DEFAULT_START_TIMEOUT = 60.0
 #: Longest wait for delivery receipts and replies after the last send.
@@ -129,6 +131,8 @@ def _environment(ports: _Ports, api_key: str, *, webhook_secret: str) -> dict[st
         "BROADCASTER_REPLAI_ROUTES": "api",
         "BROADCASTER_REPLAI_TIMEOUT": "5",
         "BROADCASTER_BACKOFF_BASE": "1",
+        # the sandbox below throttles the account at 25/s: so does the demo's configuration
+        "BROADCASTER_RATE_WABA_PER_MINUTE": str(SANDBOX_RATE_PER_MINUTE),
         "BROADCASTER_API_KEYS": api_key,
         "BROADCASTER_WEBHOOK_SECRET": webhook_secret,
         "PYTHONUNBUFFERED": "1",
@@ -167,7 +171,8 @@ def _start_services(
               f"and Flower (logs in {children.log_dir})...")  # fmt: skip
     sandbox = children.start("sandbox", [
         py, "-m", "broadcaster.sandbox", "--port", str(ports.sandbox), "--token",
-        env["BROADCASTER_REPLAI_TOKEN"], "--rate-limit", "25/s", "--callback-delay-ms", "100",
+        env["BROADCASTER_REPLAI_TOKEN"], "--rate-limit", f"{SANDBOX_RATE_PER_MINUTE}/min",
+        "--callback-delay-ms", "100",
         *(["--webhook-url", webhook] if web else []),
     ])  # fmt: skip
     worker = children.start("worker", [

@@ -1,14 +1,13 @@
 """`broadcaster launch`: import a contact CSV, create the campaign, start it, follow it."""
 
 import datetime
-import re
 import sys
 from pathlib import Path
 from typing import IO, Annotated, Any
 
 import typer
 
-from broadcaster import operations
+from broadcaster import limits, operations
 from broadcaster.channels import Channel
 from broadcaster.errors import NoPhoneColumn
 from broadcaster.operations import CampaignRequest, EnqueueResult
@@ -21,16 +20,13 @@ from .progress import counts_text, follow
 
 __all__ = ["create_campaign", "launch", "parse_rate", "parse_send_at", "report_outcome"]
 
-_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute))?\s*", re.I)
-
 
 def parse_rate(text: str) -> float:
     """`600/min`, `10/s` or a bare number (per minute) -> sends per minute."""
-    match = _RATE.fullmatch(text)
-    if match is None or float(match.group(1)) <= 0:
-        raise typer.BadParameter(f"{text!r}: expected a positive N/min or N/s, e.g. 600/min")
-    per_second = (match.group(2) or "min").lower() in ("s", "sec", "second")
-    return float(match.group(1)) * (60.0 if per_second else 1.0)
+    try:
+        return limits.parse_rate(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def parse_send_at(text: str) -> datetime.datetime:
@@ -76,6 +72,10 @@ def launch(
     phone_column: Annotated[
         str | None, typer.Option(help="The phone column (default: found by name).")
     ] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(help="The Replai account to send through (default: the sender's)."),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only import and validate; create nothing.")
     ] = False,
@@ -98,7 +98,7 @@ def launch(
     request = CampaignRequest(
         sender=sender, text=text, template=template, language=lang, params=param or (),
         channel=channel, name=name or (Path(contacts).name if contacts != "-" else None),
-        send_at=send_at, rate_per_minute=rate, phone_column=phone_column,
+        send_at=send_at, rate_per_minute=rate, phone_column=phone_column, account=account,
     )  # fmt: skip
     result = create_campaign(store, contacts, request, dry_run=dry_run)
     if json_output:
@@ -127,9 +127,15 @@ def create_campaign(
 
     `contacts` is a path, or `-` for standard input.
     """
+    from broadcaster.replai import ReplaiClient
     from broadcaster.settings import get_settings
 
-    client = get_settings().replai_client() if request.template else None
+    opened: list[ReplaiClient] = []
+
+    def client(account: str) -> ReplaiClient:  # to check a template, with the campaign's account
+        opened.append(get_settings().replai_client(account))
+        return opened[-1]
+
     source: str | IO[bytes] = sys.stdin.buffer if contacts == "-" else contacts
     try:
         return operations.launch(
@@ -139,8 +145,8 @@ def create_campaign(
     except NoPhoneColumn as exc:
         raise CommandError(f"{exc}: pass --phone-column NAME") from None
     finally:
-        if client is not None:
-            client.close()
+        for each in opened:
+            each.close()
 
 
 def _json_result(result: EnqueueResult, dry_run: bool) -> dict[str, Any]:

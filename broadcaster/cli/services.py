@@ -4,6 +4,7 @@
 process manager reach the server directly; options this command does not know are passed on.
 """
 
+import enum
 import os
 import sys
 from pathlib import Path
@@ -13,6 +14,14 @@ import typer
 
 from .group import CommandError
 from .processes import WEB_APP, web_app_available
+
+
+class ThrottleWindow(enum.StrEnum):
+    """The sandbox's throttle windows (`broadcaster.sandbox.options.THROTTLE_WINDOWS`)."""
+
+    fixed = "fixed"
+    sliding = "sliding"
+
 
 __all__ = ["PASS_THROUGH", "demo", "sandbox", "web", "worker"]
 
@@ -72,12 +81,19 @@ def sandbox(
         str | None,
         typer.Option(
             callback=_rate_limit,
-            help="Per-token throttle: 120/min, 20/s or 0 (off). Default: Replai's "
-            "(120/min WABA, 60/min device).",
+            help="Throttle per account and route family: 120/min, 20/s or 0 (off). Default: "
+            "Replai's (120/min WABA, 60/min device).",
         ),
     ] = None,
+    throttle_window: Annotated[
+        ThrottleWindow,
+        typer.Option(help="fixed: Laravel's buckets, as Replai; sliding: none over the limit."),
+    ] = ThrottleWindow.fixed,
     webhook_url: Annotated[str | None, typer.Option(help="Where callbacks go.")] = None,
-    token: Annotated[str | None, typer.Option(help="A Bearer token always accepted.")] = None,
+    token: Annotated[
+        list[str] | None,
+        typer.Option(help="A Bearer token always accepted, an account of its own (repeat)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of message ids and tokens.")] = 0,
     callback_delay_ms: Annotated[
         int, typer.Option(min=0, help="Between sent, delivered and read callbacks.")
@@ -93,7 +109,8 @@ def sandbox(
             latency=latency_ms / 1000.0,
             rate_limit=parse_rate_limit(rate_limit) if rate_limit is not None else None,
             webhook_url=webhook_url or None,
-            token=token or None,
+            tokens=tuple(t for t in token or () if t),
+            throttle_window=throttle_window.value,
             seed=seed,
             callback_delay=callback_delay_ms / 1000.0,
         )

@@ -4,13 +4,14 @@ import dataclasses
 import datetime
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any
 
 from broadcaster.campaigns import Campaign, Channel, check_columns, dispatch_window
 from broadcaster.campaigns import new_campaign_id as _new_id
 from broadcaster.contacts import read_contacts
 from broadcaster.errors import CampaignInvalid, ContactImportError, ReplaiError
+from broadcaster.limits import Limits
 from broadcaster.replai import ReplaiClient
 from broadcaster.store import CampaignStore
 
@@ -28,7 +29,7 @@ class LaunchDefaults:
     region: str
     dispatch_window: int
     send_batch: int
-    channel_rates: Mapping[Channel, float]
+    limits: Limits
 
     @classmethod
     def from_settings(cls, settings: Any) -> "LaunchDefaults":
@@ -37,7 +38,7 @@ class LaunchDefaults:
             region=settings.default_region,
             dispatch_window=settings.dispatch_window,
             send_batch=settings.send_batch,
-            channel_rates=settings.channel_rates,
+            limits=Limits.from_settings(settings),
         )
 
 
@@ -59,6 +60,9 @@ class CampaignRequest:
     send_at: datetime.datetime | float | None = None
     rate_per_minute: float | None = None
     phone_column: str | None = None
+    #: The Replai account to send through; None: the sender's (BROADCASTER_SENDERS), else
+    #: the default one.
+    account: str | None = None
 
     def campaign(self, columns: Sequence[str]) -> Campaign:
         """The campaign this asks for, given the contact columns (raises CampaignInvalid)."""
@@ -74,6 +78,7 @@ class CampaignRequest:
             params=tuple("{" + p + "}" if p in columns else p for p in self.params),
             send_at=when.timestamp() if isinstance(when, datetime.datetime) else when,
             rate_per_minute=self.rate_per_minute,
+            account=self.account,
         )
         check_columns(campaign, columns)
         return campaign
@@ -110,23 +115,26 @@ def launch(
     request: CampaignRequest,
     *,
     defaults: LaunchDefaults,
-    client: ReplaiClient | None = None,
+    client: ReplaiClient | Callable[[str], ReplaiClient] | None = None,
     window: int | None = None,
     dry_run: bool = False,
 ) -> EnqueueResult:
     """Import contacts, validate the message, store the campaign, start it and publish its
     first sends (or schedule it, when `send_at` is ahead).
 
-    `client` checks a template against Replai's list (required with a template). `window`
+    `client` checks a template against Replai's list (required with a template): a client of
+    the campaign's account, or a function that gives one for an account's name. `window`
     caps the recipients in flight below `defaults.dispatch_window`; the campaign gets no more
     than its rate can send in 2 s either (`campaigns.dispatch_window`). With `dry_run`, only
     import and validate: the summary gets the `recipients` it would send to.
 
     Raises:
         ContactImportError: the file cannot be read, or no row can be sent to.
-        CampaignInvalid: unknown template, wrong parameter count, unknown placeholder column.
+        CampaignInvalid: unknown template, wrong parameter count, unknown placeholder column,
+            unknown account, a rate above the account's or the sender's.
         BrokerUnavailable: the first sends could not be queued (the campaign is deleted).
     """
+    limits = defaults.limits
     with read_contacts(
         contacts,
         phone_column=request.phone_column,
@@ -135,16 +143,20 @@ def launch(
     ) as imported:
         columns = [c for c in imported.columns if c != imported.summary.phone_column]
         campaign = request.campaign(columns)
+        account = limits.account_for(campaign.sender, campaign.account)
+        campaign = dataclasses.replace(campaign, account=account)
+        limits.check(campaign)
+        campaign = dataclasses.replace(campaign, limited_by=limits.binding(campaign).describe())
         if campaign.template is not None:
             if client is None:
                 raise CampaignInvalid("a Replai client is needed to check the template")
-            _check_template(client, campaign)
+            _check_template(client(account) if callable(client) else client, campaign)
         if dry_run:
             recipients = [c.phone for c in imported]
             return EnqueueResult(campaign, imported.summary.to_dict() | {"recipients": recipients})
         size = dispatch_window(
             min(window or defaults.dispatch_window, defaults.dispatch_window),
-            campaign.rate(defaults.channel_rates),
+            limits.rate(campaign),
             defaults.send_batch,
         )
         stored = store.create(campaign, imported, window=size)

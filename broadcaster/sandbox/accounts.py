@@ -31,12 +31,13 @@ class Accounts:
 
     Args:
         rng: makes the tokens, so a seeded sandbox issues the same ones.
-        static_token: a token that is always accepted, even after logout.
+        static_tokens: tokens always accepted, even after logout; each is an account of its
+            own for the throttle.
     """
 
-    def __init__(self, rng: random.Random, static_token: str | None = None) -> None:
+    def __init__(self, rng: random.Random, static_tokens: tuple[str, ...] = ()) -> None:
         self._rng = rng
-        self._static = static_token
+        self._static = frozenset(static_tokens)
         self._users: dict[str, Account] = {}
         self._tokens: dict[str, Account] = {}
         self.register("Demo", DEFAULT_EMAIL, DEFAULT_PASSWORD)
@@ -67,8 +68,14 @@ class Accounts:
         """Whether a Bearer token is accepted."""
         if not token:
             return False
-        return token == self._static or token in self._tokens
+        return token in self._static or token in self._tokens
+
+    def throttle_key(self, token: str) -> str:
+        """Whose requests a token's count toward: its user's (as Laravel's throttle keys an
+        authenticated request by user id), or the static token's own."""
+        account = self._tokens.get(token)
+        return f"user:{account.id}" if account is not None else f"token:{token}"
 
     def revoke(self, token: str) -> None:
-        """Invalidate a token (the static one stays valid)."""
+        """Invalidate a token (the static ones stay valid)."""
         self._tokens.pop(token, None)

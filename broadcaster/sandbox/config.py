@@ -4,7 +4,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from broadcaster.sandbox.options import RateSpec, SandboxOptions, parse_rate_limit
+from broadcaster.sandbox.options import (
+    THROTTLE_WINDOWS,
+    RateSpec,
+    SandboxOptions,
+    parse_rate_limit,
+)
 
 __all__ = ["FAIL_MODES", "SandboxConfig"]
 
@@ -45,6 +50,12 @@ def _fail_mode(value: Any) -> str | None:
     return text
 
 
+def _window(value: Any) -> str:
+    if value not in THROTTLE_WINDOWS:
+        raise ValueError(f"expected one of {', '.join(THROTTLE_WINDOWS)}, got {value!r}")
+    return str(value)
+
+
 def _flag(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"expected true or false, got {value!r}")
@@ -55,6 +66,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "latency_ms": ("latency", _millis),
     "rate_limit_per_minute": ("rate_limit", _rate),
     "rate_limit": ("rate_limit", _rate),
+    "throttle_window": ("throttle_window", _window),
     "webhook_url": ("webhook_url", _url),
     "callback_delay_ms": ("callback_delay", _millis),
     "fail_mode": ("fail_mode", _fail_mode),
@@ -70,12 +82,14 @@ def _number(value: float) -> int | float:
 class SandboxConfig:
     """What can change while the sandbox runs. Durations are seconds.
 
-    `rate_limit` None means Replai's defaults (120/min WABA, 60/min device, per token);
-    a limit of 0 turns throttling off.
+    `rate_limit` None means Replai's defaults (120/min WABA, 60/min device, per account);
+    a limit of 0 turns throttling off. `throttle_window` is "fixed" (Laravel's buckets, as
+    Replai) or "sliding" (strict).
     """
 
     latency: float = 0.0
     rate_limit: RateSpec | None = None
+    throttle_window: str = "fixed"
     webhook_url: str | None = None
     callback_delay: float = 0.2
     fail_mode: str | None = None
@@ -87,6 +101,7 @@ class SandboxConfig:
         return cls(
             latency=options.latency,
             rate_limit=options.rate_limit,
+            throttle_window=options.throttle_window,
             webhook_url=options.webhook_url,
             callback_delay=options.callback_delay,
         )
@@ -116,6 +131,7 @@ class SandboxConfig:
             "latency_ms": round(self.latency * 1000),
             "rate_limit_per_minute": None if rate is None else _number(rate.per_minute),
             "rate_limit": None if rate is None else str(rate),
+            "throttle_window": self.throttle_window,
             "webhook_url": self.webhook_url,
             "callback_delay_ms": round(self.callback_delay * 1000),
             "fail_mode": self.fail_mode,

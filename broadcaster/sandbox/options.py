@@ -8,6 +8,7 @@ __all__ = [
     "DEFAULT_CALLBACK_DELAY",
     "DEFAULT_HOST",
     "DEFAULT_SEED",
+    "THROTTLE_WINDOWS",
     "RateSpec",
     "SandboxOptions",
     "build_parser",
@@ -21,6 +22,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_CALLBACK_DELAY = 0.2
 #: Seed of the RNG that makes message ids and tokens.
 DEFAULT_SEED = 0
+
+#: How the throttle counts: Laravel's fixed buckets (Replai's), or a strict sliding window.
+THROTTLE_WINDOWS = ("fixed", "sliding")
 
 _PERIODS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0}
 
@@ -74,9 +78,10 @@ class SandboxOptions:
     latency: float = 0.0
     rate_limit: RateSpec | None = None
     webhook_url: str | None = None
-    token: str | None = None
+    tokens: tuple[str, ...] = ()
     seed: int = DEFAULT_SEED
     callback_delay: float = DEFAULT_CALLBACK_DELAY
+    throttle_window: str = "fixed"
 
 
 def _rate_arg(text: str) -> RateSpec:
@@ -94,7 +99,14 @@ def build_parser(prog: str = "python -m broadcaster.sandbox") -> argparse.Argume
     parser.add_argument("--latency-ms", type=int, default=0, help="added to every API answer")
     parser.add_argument("--rate-limit", type=_rate_arg, default=None, help="120/min, 20/s or 0")
     parser.add_argument("--webhook-url", default=None, help="where status callbacks go")
-    parser.add_argument("--token", default=None, help="a Bearer token that is always accepted")
+    parser.add_argument(
+        "--token", action="append", default=[],
+        help="a Bearer token that is always accepted, an account of its own (repeat for more)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--throttle-window", choices=THROTTLE_WINDOWS, default="fixed",
+        help="fixed: Laravel's per-minute buckets, as Replai; sliding: no window over the limit",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument(
         "--callback-delay-ms", type=int, default=int(DEFAULT_CALLBACK_DELAY * 1000)
@@ -111,7 +123,8 @@ def parse_args(argv: Sequence[str] | None = None) -> SandboxOptions:
         latency=max(0, ns.latency_ms) / 1000.0,
         rate_limit=ns.rate_limit,
         webhook_url=ns.webhook_url or None,
-        token=ns.token or None,
+        tokens=tuple(t for t in ns.token if t),
+        throttle_window=ns.throttle_window,
         seed=ns.seed,
         callback_delay=max(0, ns.callback_delay_ms) / 1000.0,
     )

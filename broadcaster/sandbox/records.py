@@ -21,6 +21,7 @@ class SendRecord:
     route: str
     message_id: str
     token: str | None = None
+    account: str | None = None  #: whose throttle it counted toward (`Accounts.throttle_key`)
 
     def to_json(self) -> dict[str, Any]:
         """The record as `/_sandbox/sends` lists it."""
@@ -31,6 +32,7 @@ class SendRecord:
             "route": self.route,
             "message_id": self.message_id,
             "token": self.token,
+            "account": self.account,
         }
 
 

@@ -73,7 +73,7 @@ class Sender:
         if rate.limit:
             family = "waba" if route.waba else "device"
             decision = self.state.throttle.hit(
-                f"{family}:{credential}", t, rate.limit, rate.period
+                f"{family}:{self._account(route, credential)}", t, rate.limit, rate.period
             )
             if not decision.allowed:
                 return error_page(request, 429, "Too Many Attempts.", decision.headers())
@@ -85,6 +85,12 @@ class Sender:
         for key, value in headers.items():
             response.headers.setdefault(key, value)
         return response
+
+    def _account(self, route: SendRoute, credential: str) -> str:
+        """Whose throttle a request counts toward: the token's user, or the api_key."""
+        if route.bearer:
+            return self.state.accounts.throttle_key(credential)
+        return f"api_key:{credential}"
 
     def _authenticate(
         self, request: Request, route: SendRoute, data: dict[str, Any]
@@ -208,7 +214,8 @@ class Sender:
         else:
             message_id = state.new_device_message_id()
             data = {"id": message_id, "phone": out.phone, "status": "sent"}
-        state.sends.add(SendRecord(t, out.phone, ref, route.path, message_id, credential))
+        account = self._account(route, credential)
+        state.sends.add(SendRecord(t, out.phone, ref, route.path, message_id, credential, account))
         state.chats.add(out.sender, out.phone, ChatMessage(message_id, True, out.text, int(t)))
         self.callbacks.after_send(SentMessage(message_id, out.phone, out.sender, route.waba))
         message = "Message sent successfully" if route.waba else "Message sent"

@@ -8,13 +8,13 @@ from broadcaster.sandbox.chats import ChatStore
 from broadcaster.sandbox.config import SandboxConfig
 from broadcaster.sandbox.options import RateSpec, SandboxOptions
 from broadcaster.sandbox.records import SendLog
-from broadcaster.sandbox.throttle import SlidingWindowThrottle
+from broadcaster.sandbox.throttle import FixedWindowThrottle, SlidingWindowThrottle, Throttle
 
 __all__ = ["DEVICE_RATE", "WABA_RATE", "SandboxState"]
 
-#: Replai's default throttle on the WABA routes, per token.
+#: Replai's default throttle on the WABA routes, per account.
 WABA_RATE = RateSpec(120, 60.0)
-#: Replai's default throttle on the device routes, per token (or api_key).
+#: Replai's default throttle on the device routes, per account (or api_key).
 DEVICE_RATE = RateSpec(60, 60.0)
 
 
@@ -29,10 +29,12 @@ class SandboxState:
         self.options = options
         self.config = SandboxConfig.from_options(options)
         self.rng = random.Random(options.seed)
-        self.accounts = Accounts(self.rng, options.token)
+        self.accounts = Accounts(self.rng, options.tokens)
         self.sends = SendLog()
         self.chats = ChatStore()
-        self.throttle = SlidingWindowThrottle()
+        self.throttles: dict[str, Throttle] = {
+            "fixed": FixedWindowThrottle(), "sliding": SlidingWindowThrottle(),
+        }  # fmt: skip
         self.attempts: dict[str, int] = {}
         self.disconnected: set[str] = set()
         self.epoch = 0
@@ -45,6 +47,11 @@ class SandboxState:
         if self.config.rate_limit is not None:
             return self.config.rate_limit
         return WABA_RATE if waba else DEVICE_RATE
+
+    @property
+    def throttle(self) -> Throttle:
+        """The throttle the configuration names (fixed by default, as Replai's)."""
+        return self.throttles[self.config.throttle_window]
 
     def next_attempt(self, phone: str) -> int:
         """Count one more attempt to `phone` and return its number (1-based)."""
@@ -66,7 +73,8 @@ class SandboxState:
         self.epoch += 1
         self.sends.clear()
         self.chats.clear()
-        self.throttle.clear()
+        for throttle in self.throttles.values():
+            throttle.clear()
         self.attempts.clear()
         self.disconnected.clear()
         self.callbacks_posted = 0

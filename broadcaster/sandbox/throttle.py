@@ -1,17 +1,18 @@
-"""A strict sliding-window throttle, like Laravel's `throttle` middleware but exact.
+"""The sandbox's throttles: Laravel's fixed window (Replai's), and a strict sliding window.
 
-Laravel counts hits in fixed one-minute buckets, which lets up to twice the limit through
-around a bucket edge. The sandbox is stricter on purpose: it remembers the time of every
-accepted request, so no window of `period` seconds ever holds more than `limit` of them. That
-makes "the client never exceeded the limit" a property benchmarks can check exactly against
-the timestamps in `/_sandbox/sends`.
+Replai's `throttle` middleware (Laravel) counts hits per key in fixed buckets of `period`
+seconds (`FixedWindowThrottle`), which lets up to twice the limit through around a bucket edge.
+`SlidingWindowThrottle` is stricter: it remembers the time of every accepted request, so no
+window of `period` seconds ever holds more than `limit` of them. Benchmarks check the stricter
+property themselves, against the timestamps in `/_sandbox/sends`.
 """
 
 import math
 from collections import deque
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["SlidingWindowThrottle", "ThrottleDecision"]
+__all__ = ["FixedWindowThrottle", "SlidingWindowThrottle", "Throttle", "ThrottleDecision"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,40 @@ class ThrottleDecision:
         if not self.allowed:
             headers["Retry-After"] = str(self.retry_after)
         return headers
+
+
+class Throttle(Protocol):
+    """Counts accepted requests per key over a period."""
+
+    def hit(self, key: str, now: float, limit: int, period: float) -> ThrottleDecision:
+        """Accept the request at `now` if the key's window allows it, and record it."""
+
+    def clear(self) -> None:
+        """Forget every window."""
+
+
+class FixedWindowThrottle:
+    """Laravel's throttle: at most `limit` accepted requests per key in each bucket of `period`
+    seconds (aligned to the epoch); Retry-After runs to the end of the bucket."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[str, tuple[int, int]] = {}
+
+    def hit(self, key: str, now: float, limit: int, period: float) -> ThrottleDecision:
+        """Accept the request at `now` if its bucket is not full, and count it."""
+        bucket = int(now // period)
+        start, count = self._buckets.get(key, (bucket, 0))
+        if start != bucket:
+            count = 0
+        if count >= limit:
+            wait = (bucket + 1) * period - now
+            return ThrottleDecision(False, limit, 0, max(1, math.ceil(wait)))
+        self._buckets[key] = (bucket, count + 1)
+        return ThrottleDecision(True, limit, limit - count - 1)
+
+    def clear(self) -> None:
+        """Forget every bucket."""
+        self._buckets.clear()
 
 
 class SlidingWindowThrottle:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import redis.asyncio
 from fastapi import Depends, Request
 
+from broadcaster.limits import DEFAULT_ACCOUNT
 from broadcaster.operations import Dispatch, LaunchDefaults, load_dispatch
 from broadcaster.replai import ReplaiClient
 from broadcaster.settings import Settings
@@ -55,7 +56,7 @@ class WebResources:
         self.store = open_store(settings, redis=self.redis)
         self.defaults = LaunchDefaults.from_settings(settings)
         self._dispatch: Dispatch | None = None
-        self._client: ReplaiClient | None = None
+        self._clients: dict[str, ReplaiClient] = {}
         self._lock = threading.Lock()
         self._webhook_script: Any = None
 
@@ -99,19 +100,21 @@ class WebResources:
                 self._dispatch = load_dispatch(self.settings.dispatch)
             return self._dispatch
 
-    def client(self) -> ReplaiClient:
-        """The app's Replai client; raises ConfigurationError without credentials."""
+    def client(self, account: str | None = None) -> ReplaiClient:
+        """The app's Replai client of an account (the default one unless named), created on
+        first use; raises ConfigurationError for an unknown account or without credentials."""
+        name = account or DEFAULT_ACCOUNT
         with self._lock:
-            if self._client is None:
-                self._client = self.settings.replai_client()
-            return self._client
+            if name not in self._clients:
+                self._clients[name] = self.settings.replai_client(name)
+            return self._clients[name]
 
     def close(self) -> None:
         """Close the Replai client and the Redis pool."""
         with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
         self.redis.close()
 
 
@@ -140,8 +143,8 @@ def get_client(request: Request) -> ReplaiClient:
     return _resources(request).client()
 
 
-def get_client_factory(request: Request) -> Callable[[], ReplaiClient]:
-    """Get the Replai client only when needed (a template check): `client = factory()`."""
+def get_client_factory(request: Request) -> Callable[[str], ReplaiClient]:
+    """Get an account's Replai client only when needed: `client = factory(account)`."""
     return _resources(request).client
 
 
@@ -159,6 +162,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Any, Depends(get_redis)]
 StoreDep = Annotated[CampaignStore, Depends(get_store)]
 ClientDep = Annotated[ReplaiClient, Depends(get_client)]
-ClientFactoryDep = Annotated[Callable[[], ReplaiClient], Depends(get_client_factory)]
+ClientFactoryDep = Annotated[Callable[[str], ReplaiClient], Depends(get_client_factory)]
 DispatchDep = Annotated[Dispatch, Depends(get_dispatch)]
 DefaultsDep = Annotated[LaunchDefaults, Depends(get_defaults)]

@@ -77,6 +77,9 @@ class CampaignFields(BaseModel):
     )
     rate_per_minute: float | None = Field(default=None, gt=0)
     phone_column: str | None = None
+    account: str | None = Field(
+        default=None, description="Replai account to send through (default: the sender's)."
+    )
 
     def start_time(self) -> float | None:
         """`send_at` in seconds since the epoch (a naive time is read as UTC)."""
@@ -93,7 +96,7 @@ class CampaignFields(BaseModel):
             sender=self.sender, text=self.text, template=self.template, language=self.language,
             params=self.params, channel=self.channel, name=self.name,
             send_at=self.start_time(), rate_per_minute=self.rate_per_minute,
-            phone_column=self.phone_column,
+            phone_column=self.phone_column, account=self.account,
         )  # fmt: skip
 
 
@@ -119,6 +122,7 @@ class CampaignOut(BaseModel):
     params: list[str]
     send_at: datetime.datetime | None
     rate_per_minute: float | None
+    account: str | None
     state: str
     reason: str | None
     total: int
@@ -134,7 +138,7 @@ class CampaignOut(BaseModel):
         return cls(
             id=c.id, name=c.name, channel=c.channel, sender=c.sender, text=c.text,
             template=c.template, language=c.language, params=list(c.params),
-            send_at=timestamp(c.send_at), rate_per_minute=c.rate_per_minute,
+            send_at=timestamp(c.send_at), rate_per_minute=c.rate_per_minute, account=c.account,
             state=c.state.value, reason=c.reason, total=c.total,
             created_at=timestamp(c.created_at), started_at=timestamp(c.started_at),
             finished_at=timestamp(c.finished_at), replies=c.replies, opted_out=c.opted_out,
@@ -163,6 +167,8 @@ class ProgressOut(BaseModel):
     )
     eta: float | None = Field(description="Seconds to go at that rate.")
     next_at: datetime.datetime | None = Field(description="When a scheduled campaign starts.")
+    limited_by: str | None = Field(description="The tightest limit on its pace.")
+    sharing: int = Field(description="Other running campaigns on its account and route family.")
 
     @classmethod
     def of(cls, p: Progress) -> "ProgressOut":
@@ -172,6 +178,7 @@ class ProgressOut(BaseModel):
             total=p.total, counts=dict(p.counts), done=p.done, percent=round(p.percent, 2),
             rate=round(p.rate, 3) if p.rate is not None else None,
             eta=round(p.eta, 1) if p.eta is not None else None, next_at=timestamp(p.next_at),
+            limited_by=p.limited_by, sharing=p.sharing,
         )  # fmt: skip
 
 

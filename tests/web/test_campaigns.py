@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from tests import factories
-from tests.web.conftest import AUTH, TestClient, build_app, csv_bytes
+from tests.web.conftest import AUTH, Recorder, TestClient, build_app, csv_bytes
 
 
 def upload(client, data: bytes, **fields):
@@ -60,17 +60,29 @@ def test_json_recipients_create_a_campaign(client, store, dispatched):
     assert dispatched.campaigns == [body["id"]]
 
 
-def test_api_campaigns_get_a_window_capped_by_their_rate(client, store):
-    def window(**fields):
-        recipients = [{"phone": f"0812345678{i:02d}"} for i in range(3)]
-        body = {"sender": "w", "text": "Halo", "recipients": recipients} | fields
-        response = client.post("/campaigns", json=body)
-        assert response.status_code == 201, response.text
-        return int(store.redis.hget(store.keys.campaign(response.json()["id"]), "window"))
+def test_api_campaigns_get_a_window_capped_by_their_tightest_limit(redis, store):
+    app = build_app(Recorder(), rate_waba_per_minute=6000, sender_rate="80/s")
+    with TestClient(app, headers=AUTH) as client:
 
-    assert window(rate_per_minute=1200) == 40  # what 20/s sends in 2 s
-    assert window(rate_per_minute=6_000_000) == 512  # BROADCASTER_DISPATCH_WINDOW
-    assert window() == 8  # WABA's default 120/min: one task's worth
+        def window(**fields):
+            recipients = [{"phone": f"0812345678{i:02d}"} for i in range(3)]
+            body = {"sender": "w", "text": "Halo", "recipients": recipients} | fields
+            response = client.post("/campaigns", json=body)
+            assert response.status_code == 201, response.text
+            return int(store.redis.hget(store.keys.campaign(response.json()["id"]), "window"))
+
+        assert window(rate_per_minute=1200) == 40  # what 20/s sends in 2 s
+        assert window() == 160  # the sender's 80/s (under the account's 100/s): 160 in 2 s
+        refused = client.post("/campaigns", json={
+            "sender": "w", "text": "Halo", "rate_per_minute": 6000,
+            "recipients": [{"phone": "081234567801"}],
+        })  # fmt: skip
+        assert refused.status_code == 422
+        assert refused.json()["detail"] == (
+            "a rate of 100/s is more than sender w: 80/s allows: ask for at most 80/s, "
+            "or leave the rate out"
+        )
+        assert store.list_campaigns() != [] and len(store.list_campaigns()) == 2
 
 
 def test_template_params_repeat_and_send_at_is_kept(redis, sandbox, store, dispatched):

@@ -114,15 +114,14 @@ class _Launch:
         store: CampaignStore,
         dispatch: Dispatch,
         defaults: LaunchDefaults,
-        client: Callable[[], ReplaiClient],
+        client: Callable[[str], ReplaiClient],
     ) -> None:
         self.store, self.dispatch, self.defaults, self.client = store, dispatch, defaults, client
 
     def __call__(self, fields: CampaignFields, source: Source) -> EnqueueResult:
-        client = self.client() if fields.template is not None else None
         return operations.launch(
             self.store, self.dispatch, source, fields.request(),
-            defaults=self.defaults, client=client,
+            defaults=self.defaults, client=self.client,
         )  # fmt: skip
 
 

@@ -5,9 +5,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from broadcaster import operations
+from broadcaster.limits import DEFAULT_ACCOUNT
 
 from ..auth import ApiKey
-from ..deps import ClientDep, DispatchDep, SettingsDep, StoreDep
+from ..deps import ClientFactoryDep, DispatchDep, SettingsDep, StoreDep
 from ..inputs import normalize_many
 from ..schemas import (
     ActionResult,
@@ -80,7 +81,7 @@ def test_send(
     body: TrialSendIn,
     store: StoreDep,
     settings: SettingsDep,
-    client: ClientDep,
+    clients: ClientFactoryDep,
 ) -> TrialSendOut:
     """Send the campaign's message now to a few numbers, with the given `variables`.
 
@@ -88,5 +89,6 @@ def test_send(
     """
     campaign = store.get(campaign_id)
     phones = normalize_many(body.phones, region=settings.default_region)
+    client = clients(campaign.account or DEFAULT_ACCOUNT)
     results = operations.trial_send(store, client, campaign, phones, body.variables)
     return TrialSendOut(campaign_id=campaign_id, results=[TrialSendResult.of(r) for r in results])

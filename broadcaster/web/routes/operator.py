@@ -16,7 +16,7 @@ from broadcaster.reports import failure_groups
 from broadcaster.store import CampaignStore
 
 from ..auth import ApiKey
-from ..deps import ClientDep, SettingsDep, StoreDep
+from ..deps import ClientFactoryDep, DefaultsDep, SettingsDep, StoreDep
 from ..inputs import normalize_many
 from ..schemas import ErrorOut, TrialSendResult
 from ..uploads import form_fields, read_form, require_file
@@ -78,6 +78,7 @@ class TestMessageIn(BaseModel):
     variables: dict[str, str] = Field(
         default_factory=dict, description="Column values, as a recipient's row would give."
     )
+    account: str | None = Field(default=None, description="Replai account (default: sender's).")
 
 
 class TemplateOut(BaseModel):
@@ -164,7 +165,11 @@ def _preview(store: CampaignStore, file: IO[bytes], column: str | None, region: 
     "/messages/test", response_model=TrialSendResult, responses=_ERRORS, summary="Test message"
 )
 def test_message(
-    body: TestMessageIn, store: StoreDep, settings: SettingsDep, client: ClientDep
+    body: TestMessageIn,
+    store: StoreDep,
+    settings: SettingsDep,
+    clients: ClientFactoryDep,
+    defaults: DefaultsDep,
 ) -> TrialSendResult:
     """Send a message to one number now, as a campaign with these fields would send it to a
     recipient whose row has `variables`. Nothing is stored; a suppressed number is not sent to.
@@ -172,19 +177,25 @@ def test_message(
     (phone,) = normalize_many([body.phone], region=settings.default_region)
     request = CampaignRequest(
         sender=body.sender, text=body.text, template=body.template, language=body.language,
-        params=body.params, channel=body.channel, name="test message",
+        params=body.params, channel=body.channel, name="test message", account=body.account,
     )  # fmt: skip
     campaign = request.campaign(list(body.variables))
-    (result,) = operations.trial_send(store, client, campaign, [phone], body.variables)
+    account = defaults.limits.account_for(campaign.sender, campaign.account)
+    (result,) = operations.trial_send(store, clients(account), campaign, [phone], body.variables)
     return TrialSendResult.of(result)
 
 
 @router.get("/templates", response_model=list[TemplateOut], responses=_ERRORS)
 def list_templates(
-    client: ClientDep,
+    clients: ClientFactoryDep,
+    defaults: DefaultsDep,
     sender: Annotated[str, Query(min_length=1, description="WABA id or device id.")],
+    account: Annotated[
+        str | None, Query(description="Replai account (default: the sender's).")
+    ] = None,
 ) -> list[TemplateOut]:
     """The sender's message templates from Replai, with their parameter counts."""
+    client = clients(defaults.limits.account_for(sender, account))
     return [TemplateOut.model_validate(t) for t in client.get_templates(sender)]
 
 

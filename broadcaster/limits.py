@@ -1,0 +1,154 @@
+"""Every rate limit a send passes, nested: the campaign's own pace, its sender's, its account's.
+
+Replai throttles per account (API credential) and route family (the WABA routes and the device
+routes have their own throttle); Meta limits each sender number (80 messages a second by
+default); a campaign may ask for a slower pace of its own. A send passes them from the inside
+out (`Limits.chain`): the campaign's and the sender's slot first, then, only once those are
+reached, the account's, so that a slot of the account (shared by every sender and campaign on
+it) is never held by a send that is still waiting for another limit.
+
+Usage:
+    limits = Limits.from_settings(settings)
+    limits.check(campaign)           # CampaignInvalid when it asks for more than it can have
+    limits.rate(campaign)            # the pace it will get at most, per minute
+    [limit.key for limit in limits.chain(campaign)]  # ["sender:waba:123", "account:default:waba"]
+"""
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .campaigns import Campaign
+from .channels import Channel
+from .errors import CampaignInvalid
+
+__all__ = ["DEFAULT_ACCOUNT", "Limit", "Limits", "parse_rate"]
+
+#: The account a campaign uses when it names none: the single-account settings.
+DEFAULT_ACCOUNT = "default"
+
+_RATE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute))?\s*", re.I)
+
+
+def parse_rate(text: str | float) -> float:
+    """`600/min`, `10/s` or a bare number (per minute) -> sends per minute.
+
+    Raises:
+        ValueError: not a positive rate in one of those forms.
+    """
+    if isinstance(text, int | float):
+        value = float(text)
+        if value <= 0:
+            raise ValueError(f"rate must be positive, got {text!r}")
+        return value
+    match = _RATE.fullmatch(text)
+    if match is None or float(match.group(1)) <= 0:
+        raise ValueError(f"{text!r}: expected a positive N/min or N/s, e.g. 600/min")
+    per_second = (match.group(2) or "min").lower() in ("s", "sec", "second")
+    return float(match.group(1)) * (60.0 if per_second else 1.0)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limit:
+    """One rate limit: who it binds (`kind`: campaign, sender or account), its limiter key,
+    and its rate in sends per minute."""
+
+    kind: str
+    name: str
+    key: str
+    per_minute: float
+
+    def describe(self) -> str:
+        """`account 'default' (waba routes): 120/min`."""
+        return f"{self.name}: {_rate_text(self.per_minute)}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Limits:
+    """The deployment's limits (from `Settings`, see `from_settings`).
+
+    Args:
+        accounts: per account, Replai's throttle per route family, in sends per minute.
+        sender_per_minute: Meta's rate per sender number (80/s by default).
+        senders: per sender id, its own rate (overrides `sender_per_minute`) and account.
+    """
+
+    accounts: Mapping[str, Mapping[Channel, float]]
+    sender_per_minute: float
+    senders: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "Limits":
+        """Read them from a `Settings`."""
+        return cls(
+            accounts={
+                name: account.channel_rates(settings)
+                for name, account in settings.replai_accounts().items()
+            },
+            sender_per_minute=parse_rate(settings.sender_rate),
+            senders={
+                sid: {"rate": parse_rate(s.rate) if s.rate else None, "account": s.account}
+                for sid, s in settings.senders.items()
+            },
+        )
+
+    def account_for(self, sender: str, account: str | None = None) -> str:
+        """The account a campaign of `sender` sends through: the one it names, else the one
+        the sender is configured with, else the default.
+
+        Raises:
+            CampaignInvalid: the account is not configured.
+        """
+        name = account or self.senders.get(sender, {}).get("account") or DEFAULT_ACCOUNT
+        if name not in self.accounts:
+            known = ", ".join(sorted(self.accounts)) or "none"
+            raise CampaignInvalid(f"unknown Replai account {name!r} (configured: {known})")
+        return str(name)
+
+    def chain(self, campaign: Campaign) -> list[Limit]:
+        """The limits a send of `campaign` passes, innermost first; the account's is last."""
+        channel = Channel(campaign.channel)
+        account = self.account_for(campaign.sender, campaign.account)
+        sender_rate = self.senders.get(campaign.sender, {}).get("rate") or self.sender_per_minute
+        cid, sender = campaign.id, campaign.sender
+        chain = []
+        if campaign.rate_per_minute:
+            own = campaign.rate_per_minute
+            chain.append(Limit("campaign", f"campaign {cid}'s own rate", f"campaign:{cid}", own))
+        chain += [
+            Limit("sender", f"sender {sender}", f"sender:{channel}:{sender}", sender_rate),
+            Limit("account", f"account {account!r} ({channel} routes)",
+                  f"account:{account}:{channel}", self.accounts[account][channel]),
+        ]  # fmt: skip
+        return chain
+
+    def binding(self, campaign: Campaign) -> Limit:
+        """The tightest of the campaign's limits (the outermost of equal ones)."""
+        chain = self.chain(campaign)
+        return min(reversed(chain), key=lambda limit: limit.per_minute)
+
+    def rate(self, campaign: Campaign) -> float:
+        """The most the campaign can send per minute, alone on its account and sender."""
+        return self.binding(campaign).per_minute
+
+    def check(self, campaign: Campaign) -> None:
+        """Refuse a campaign that asks for more than its account and sender allow.
+
+        Raises:
+            CampaignInvalid: unknown account, or a rate above the account's or the sender's.
+        """
+        own = campaign.rate_per_minute
+        shared = [limit for limit in self.chain(campaign) if limit.kind != "campaign"]
+        tightest = min(shared, key=lambda limit: limit.per_minute)
+        if own and own > tightest.per_minute:
+            raise CampaignInvalid(
+                f"a rate of {_rate_text(own)} is more than {tightest.describe()} allows: ask "
+                f"for at most {_rate_text(tightest.per_minute)}, or leave the rate out"
+            )
+
+
+def _rate_text(per_minute: float) -> str:
+    if per_minute >= 600 and (per_minute / 60).is_integer():
+        return f"{per_minute / 60:g}/s"
+    return f"{per_minute:g}/min"

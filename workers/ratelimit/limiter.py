@@ -1,0 +1,117 @@
+"""RateLimiter: reserves send slots, alone or nested (see the package docstring)."""
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Protocol
+
+from broadcaster.errors import RateLimitExceeded
+
+__all__ = ["Backend", "RateLimiter", "Reservation"]
+
+#: How close to now the inner slot must be for the outer to be taken in the same step (s).
+DEFAULT_SLACK = 0.002
+
+
+class Backend(Protocol):
+    """Storage of the limiter's state: atomic steps on timestamps in microseconds."""
+
+    def reserve(self, key: str, interval_us: int, max_wait_us: int) -> int:
+        """Reserve the next slot; return µs to wait, or -(wait + 1) when beyond max_wait."""
+
+    def reserve_nested(
+        self, keys: Sequence[str], intervals_us: Sequence[int], max_wait_us: int, slack_us: int
+    ) -> tuple[int, int, int, int]:
+        """Reserve one common slot of the inner keys (all but the last) and, when that slot
+        is within `slack_us`, the outer key's next slot too. Returns (code, wait µs, slot,
+        index of the key that decided the wait): code 1 all reserved, 2 only the inner, -1
+        the inner refused, -2 the outer refused (the inner given back)."""
+
+    def refund(self, keys: Sequence[str], intervals_us: Sequence[int], slot_us: int) -> None:
+        """Give the inner keys their slot back, where nobody reserved a later one."""
+
+    def penalize(self, key: str, delay_us: int) -> None:
+        """Hold back every slot of this key for delay_us from now."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Reservation:
+    """What `reserve_nested` got: seconds to wait and whether the outer slot is held too.
+
+    When `complete` is false, only the inner limits are held (at `slot_us`): sleep `wait`,
+    then reserve the outer key with `reserve`, or `refund` the inner if you give up.
+    """
+
+    wait: float
+    complete: bool
+    slot_us: int
+    keys: tuple[str, ...]
+    intervals_us: tuple[int, ...]
+    binding: str  #: the key whose slot decided the wait
+
+
+class RateLimiter:
+    """Reserves send slots at given rates (see the package docstring).
+
+    Args:
+        backend: where the state lives (`RedisBackend`, or `MemoryBackend` in one process).
+        safety_margin: the fraction added to each slot's spacing (`Settings.rate_margin`),
+            so that jitter on the way to the provider cannot put one of its windows over the
+            limit.
+    """
+
+    def __init__(self, backend: Backend, *, safety_margin: float) -> None:
+        if not 0 <= safety_margin < 1:
+            raise ValueError(f"safety_margin must be in [0, 1), got {safety_margin}")
+        self.backend = backend
+        self.safety_margin = safety_margin
+
+    def interval_us(self, per_minute: float) -> int:
+        """Microseconds between two slots at this rate, margin included (at least 1)."""
+        if per_minute <= 0:
+            raise ValueError(f"rate must be positive, got {per_minute}")
+        return max(1, round(60e6 / per_minute * (1 + self.safety_margin)))
+
+    def reserve(self, key: str, *, per_minute: float, max_wait: float) -> float:
+        """Reserve a slot and return the seconds to wait before using it.
+
+        Raises:
+            RateLimitExceeded: the next slot is more than max_wait away; nothing was reserved.
+        """
+        wait = self.backend.reserve(key, self.interval_us(per_minute), round(max_wait * 1e6))
+        if wait < 0:
+            raise RateLimitExceeded(key, (-wait - 1) / 1e6)
+        return wait / 1e6
+
+    def reserve_nested(
+        self,
+        inner: Sequence[tuple[str, float]],
+        outer: tuple[str, float],
+        *,
+        max_wait: float,
+        slack: float = DEFAULT_SLACK,
+    ) -> Reservation:
+        """Reserve the inner limits' common slot and, if it is now, the outer's: one step.
+
+        `inner` and `outer` are (key, sends per minute).
+
+        Raises:
+            RateLimitExceeded: a slot is more than max_wait away (its key says which limit);
+                nothing was reserved.
+        """
+        keys = (*(key for key, _ in inner), outer[0])
+        intervals = tuple(self.interval_us(rate) for _, rate in (*inner, outer))
+        code, wait, slot, binding = self.backend.reserve_nested(
+            keys, intervals, round(max_wait * 1e6), round(slack * 1e6)
+        )
+        if code < 0:
+            raise RateLimitExceeded(keys[binding], wait / 1e6)
+        return Reservation(wait / 1e6, code == 1, slot, keys[:-1], intervals[:-1], keys[binding])
+
+    def refund(self, reservation: Reservation) -> None:
+        """Give back the inner slot of a reservation whose outer slot was not taken."""
+        self.backend.refund(reservation.keys, reservation.intervals_us, reservation.slot_us)
+
+    def penalize(self, key: str, delay: float) -> None:
+        """Slow the whole key down: no slot starts within `delay` seconds (after a 429)."""
+        # a day at most: a Retry-After in the far future (or infinite) must not overflow
+        self.backend.penalize(key, round(min(max(delay, 0.0), 86_400.0) * 1e6))
