@@ -46,6 +46,7 @@ def enqueue_broadcast(
     send_at: datetime.datetime | float | None = None,
     rate_per_minute: float | None = None,
     phone_column: str | None = None,
+    sheet: str | None = None,
     region: str | None = None,
     window: int | None = None,
     store: CampaignStore | None = None,
@@ -59,6 +60,11 @@ def enqueue_broadcast(
     anything else is sent as written (and may contain `{column}` placeholders). `region`
     (default `BROADCASTER_DEFAULT_REGION`) is where numbers without a country code are from.
     `window` caps the recipients in flight below `BROADCASTER_DISPATCH_WINDOW`.
+
+    `contacts` is a CSV, a workbook (`.xlsx`, `.xls`, `.ods`) or a vCard file, judged by its
+    content, or a list of dicts. `sheet` names the worksheet of a workbook (by default the
+    first visible one); `phone_column` names the phone column (by default the phone columns
+    are found by name and ranked, and each row uses the best that holds a mobile number).
 
     Raises:
         ContactImportError: the file cannot be read, or no row can be sent to (bad rows are
@@ -74,7 +80,7 @@ def enqueue_broadcast(
     request = CampaignRequest(
         sender=sender, text=text, template=template, language=language, params=params,
         channel=channel, name=name, send_at=send_at, rate_per_minute=rate_per_minute,
-        phone_column=phone_column,
+        phone_column=phone_column, sheet=sheet,
     )  # fmt: skip
     owned = client is None and template is not None
     if owned:

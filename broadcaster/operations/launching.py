@@ -59,6 +59,7 @@ class CampaignRequest:
     send_at: datetime.datetime | float | None = None
     rate_per_minute: float | None = None
     phone_column: str | None = None
+    sheet: str | None = None  #: the worksheet of a workbook (by default the first visible)
 
     def campaign(self, columns: Sequence[str]) -> Campaign:
         """The campaign this asks for, given the contact columns (raises CampaignInvalid)."""
@@ -115,6 +116,7 @@ def launch(
         contacts,
         phone_column=request.phone_column,
         region=defaults.region,
+        sheet=request.sheet,
         suppressed=store.suppressed(),
     ) as imported:
         columns = [c for c in imported.columns if c != imported.summary.phone_column]
