@@ -1,6 +1,7 @@
 """Row 3: a 1,000,000-row CSV to a ready campaign, then dispatching it.
 
     python -m bench.importscale [--rows 1000000] [--dispatch-seconds 10] [--sent-sample 100000]
+                                [--xlsx-rows 100000]
 
 1. A CSV is generated (numbers in the forms of `bench/import_contacts.py`, a name and a city;
    cached in the temp directory between runs).
@@ -17,6 +18,11 @@
 5. Bytes per recipient after sending (message id and phone indexes written), measured on a
    separate campaign of `--sent-sample` recipients through the store's claim and finish, as
    `bench/store_memory.py` does.
+6. A `--xlsx-rows` workbook (`bench/xlsx_readers.py`: phone, name, city; half the phones
+   stored as numbers) through `enqueue_broadcast` in a fresh process the same way: wall time
+   to a ready campaign and peak RSS. The campaign is scheduled a day ahead, so nothing is
+   queued, and deleted afterwards. The reader the import chose (whole sheet with calamine, or
+   streamed) follows from the size of the sheet XML, which is reported.
 """
 
 import argparse
@@ -28,10 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
-from bench import harness
+from bench import harness, xlsx_readers
 from bench.harness import Session
 from bench.import_contacts import CITIES, NAMES
 
@@ -70,15 +77,21 @@ def csv_file(rows: int) -> Path:
     return path
 
 
-def child(path: str) -> None:
-    """In the importing process: one enqueue_broadcast call; prints its figures as JSON."""
+def child(path: str, *, scheduled: bool = False) -> None:
+    """In the importing process: one enqueue_broadcast call; prints its figures as JSON.
+
+    `scheduled`: start a day from now, so no send is queued.
+    """
     import resource
 
     from broadcaster import enqueue_broadcast
 
+    send_at = time.time() + 86_400 if scheduled else None
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0, c0 = time.perf_counter(), time.process_time()
-    result = enqueue_broadcast(path, sender="w", text=TEXT, rate_per_minute=6_000_000)
+    result = enqueue_broadcast(
+        path, sender="w", text=TEXT, rate_per_minute=6_000_000, send_at=send_at
+    )
     out = {
         "wall_s": time.perf_counter() - t0,
         "cpu_s": time.process_time() - c0,
@@ -101,8 +114,51 @@ def campaign_bytes(client: Any, pattern: str) -> int:
     return sum(v or 0 for v in pipe.execute())
 
 
+def import_in_child(session: Session, path: Path, *, scheduled: bool = False) -> dict[str, Any]:
+    """enqueue_broadcast(path) in a fresh process with the session's settings: its figures."""
+    command = [sys.executable, "-m", "bench.importscale", "--child", str(path)]
+    proc = subprocess.run(
+        command + (["--scheduled"] if scheduled else []), env=session.worker_env(),
+        cwd=harness.PROJECT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    figures: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def xlsx_row(session: Session, rows: int) -> dict[str, Any]:
+    """A `rows`-row .xlsx to a ready (scheduled) campaign: seconds and peak RSS."""
+    from broadcaster.keys import Keys
+    from broadcaster.store import CampaignStore
+    from broadcaster.workbooks import DEFAULT_MAX_SHEET_BYTES_IN_MEMORY
+
+    t0 = time.perf_counter()
+    path = xlsx_readers.workbook(rows)
+    generated = time.perf_counter() - t0
+    with zipfile.ZipFile(path) as archive:
+        sheet_xml = sum(
+            i.file_size for i in archive.infolist() if i.filename.startswith("xl/worksheets/")
+        )
+    imported = import_in_child(session, path, scheduled=True)
+    store = CampaignStore(session.store_client(), keys=Keys("bc"), stale_after=harness.STALE_AFTER)
+    store.delete(imported["campaign_id"])
+    whole = sheet_xml <= DEFAULT_MAX_SHEET_BYTES_IN_MEMORY
+    return {
+        "rows": rows,
+        "xlsx_mb": path.stat().st_size / 1e6,
+        "sheet_xml_mb": sheet_xml / 1e6,
+        "reader": "calamine (whole sheet)" if whole else "streamed",
+        "generate_s": generated,
+        **imported,
+    }
+
+
 def run(
-    session: Session, *, rows: int, dispatch_seconds: float = 10.0, sent_sample: int = 100_000
+    session: Session,
+    *,
+    rows: int,
+    dispatch_seconds: float = 10.0,
+    sent_sample: int = 100_000,
+    xlsx_rows: int = 0,
 ) -> dict[str, Any]:
     from broadcaster.keys import Keys
     from broadcaster.store import CampaignStore
@@ -111,13 +167,8 @@ def run(
     t0 = time.perf_counter()
     path = csv_file(rows)
     generated = time.perf_counter() - t0
-    env = session.worker_env()
     load = harness.load_average()[0]
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.importscale", "--child", str(path)],
-        env=env, cwd=harness.PROJECT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    imported = json.loads(proc.stdout.strip().splitlines()[-1])
+    imported = import_in_child(session, path)
     cid = imported["campaign_id"]
     client = session.store_client()
     keys = Keys("bc")
@@ -140,6 +191,8 @@ def run(
     if sent_sample:
         out["redis_bytes_per_recipient_sent"] = sent_bytes_per_recipient(session, sent_sample)
         out["sent_sample"] = sent_sample
+    if xlsx_rows:
+        out["xlsx"] = xlsx_row(session, xlsx_rows)
     return out
 
 
@@ -199,15 +252,17 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--dispatch-seconds", type=float, default=10.0)
     parser.add_argument("--sent-sample", type=int, default=100_000)
+    parser.add_argument("--xlsx-rows", type=int, default=100_000, help="0: no workbook row")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--scheduled", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return child(args.child)
+        return child(args.child, scheduled=args.scheduled)
     harness.exit_on_term()
     with harness.session() as session:
         result = run(
             session, rows=args.rows, dispatch_seconds=args.dispatch_seconds,
-            sent_sample=args.sent_sample,
+            sent_sample=args.sent_sample, xlsx_rows=args.xlsx_rows,
         )  # fmt: skip
     print(json.dumps(result, indent=1))
 

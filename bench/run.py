@@ -22,14 +22,24 @@ ROWS = ("throughput", "rate", "import", "webhooks", "pause")
 FULL: dict[str, dict[str, Any]] = {
     "throughput": {"n": 5000, "runs": 3, "latencies": [0, 100]},
     "rate": {"per_second": 20, "seconds": 60.0, "processes": 2},
-    "import": {"rows": 1_000_000, "dispatch_seconds": 10.0, "sent_sample": 100_000},
+    "import": {
+        "rows": 1_000_000,
+        "dispatch_seconds": 10.0,
+        "sent_sample": 100_000,
+        "xlsx_rows": 100_000,
+    },
     "webhooks": {"runs": 3, "messages": 10_000, "connections": 32},
     "pause": {"runs": 3, "n": 5000},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "throughput": {"n": 1000, "n_naive": 300, "runs": 1, "latencies": [0, 100]},
     "rate": {"per_second": 20, "seconds": 15.0, "processes": 2},
-    "import": {"rows": 100_000, "dispatch_seconds": 4.0, "sent_sample": 10_000},
+    "import": {
+        "rows": 100_000,
+        "dispatch_seconds": 4.0,
+        "sent_sample": 10_000,
+        "xlsx_rows": 100_000,
+    },
     "webhooks": {"runs": 1, "messages": 2000, "connections": 32},
     "pause": {"runs": 1, "n": 2000},
 }

@@ -61,7 +61,9 @@ def read_table(
     else:
         columns = check_header([f"column {n}" for n in range(1, len(table.first) + 1)], 1)
         rows = itertools.chain([(table.first_line, table.first)], rows)
-    phones = _phone_plan(columns, explicit, region, numbers=None if header else table.first)
+    phones = _phone_plan(
+        columns, explicit, region, numbers=None if header else table.first, table=table
+    )
     summary = _summary(table, columns, phones, header=header)
     table.bind(summary)
     fitted = _fitted(rows, len(columns), count_short=table.format == "csv")
@@ -89,20 +91,28 @@ def _looks_like_number(cell: str) -> bool:
 
 
 def _phone_plan(
-    columns: list[str], explicit: str | None, region: str, *, numbers: list[str] | None
+    columns: list[str],
+    explicit: str | None,
+    region: str,
+    *,
+    numbers: list[str] | None,
+    table: Table | None = None,
 ) -> PhonePlan:
+    sheet, sheets = (table.sheet, table.sheets) if table is not None else (None, [])
     if explicit is not None:
         index = _find_column(columns, explicit)
         if index is None:
             found = ", ".join(repr(c) for c in columns)
-            raise ContactImportError(f"phone column {explicit!r} not found (columns: {found})")
+            raise ContactImportError(
+                f"phone column {explicit!r} not found (columns: {found})", sheets=sheets
+            )
         return PhonePlan.single(index, columns[index], region=region)
     if numbers is not None:  # no header: the first column holding a number
         index = next(i for i, cell in enumerate(numbers) if _looks_like_number(cell))
         return PhonePlan([PhoneColumn(index, columns[index], "phone")], region)
     plan = PhonePlan.from_header(columns, region=region)
     if not plan.columns:
-        raise NoPhoneColumn(columns)
+        raise NoPhoneColumn(columns, sheet=sheet, sheets=sheets)
     return plan
 
 

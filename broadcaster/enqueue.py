@@ -48,6 +48,7 @@ def enqueue_broadcast(
     rate_per_minute: float | None = None,
     phone_column: str | None = None,
     account: str | None = None,
+    sheet: str | None = None,
     region: str | None = None,
     window: int | None = None,
     store: CampaignStore | None = None,
@@ -63,6 +64,11 @@ def enqueue_broadcast(
     `window` caps the recipients in flight below `BROADCASTER_DISPATCH_WINDOW`. `account` names
     the Replai account to send through (default: the sender's, else `default`).
 
+    `contacts` is a CSV, a workbook (`.xlsx`, `.xls`, `.ods`) or a vCard file, judged by its
+    content, or a list of dicts. `sheet` names the worksheet of a workbook (by default the
+    first visible one); `phone_column` names the phone column (by default the phone columns
+    are found by name and ranked, and each row uses the best that holds a mobile number).
+
     Raises:
         ContactImportError: the file cannot be read, or no row can be sent to (bad rows are
             reported in the summary, not raised).
@@ -76,7 +82,7 @@ def enqueue_broadcast(
     request = CampaignRequest(
         sender=sender, text=text, template=template, language=language, params=params,
         channel=channel, name=name, send_at=send_at, rate_per_minute=rate_per_minute,
-        phone_column=phone_column, account=account,
+        phone_column=phone_column, account=account, sheet=sheet,
     )  # fmt: skip
     opened: list[ReplaiClient] = []
 

@@ -30,7 +30,7 @@ The tree departs from a plain 4xx/5xx split on purpose: what a sender should do 
 (retry, wait hours, give up on one number, stop everything) is what callers branch on.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -77,27 +77,36 @@ class ContactImportError(BroadcasterError):
         *,
         line: int | None = None,
         summary: Mapping[str, Any] | None = None,
+        sheets: Sequence[str] = (),
     ) -> None:
         super().__init__(message)
         self.line = line
         #: The import summary (row errors with line numbers) when rows were read.
         self.summary = summary
+        #: The worksheets of a workbook, when the problem is with one of them (choose another).
+        self.sheets = list(sheets)
 
 
 class NoPhoneColumn(ContactImportError):
     """No column looks like a phone number column.
 
     The message asks to name the column; each edge says how (`--phone-column` on the command
-    line, the `phone_column` field in the API).
+    line, the `phone_column` field in the API), and, for a workbook of several sheets, how to
+    read another sheet (`sheets`).
     """
 
-    def __init__(self, columns: list[str]) -> None:
+    def __init__(
+        self, columns: list[str], *, sheet: str | None = None, sheets: Sequence[str] = ()
+    ) -> None:
         found = ", ".join(repr(c) for c in columns) or "none"
+        where = f" in the sheet {sheet!r}" if sheet is not None and len(sheets) > 1 else ""
         super().__init__(
-            f"no phone column found (columns: {found}); name one 'phone', or say which "
-            "column holds the numbers"
+            f"no phone column found{where} (columns: {found}); name one 'phone', or say which "
+            "column holds the numbers",
+            sheets=sheets,
         )
         self.columns = columns
+        self.sheet = sheet  #: the worksheet read, for a workbook
 
 
 class CampaignError(BroadcasterError):

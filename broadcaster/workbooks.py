@@ -122,7 +122,7 @@ def _read_whole(stream: IO[bytes], kind: str, sheet: str | None) -> Table:
         raise ContactImportError(f"this {kind} workbook cannot be read ({exc})") from None
     book.close()  # the sheet's data is held by `data`
     if start is None:
-        raise ContactImportError(f"the sheet {name!r} is empty")
+        raise ContactImportError(f"the sheet {name!r} is empty", sheets=names)
     return _table(rows, 1, kind, name, names)  # calamine's rows start at the sheet's row 1
 
 
@@ -155,7 +155,9 @@ def _choose(wanted: str | None, names: list[str], visible: list[str]) -> str:
         if name == wanted or name.strip().casefold() == wanted.strip().casefold():
             return name
     found = ", ".join(repr(n) for n in names)
-    raise ContactImportError(f"the workbook has no sheet {wanted!r} (sheets: {found})")
+    raise ContactImportError(
+        f"the workbook has no sheet {wanted!r} (sheets: {found})", sheets=names
+    )
 
 
 def _table(
@@ -166,7 +168,7 @@ def _table(
     for start, cells in texts:
         if any(cell.strip() for cell in cells):
             return Table(cells, start, texts, format=kind, sheet=name, sheets=names)
-    raise ContactImportError(f"the sheet {name!r} is empty")
+    raise ContactImportError(f"the sheet {name!r} is empty", sheets=names)
 
 
 def _texts(rows: Iterable[Iterable[object]], first: int) -> Iterator[tuple[int, list[str]]]:

@@ -1,23 +1,20 @@
 """Contact files as real tools export them: each fixture's recipients, rejected rows, reasons.
 
 The fixtures in `tests/data/contacts/` reproduce each tool's real header row and quirks; where
-each shape comes from is in `tests/data/contacts/README.md`. Workbooks are made here with
-openpyxl (`.xlsx`) or written as their XML (`.ods`), so the tests show how they were made.
+each shape comes from is in `tests/data/contacts/README.md`. Workbooks are made with
+openpyxl (`.xlsx`) or written as their XML (`.ods`) in `tests/contact_files.py`, which also
+lists what every file must give through the other edges.
 """
 
 import datetime
 import io
-import zipfile
-from pathlib import Path
 
-import openpyxl
 import pytest
 
 from broadcaster.contacts import Contact, ImportSummary, read_contacts
 from broadcaster.errors import ContactImportError, NoPhoneColumn
 from broadcaster.workbooks import cell_text, read_workbook
-
-DATA = Path(__file__).parent / "data" / "contacts"
+from tests.contact_files import DATA, KONTAK, daftar_ods, workbook
 
 
 def read_all(source, **options) -> tuple[list[Contact], ImportSummary]:
@@ -261,31 +258,6 @@ def test_vcard_phone_column_can_be_chosen():
 # --- workbooks -------------------------------------------------------------------------------
 
 
-def workbook(rows_by_sheet: dict[str, list[list[object]]], hidden: tuple[str, ...] = ()) -> bytes:
-    """An .xlsx made with openpyxl, as Excel would save those cells."""
-    book = openpyxl.Workbook()
-    book.remove(book.active)
-    for name, rows in rows_by_sheet.items():
-        sheet = book.create_sheet(name)
-        for row in rows:
-            sheet.append(row)
-        if name in hidden:
-            sheet.sheet_state = "hidden"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-KONTAK = [
-    [],  # Excel users leave a blank first row
-    ["Nama", "No HP", "Lahir", "Saldo"],
-    ["Budi", 6281234567890, datetime.date(1990, 1, 2), 1500000],
-    ["Siti", "0813 1111 2222", None, 2.5],
-    ["Agus", 81311113333.0],
-    ["Dewi", "0812"],
-]
-
-
 @pytest.mark.parametrize("max_sheet_bytes", [32 * 1024 * 1024, 0], ids=["calamine", "openpyxl"])
 def test_xlsx_first_visible_sheet_cells_as_a_person_reads_them(max_sheet_bytes, tmp_path):
     data = workbook({"Arsip": [["phone"]], "Kontak": KONTAK}, hidden=("Arsip",))
@@ -347,38 +319,9 @@ def test_an_empty_sheet_is_refused():
         read_contacts(io.BytesIO(workbook({"Kosong": []})))
 
 
-ODS_CONTENT = """<?xml version="1.0" encoding="UTF-8"?>
-<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
- xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
- xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
-<office:body><office:spreadsheet><table:table table:name="Daftar">
-<table:table-row><table:table-cell office:value-type="string"><text:p>nama</text:p>
-</table:table-cell><table:table-cell office:value-type="string"><text:p>hp</text:p>
-</table:table-cell></table:table-row>
-<table:table-row><table:table-cell office:value-type="string"><text:p>Budi</text:p>
-</table:table-cell><table:table-cell office:value-type="float" office:value="6281234567890">
-<text:p>6,28123E+12</text:p></table:table-cell></table:table-row>
-</table:table></office:spreadsheet></office:body></office:document-content>"""
-
-
-ODS_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
-<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"
- manifest:version="1.2">
-<manifest:file-entry manifest:full-path="/"
- manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>
-<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>
-</manifest:manifest>"""
-
-
 def test_ods_number_cell_keeps_every_digit_though_it_shows_e_notation():
-    """An .ods as LibreOffice stores it: mimetype first, cells in content.xml, a manifest."""
-    data = io.BytesIO()
-    with zipfile.ZipFile(data, "w") as archive:
-        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
-        archive.writestr("content.xml", ODS_CONTENT)
-        archive.writestr("META-INF/manifest.xml", ODS_MANIFEST)
-    data.seek(0)
-    contacts, summary = read_all(data)
+    """An .ods as LibreOffice stores it (`tests/contact_files.py`)."""
+    contacts, summary = read_all(io.BytesIO(daftar_ods()))
     assert contacts == [Contact(2, "6281234567890", {"nama": "Budi", "name": "Budi"})]
     assert (summary.format, summary.sheet) == ("ods", "Daftar")
 

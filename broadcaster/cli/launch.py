@@ -1,4 +1,4 @@
-"""`broadcaster launch`: import a contact CSV, create the campaign, start it, follow it."""
+"""`broadcaster launch`: import a contact file, create the campaign, start it, follow it."""
 
 import datetime
 import sys
@@ -43,7 +43,11 @@ def parse_send_at(text: str) -> datetime.datetime:
 def launch(
     contacts: Annotated[
         str,
-        typer.Argument(metavar="CONTACTS.csv", help="Contact CSV ('-' reads standard input)."),
+        typer.Argument(
+            metavar="CONTACTS",
+            help="Contact file: CSV, .xlsx/.xls/.ods workbook or .vcf vCard, judged by its "
+            "content ('-' reads standard input).",
+        ),
     ],
     sender: Annotated[
         str, typer.Option(help="WABA id (--channel waba) or device id (--channel device).")
@@ -70,7 +74,15 @@ def launch(
         typer.Option(parser=parse_rate, metavar="N/min", help="Sends per minute (or N/s)."),
     ] = None,
     phone_column: Annotated[
-        str | None, typer.Option(help="The phone column (default: found by name).")
+        str | None,
+        typer.Option(
+            help="The phone column (default: the phone columns found by name, ranked; each "
+            "row uses the best that holds a mobile number)."
+        ),
+    ] = None,
+    sheet: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="The workbook's sheet (default: the first visible)."),
     ] = None,
     account: Annotated[
         str | None,
@@ -86,7 +98,7 @@ def launch(
         bool, typer.Option("--no-wait", help="Return once the campaign is started.")
     ] = False,
 ) -> None:
-    """Launch a campaign from a contact CSV and show its progress until it finishes.
+    """Launch a campaign from a contact file and show its progress until it finishes.
 
     Ctrl-C stops watching; the campaign goes on.
     """
@@ -99,6 +111,7 @@ def launch(
         sender=sender, text=text, template=template, language=lang, params=param or (),
         channel=channel, name=name or (Path(contacts).name if contacts != "-" else None),
         send_at=send_at, rate_per_minute=rate, phone_column=phone_column, account=account,
+        sheet=sheet,
     )  # fmt: skip
     result = create_campaign(store, contacts, request, dry_run=dry_run)
     if json_output:
@@ -143,7 +156,8 @@ def create_campaign(
             client=client, dry_run=dry_run,
         )  # fmt: skip
     except NoPhoneColumn as exc:
-        raise CommandError(f"{exc}: pass --phone-column NAME") from None
+        other = " (or another sheet: --sheet NAME)" if len(exc.sheets) > 1 else ""
+        raise CommandError(f"{exc}: pass --phone-column NAME{other}") from None
     finally:
         for each in opened:
             each.close()

@@ -33,16 +33,37 @@ def local_time(timestamp: float | None) -> str:
 def print_import_summary(
     source: str, summary: Mapping[str, Any], *, out: Console = console
 ) -> None:
-    """What the import found: valid recipients, duplicates, suppressed, rejected with lines."""
+    """What the import found: the counts, where the phone and the name came from and why
+    (short rows, no header), and the rejected rows with their lines."""
     out.print(
-        f"Imported [bold]{escape(source)}[/]: {summary.get('rows', 0)} rows -> "
-        f"[bold]{summary.get('valid', 0)}[/] recipients "
+        f"Imported [bold]{escape(source)}[/]{escape(_what(summary))}: "
+        f"{summary.get('rows', 0)} rows -> [bold]{summary.get('valid', 0)}[/] recipients "
         f"({summary.get('duplicates', 0)} duplicate, "
         f"{summary.get('suppressed', 0)} suppressed, {summary.get('rejected', 0)} rejected)"
     )
+    if summary.get("explanation"):
+        out.print(f"  {escape(str(summary['explanation']))}")
+    ranked = [str(c["column"]) for c in summary.get("phone_columns") or []]
+    if len(ranked) > 1:
+        out.print(
+            f"  Phone columns, best first: {escape(', '.join(ranked))} (each row uses the "
+            "first that holds a mobile number)"
+        )
     errors = list(summary.get("errors") or [])
     for error in errors[:DEFAULT_SHOWN_ERRORS]:
         out.print(f"  rejected line {error['line']}: {escape(str(error['reason']))}")
     more = int(summary.get("rejected", 0)) - min(len(errors), DEFAULT_SHOWN_ERRORS)
     if more > 0:
         out.print(f"  ... and {more} more rejected rows")
+
+
+def _what(summary: Mapping[str, Any]) -> str:
+    """` (xlsx, sheet 'Kontak' of 'Arsip', 'Kontak')` for files other than CSV."""
+    kind = summary.get("format")
+    if kind in (None, "csv", "records"):
+        return ""
+    sheets = list(summary.get("sheets") or [])
+    if summary.get("sheet") is None:
+        return f" ({kind})"
+    of = f" of {', '.join(repr(s) for s in sheets)}" if len(sheets) > 1 else ""
+    return f" ({kind}, sheet {summary['sheet']!r}{of})"

@@ -63,6 +63,7 @@ class CampaignRequest:
     #: The Replai account to send through; None: the sender's (BROADCASTER_SENDERS), else
     #: the default one.
     account: str | None = None
+    sheet: str | None = None  #: the worksheet of a workbook (by default the first visible)
 
     def campaign(self, columns: Sequence[str]) -> Campaign:
         """The campaign this asks for, given the contact columns (raises CampaignInvalid)."""
@@ -139,6 +140,7 @@ def launch(
         contacts,
         phone_column=request.phone_column,
         region=defaults.region,
+        sheet=request.sheet,
         suppressed=store.suppressed(),
     ) as imported:
         columns = [c for c in imported.columns if c != imported.summary.phone_column]

@@ -3,7 +3,7 @@
 ```
 ApiError (web)              status chosen where raised (401, 404, 413, 422, 503 ...)
 RequestValidationError      422, detail names each bad field, `errors` keeps FastAPI's list
-ContactImportError          422, `line` when known
+ContactImportError          422, `line` when known, `columns` and `sheets` to choose from
 CampaignError               404 not found, 422 invalid, 409 wrong state
 ConfigurationError          503, the message names the setting
 BrokerUnavailable           503, the task broker cannot be reached
@@ -128,7 +128,13 @@ async def _import_error(request: Request, exc: Exception) -> JSONResponse:
     extra: dict[str, Any] = {}
     if isinstance(exc, NoPhoneColumn):
         detail += " in the phone_column field"
+        if len(exc.sheets) > 1:
+            detail += ", or read another sheet with the sheet field"
         extra["columns"] = exc.columns
+        if exc.sheet is not None:
+            extra["sheet"] = exc.sheet
+    if exc.sheets:
+        extra["sheets"] = exc.sheets
     if exc.summary is not None:
         detail = f"{exc}; fix the rows listed in 'errors' and upload again"
         extra["errors"] = exc.summary.get("errors", [])

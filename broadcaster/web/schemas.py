@@ -1,5 +1,6 @@
 """Request and response bodies of the HTTP API (pydantic models; they make the OpenAPI)."""
 
+import dataclasses
 import datetime
 from typing import Any, Literal
 
@@ -20,6 +21,7 @@ __all__ = [
     "CampaignItem",
     "CampaignOut",
     "CampaignPage",
+    "CampaignUpload",
     "ConfirmIn",
     "ErrorOut",
     "HealthOut",
@@ -58,7 +60,7 @@ class ErrorOut(BaseModel):
 
 
 class CampaignFields(BaseModel):
-    """The campaign's message and schedule, as a form (with a CSV) or in a JSON body."""
+    """The campaign's message and schedule, as a form (with a contact file) or in a JSON body."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -76,7 +78,11 @@ class CampaignFields(BaseModel):
         default=None, description="ISO 8601 start time; without an offset it is UTC."
     )
     rate_per_minute: float | None = Field(default=None, gt=0)
-    phone_column: str | None = None
+    phone_column: str | None = Field(
+        default=None,
+        description="The phone column; by default the phone columns are found by name and "
+        "ranked, and each row uses the best that holds a mobile number.",
+    )
     account: str | None = Field(
         default=None, description="Replai account to send through (default: the sender's)."
     )
@@ -98,6 +104,20 @@ class CampaignFields(BaseModel):
             send_at=self.start_time(), rate_per_minute=self.rate_per_minute,
             phone_column=self.phone_column, account=self.account,
         )  # fmt: skip
+
+
+class CampaignUpload(CampaignFields):
+    """The form fields sent with a contact file (multipart)."""
+
+    sheet: str | None = Field(
+        default=None,
+        description="The worksheet of a workbook (.xlsx, .xls, .ods); by default the first "
+        "visible one.",
+    )
+
+    def request(self) -> CampaignRequest:
+        """The campaign these fields ask for, reading the sheet named (`operations.launch`)."""
+        return dataclasses.replace(super().request(), sheet=self.sheet)
 
 
 class CampaignCreate(CampaignFields):

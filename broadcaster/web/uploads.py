@@ -117,7 +117,8 @@ def require_file(form: FormData, name: str = "file") -> UploadFile:
     if not isinstance(upload, UploadFile):
         raise ApiError(
             422,
-            f"no file uploaded: send the contacts CSV as the multipart field {name!r}",
+            f"no file uploaded: send the contact file (CSV, .xlsx, .xls, .ods or .vcf) as the "
+            f"multipart field {name!r}",
         )
     return upload
 

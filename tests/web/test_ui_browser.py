@@ -1,18 +1,21 @@
 """The operator page in a real browser: headless Chromium (Debian's package) driven by
-Playwright against the app under uvicorn, a real Celery worker and the Replai sandbox.
+Playwright against the app under uvicorn, a real Celery worker and the Replai sandbox; and
+contact files other than CSV (a workbook, a vCard) dropped on the launch page.
 
 Chromium comes from Debian's `chromium` package at /usr/bin/chromium; Playwright's own browser
 download is never used. When the binary is missing, the set-up installs it with
 `apt-get install chromium` if it runs as root with apt; if that cannot be done the test fails
 in CI (`CI` set) and is skipped elsewhere, saying why.
 
-Screenshots for review are written to tests/artifacts/ui/: launch, launch-template, campaign,
-campaigns and suppression `.png`, each also as `-phone.png` at a phone's size (390 x 844),
-where the test also checks that nothing reaches past the screen's edge.
+Screenshots for review are written to tests/artifacts/ui/: launch, launch-template,
+launch-vcard, campaign, campaigns and suppression `.png`, each also as `-phone.png` at a phone's
+size (390 x 844), where the test also checks that nothing reaches past the screen's edge.
 """
 
+import base64
 import csv
 import io
+import json
 import os
 import re
 import shutil
@@ -22,7 +25,15 @@ from pathlib import Path
 import pytest
 
 from tests import factories
-from tests.web.conftest import API_KEY, WEBHOOK_SECRET, LiveServer, build_app, csv_bytes
+from tests.contact_files import DATA, kontak_xlsx
+from tests.web.conftest import (
+    API_KEY,
+    WEBHOOK_SECRET,
+    LiveServer,
+    Recorder,
+    build_app,
+    csv_bytes,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -111,6 +122,44 @@ DROP = """([name, text]) => {
 }"""
 
 
+#: Drops any file (its bytes in base64) on the drop zone.
+DROP_BYTES = """([name, type, b64]) => {
+  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const data = new DataTransfer();
+  data.items.add(new File([bytes], name, { type }));
+  document.querySelector("#drop").dispatchEvent(
+    new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+}"""
+
+
+def drop_file(page, name: str, media_type: str, data: bytes) -> None:
+    page.evaluate(DROP_BYTES, [name, media_type, base64.b64encode(data).decode()])
+
+
+def open_browser(pw, chromium: str, tmp_path):
+    """A headless Chromium at desktop size, and a page that records script errors."""
+    context = pw.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=chromium,
+        headless=True,
+        args=CHROMIUM_FLAGS,
+        viewport=DESKTOP,
+        accept_downloads=True,
+    )
+    page = context.pages[0] if context.pages else context.new_page()
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return context, page, errors
+
+
+def sign_in(page, expect, url: str) -> None:
+    page.goto(url + "/ui/login")
+    page.fill("#key", API_KEY)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(url + "/ui/campaigns")
+
+
 def upload(page, expect, url: str, data: bytes, *, sender: str, text: str, drop=False) -> None:
     """Open the launch page, give it the file (picked, or dropped) and write the message."""
     page.goto(url + "/ui/launch")
@@ -138,18 +187,7 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
     with LiveServer(build_app(replai_base_url=sandbox.url)) as server, sync_playwright() as pw:
         sandbox.configure(webhook_url=f"{server.url}/webhooks/replai/{WEBHOOK_SECRET}")
         workers.start("w1", concurrency=2)
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=chromium,
-            headless=True,
-            args=CHROMIUM_FLAGS,
-            viewport=DESKTOP,
-            accept_downloads=True,
-        )
-        page = context.pages[0] if context.pages else context.new_page()
-        page.set_default_timeout(20_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        context, page, errors = open_browser(pw, chromium, tmp_path)
         url = server.url
 
         # nothing without signing in: pages lead to the sign-in form, the API refuses
@@ -176,7 +214,9 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
         expect(page.locator("#p-duplicates")).to_have_text("1")
         expect(page.locator("#p-rejected")).to_have_text("1")
         expect(page.locator("#p-delimiter")).to_contain_text("comma")
-        expect(page.locator("#phone-column")).to_have_value("phone")
+        expect(page.locator("#phone-column")).to_have_value("")  # automatic, not forced
+        expect(page.locator("#phone-column option:checked")).to_have_text("Automatic: phone")
+        expect(page.locator("#p-explanation")).to_have_text("Phone from phone.")
         rejected = page.locator("#rejected-table tbody tr")
         expect(rejected).to_have_count(1)
         expect(rejected.locator("td").first).to_have_text("7")
@@ -294,3 +334,94 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
     sent_to = [s["phone"] for s in sandbox.sends()["sends"]]
     # accepted sends: 5 of the first campaign (0001 is refused), the test, the second's 10
     assert len(sent_to) == len(set(sent_to)) == 5 + 1 + len(more)
+
+
+@pytest.mark.timeout(600)  # room for apt-get to install Chromium; the test takes about 10 s
+def test_operator_drops_a_workbook_and_a_vcard_and_sees_the_columns_chosen(
+    redis, chromium, tmp_path
+):
+    """No workers here: the campaigns are only created (their sends recorded), which is what
+    shows that the sheet and the phone column chosen on the page reach the launch."""
+    from playwright.sync_api import expect, sync_playwright
+
+    dispatched = Recorder()
+    with LiveServer(build_app(dispatched)) as server, sync_playwright() as pw:
+        context, page, errors = open_browser(pw, chromium, tmp_path)
+        url = server.url
+        sign_in(page, expect, url)
+        api = server.client(headers={"X-API-Key": API_KEY})
+
+        # a workbook: its first visible sheet, then the sheet picked
+        page.goto(url + "/ui/launch")
+        xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        drop_file(page, "kontak.xlsx", xlsx, kontak_xlsx())
+        expect(page.locator("#p-format")).to_have_text("Excel workbook (.xlsx)")
+        expect(page.locator("#file-name")).to_have_text("kontak.xlsx, sheet Kontak: 4 rows read")
+        expect(page.locator("#sheet-row")).to_be_visible()
+        expect(page.locator("#sheet option")).to_have_text(["Arsip", "Kontak", "VIP"])
+        expect(page.locator("#sheet")).to_have_value("Kontak")
+        expect(page.locator("#p-explanation")).to_have_text("Phone from No HP. Name from Nama.")
+        expect(page.locator("#p-encoding-fact")).to_be_hidden()
+        expect(page.locator("#p-valid")).to_have_text("3")
+        page.select_option("#sheet", "VIP")
+        expect(page.locator("#p-explanation")).to_have_text(
+            "Phone from Mobile Phone (1); Business Phone ignored: landline."
+            " Name from First Name + Last Name."
+        )
+        expect(page.locator("#p-phones li")).to_have_text(
+            ["Mobile Phone (mobile) 1 recipients", "Business Phone (work) ignored: landline"]
+        )
+        expect(page.locator("#phone-column option:checked")).to_have_text(
+            "Automatic: the best of 2 phone columns, per row"
+        )
+        expect(page.locator("#rows-table thead th")).to_have_text(
+            ["Line", "Phone", "First Name", "Last Name", "Business Phone", "name"]
+        )
+        expect(page.locator("#rows-table tbody td")).to_have_text(
+            ["2", "+6285712345678", "Rudi", "Hartono", "(021) 5550 1000", "Rudi Hartono"]
+        )
+        page.fill("#sender", "waba-1")
+        page.fill("#text", "Halo {name}")
+        expect(page.locator("#message-preview")).to_have_text("Halo Rudi Hartono")
+        expect(page.locator("#message-warning")).to_be_hidden()
+        page.click("#launch")
+        page.wait_for_url(f"{url}/ui/campaigns/c*")
+        from_sheet = api.get("/campaigns/" + page.url.rsplit("/", 1)[1]).json()
+        assert (from_sheet["total"], from_sheet["summary"]["sheet"]) == (1, "VIP")
+
+        # a vCard: the best phone per card, then a phone column chosen by the operator
+        page.goto(url + "/ui/launch")
+        drop_file(page, "contacts.vcf", "text/vcard", (DATA / "android_21.vcf").read_bytes())
+        expect(page.locator("#p-format")).to_have_text("vCard (.vcf)")
+        expect(page.locator("#sheet-row")).to_be_hidden()
+        expect(page.locator("#p-delimiter-fact")).to_be_hidden()
+        expect(page.locator("#p-explanation")).to_have_text(
+            "Phone from Mobile Phone (1); Work Phone ignored: landline."
+        )
+        expect(page.locator("#p-phones li").nth(1)).to_have_text(
+            "Mobile Phone (mobile) 1 recipients"
+        )
+        expect(page.locator("#rejected-table tbody tr")).to_have_count(2)
+        expect(page.locator("#rows-table tbody td").nth(1)).to_have_text("+6281334567002")
+        page.select_option("#phone-column", "Home Phone")
+        expect(page.locator("#p-explanation")).to_have_text(
+            "Phone from Home Phone (the column chosen)."
+        )
+        expect(page.locator("#p-valid")).to_have_text("0")
+        expect(page.locator("#p-rejected")).to_have_text("3")
+        page.select_option("#phone-column", "Mobile Phone")
+        expect(page.locator("#p-valid")).to_have_text("1")
+        page.fill("#sender", "waba-1")
+        page.fill("#text", "Halo {name}")
+        expect(page.locator("#message-preview")).to_have_text("Halo René Saputra Kusumawan")
+        assert page.evaluate(UNLABELLED) == []
+        shoot(page, "launch-vcard")
+        page.click("#launch")
+        page.wait_for_url(f"{url}/ui/campaigns/c*")
+        chosen = api.get("/campaigns/" + page.url.rsplit("/", 1)[1]).json()["summary"]
+        assert chosen["explanation"] == "Phone from Mobile Phone (the column chosen)."
+        assert chosen["valid"] == 1
+        assert errors == []
+        api.close()
+        context.close()
+    assert len(dispatched.campaigns) == 2, json.dumps(dispatched.calls)

@@ -1,4 +1,4 @@
-"""Campaigns: create (CSV upload or JSON recipients), list, read."""
+"""Campaigns: create (contact file upload or JSON recipients), list, read."""
 
 import logging
 from collections.abc import Callable
@@ -26,6 +26,7 @@ from ..schemas import (
     CampaignItem,
     CampaignOut,
     CampaignPage,
+    CampaignUpload,
     ErrorOut,
     ProgressOut,
 )
@@ -40,14 +41,20 @@ router = APIRouter(prefix="/campaigns", tags=["campaigns"], dependencies=[ApiKey
 _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 404, 409, 413, 415, 422, 503)
 }
+#: What the multipart field `file` may hold (its kind is judged by its content, not its name).
+CONTACT_FILE = (
+    "The contacts: a CSV (UTF-8, cp1252 or UTF-16; , ; or tab separated; with or without a "
+    "header), a workbook (.xlsx, .xls, .ods: the first visible sheet, or `sheet`), or a vCard "
+    "file (.vcf, 2.1 to 4.0)."
+)
 
 
 def _create_body() -> dict[str, Any]:
-    form = CampaignFields.model_json_schema()
+    form = CampaignUpload.model_json_schema()
     form["properties"]["file"] = {
         "type": "string",
         "format": "binary",
-        "description": "The contacts CSV (UTF-8, cp1252 or UTF-16; , ; or tab separated).",
+        "description": CONTACT_FILE,
     }
     form["required"] = ["file", *form.get("required", [])]
     content = {
@@ -73,8 +80,9 @@ async def create_campaign(
     defaults: DefaultsDep,
     client: ClientFactoryDep,
 ) -> CampaignCreated:
-    """Import the contacts (a multipart CSV upload with the campaign fields, or JSON with a
-    `recipients` list), store the campaign and start it (or schedule it for `send_at`).
+    """Import the contacts (a multipart upload of a CSV, workbook or vCard file with the
+    campaign fields, or JSON with a `recipients` list), store the campaign and start it (or
+    schedule it for `send_at`).
 
     Rows that cannot be used are reported in `summary.errors` with their line numbers while
     the others go on; a file with no usable row is refused with 422 and nothing is stored.
@@ -86,7 +94,7 @@ async def create_campaign(
             data = form_fields(form, lists=("params",))
             data.pop("file", None)
             # an HTML form sends its blank inputs as empty strings: they mean "not given"
-            fields = validate(CampaignFields, {k: v for k, v in data.items() if v != ""})
+            fields = validate(CampaignUpload, {k: v for k, v in data.items() if v != ""})
             upload = require_file(form)
             result = await run_in_threadpool(launch, fields, upload.file)
     elif kind == "application/json":
@@ -95,7 +103,7 @@ async def create_campaign(
     else:
         raise ApiError(
             415,
-            "send multipart/form-data with a CSV in the field 'file', "
+            "send multipart/form-data with the contact file in the field 'file', "
             "or application/json with a 'recipients' list",
         )
     return CampaignCreated(

@@ -20,6 +20,7 @@ from ..deps import ClientFactoryDep, DefaultsDep, SettingsDep, StoreDep
 from ..inputs import normalize_many
 from ..schemas import ErrorOut, TrialSendResult
 from ..uploads import form_fields, read_form, require_file
+from .campaigns import CONTACT_FILE
 
 __all__ = [
     "DEFAULT_PREVIEW_ROWS",
@@ -56,7 +57,10 @@ class PreviewOut(BaseModel):
 
     summary: dict[str, Any] = Field(
         description="encoding, delimiter, phone_column, columns, rows, valid, duplicates, "
-        "suppressed, rejected, errors [{line, reason}]"
+        "suppressed, rejected, errors [{line, reason}]; format (csv, xlsx, xls, ods, vcard), "
+        "sheet and sheets (workbooks), header (false: the first line was already a number), "
+        "short_rows, phone_columns [{column, kind, recipients, ignored}] best first, "
+        "name_columns, and explanation: which columns gave the phone and the name, and why"
     )
     rows: list[PreviewRow] = Field(description="The first importable rows.")
 
@@ -125,8 +129,13 @@ class FailuresOut(BaseModel):
                         "type": "object",
                         "required": ["file"],
                         "properties": {
-                            "file": {"type": "string", "format": "binary"},
+                            "file": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": CONTACT_FILE,
+                            },
                             "phone_column": {"type": "string"},
+                            "sheet": {"type": "string"},
                         },
                     }
                 }
@@ -136,23 +145,32 @@ class FailuresOut(BaseModel):
     summary="Preview a contacts file",
 )
 async def preview_contacts(request: Request, store: StoreDep, settings: SettingsDep) -> PreviewOut:
-    """Read a CSV the way `POST /campaigns` would (same detection, normalisation, duplicates,
-    suppression and row errors) and answer the summary and the first rows; store nothing.
+    """Read a contact file (CSV, workbook or vCard) the way `POST /campaigns` would (same
+    detection, column choice, normalisation, duplicates, suppression and row errors) and
+    answer the summary and the first rows; store nothing.
 
-    A file without a recognisable phone column answers 422 with its `columns`.
+    A file without a recognisable phone column answers 422 with its `columns` (and a
+    workbook's `sheets`, to choose another).
     """
     async with read_form(request, settings.max_upload_bytes) as form:
         upload = require_file(form)
-        column = form_fields(form).get("phone_column") or None
+        fields = form_fields(form)
         return await run_in_threadpool(
-            _preview, store, upload.file, column, settings.default_region
+            _preview,
+            store,
+            upload.file,
+            settings.default_region,
+            column=fields.get("phone_column") or None,
+            sheet=fields.get("sheet") or None,
         )
 
 
-def _preview(store: CampaignStore, file: IO[bytes], column: str | None, region: str) -> PreviewOut:
+def _preview(
+    store: CampaignStore, file: IO[bytes], region: str, *, column: str | None, sheet: str | None
+) -> PreviewOut:
     rows: list[PreviewRow] = []
     with read_contacts(
-        file, phone_column=column, region=region, suppressed=store.suppressed()
+        file, phone_column=column, region=region, suppressed=store.suppressed(), sheet=sheet
     ) as contacts:
         for contact in contacts:  # read to the end: the counts cover the whole file
             if len(rows) < DEFAULT_PREVIEW_ROWS:

@@ -5,14 +5,27 @@
 (() => {
   const { api, el, $, show, num, render } = BC;
   const MAX_REJECTED_SHOWN = 100;
-  const state = { file: null, preview: null, templates: [], previewing: 0 };
+  const state = {
+    file: null, preview: null, templates: [], previewing: 0,
+    column: "", // the phone column the operator chose; "" lets the import rank them per row
+    sheet: "", // the workbook's sheet the operator chose; "" is the first visible one
+  };
+  const FORMATS = {
+    csv: "CSV", xlsx: "Excel workbook (.xlsx)", xlsb: "Excel binary workbook (.xlsb)",
+    xls: "Excel 97-2003 workbook (.xls)", ods: "OpenDocument spreadsheet (.ods)",
+    vcard: "vCard (.vcf)",
+  };
 
   const kind = () => document.querySelector("input[name=kind]:checked").value;
   const firstRow = () => (state.preview && state.preview.rows[0]) || null;
+  // The placeholders a message may use: the file's columns but the phone, and {name} when
+  // the import builds it from name columns (First Name + Last Name...).
   const columns = () => {
     if (!state.preview) return [];
     const s = state.preview.summary;
-    return s.columns.filter((c) => c && c !== s.phone_column);
+    const names = s.columns.filter((c) => c && c !== s.phone_column);
+    if ((s.name_columns || []).length && !names.includes("name")) names.push("name");
+    return names;
   };
   const chosenTemplate = () => state.templates.find((t) => templateKey(t) === $("#template").value);
   const templateKey = (t) => t.name || t.id;
@@ -22,16 +35,24 @@
   async function choose(file) {
     state.file = file;
     state.preview = null;
+    state.column = "";
+    state.sheet = "";
     $("#phone-column").replaceChildren();
+    $("#sheet-row").hidden = true;
     await runPreview();
+  }
+
+  // The choices the operator made, as the API's form fields.
+  function addChoices(form) {
+    if (state.column) form.append("phone_column", state.column);
+    if (state.sheet) form.append("sheet", state.sheet);
   }
 
   async function runPreview() {
     const ticket = ++state.previewing;
     const form = new FormData();
     form.append("file", state.file);
-    const column = $("#phone-column").value;
-    if (column) form.append("phone_column", column);
+    addChoices(form);
     show($("#file-error"), "");
     $("#file-name").textContent = `${state.file.name}: reading…`;
     try {
@@ -44,29 +65,61 @@
       state.preview = null;
       $("#preview").hidden = true;
       show($("#file-error"), err.message);
-      if (err.body.columns) pickColumn(err.body.columns, "");
+      if (err.body.sheets) pickSheet(err.body.sheets, state.sheet || err.body.sheet);
+      if (err.body.columns) pickColumn(err.body.columns, null);
     }
     update();
   }
 
-  function pickColumn(all, chosen) {
+  // The phone column: automatic (ranked per row) unless the operator picked one; `summary`
+  // is null when the automatic choice found none.
+  function pickColumn(all, summary) {
     const select = $("#phone-column");
-    select.replaceChildren(...all.filter(Boolean).map((c) =>
-      el("option", { value: c, selected: c === chosen, text: c })));
-    if (!chosen) {
-      select.prepend(el("option", { value: "", selected: true, text: "Choose the phone column" }));
-      $("#preview").hidden = false;
-    }
+    const options = all.filter(Boolean).map((c) =>
+      el("option", { value: c, selected: c === state.column, text: c }));
+    const phones = summary ? summary.phone_columns || [] : [];
+    const auto = !summary ? "Choose the phone column"
+      : phones.length > 1 ? `Automatic: the best of ${phones.length} phone columns, per row`
+        : `Automatic: ${summary.phone_column}`;
+    options.unshift(el("option", { value: "", selected: !state.column, text: auto }));
+    select.replaceChildren(...options);
+    if (!summary) $("#preview").hidden = false;
+  }
+
+  function pickSheet(sheets, chosen) {
+    $("#sheet").replaceChildren(...sheets.map((name) =>
+      el("option", { value: name, selected: name === chosen, text: name })));
+    $("#sheet-row").hidden = sheets.length < 2;
+    if (sheets.length > 1) $("#preview").hidden = false;
+  }
+
+  function phoneColumn(c) {
+    const used = c.recipients ? `${num(c.recipients)} recipients` : `ignored: ${c.ignored}`;
+    return el("li", {}, `${c.column} `, el("span", { class: "muted", text: `(${c.kind}) ` }),
+      used);
+  }
+
+  function showFacts(s) {
+    $("#p-format").textContent = FORMATS[s.format] || s.format;
+    $("#p-encoding").textContent = s.encoding;
+    $("#p-encoding-fact").hidden = !s.encoding || !!s.sheet;
+    $("#p-delimiter").textContent = { ",": "comma (,)", ";": "semicolon (;)", "\t": "tab" }[
+      s.delimiter] || JSON.stringify(s.delimiter);
+    $("#p-delimiter-fact").hidden = !s.delimiter || s.format !== "csv";
+    $("#p-rows").textContent = num(s.rows);
+    show($("#p-explanation"), s.explanation);
+    const phones = s.phone_columns || [];
+    $("#p-phones").replaceChildren(...phones.map(phoneColumn));
+    $("#p-phones").hidden = phones.length < 2;
   }
 
   function showPreview({ summary: s, rows }) {
     $("#preview").hidden = false;
-    $("#file-name").textContent = `${state.file.name}: ${num(s.rows)} rows read`;
-    pickColumn(s.columns, s.phone_column);
-    $("#p-encoding").textContent = s.encoding;
-    $("#p-delimiter").textContent = { ",": "comma (,)", ";": "semicolon (;)", "\t": "tab" }[
-      s.delimiter] || JSON.stringify(s.delimiter);
-    $("#p-rows").textContent = num(s.rows);
+    const sheet = s.sheet ? `, sheet ${s.sheet}` : "";
+    $("#file-name").textContent = `${state.file.name}${sheet}: ${num(s.rows)} rows read`;
+    pickSheet(s.sheets || [], s.sheet);
+    pickColumn(s.columns, s);
+    showFacts(s);
     for (const name of ["valid", "duplicates", "suppressed", "rejected"]) {
       $(`#p-${name}`).textContent = num(s[name]);
     }
@@ -78,9 +131,10 @@
     show($("#rejected-more"), s.rejected > shown.length
       ? `${num(s.rejected - shown.length)} more rejected rows are not listed.` : "");
     const names = columns();
+    const several = (s.phone_columns || []).length > 1 && !state.column;
     $("#rows-table").tHead.replaceChildren(el("tr", {},
       el("th", { scope: "col", class: "num", text: "Line" }),
-      el("th", { scope: "col", text: `Phone (${s.phone_column})` }),
+      el("th", { scope: "col", text: several ? "Phone" : `Phone (${s.phone_column})` }),
       ...names.map((n) => el("th", { scope: "col", text: n }))));
     $("#rows-table").tBodies[0].replaceChildren(...rows.map((r) =>
       el("tr", {}, el("td", { class: "num", text: r.line }),
@@ -107,7 +161,13 @@
     if (event.target.files[0]) choose(event.target.files[0]);
   });
   $("#phone-column").addEventListener("change", () => {
-    if (state.file && $("#phone-column").value) runPreview();
+    state.column = $("#phone-column").value;
+    if (state.file) runPreview();
+  });
+  $("#sheet").addEventListener("change", () => {
+    state.sheet = $("#sheet").value;
+    state.column = ""; // another sheet has other columns
+    if (state.file) runPreview();
   });
 
   // message ----------------------------------------------------------------------------
@@ -283,8 +343,7 @@
     for (const [name, value] of Object.entries(fields())) {
       for (const item of Array.isArray(value) ? value : [value]) form.append(name, item);
     }
-    const column = $("#phone-column").value;
-    if (column) form.append("phone_column", column);
+    addChoices(form);
     if ($("#name").value.trim()) form.append("name", $("#name").value.trim());
     if ($("#send-at").value) form.append("send_at", new Date($("#send-at").value).toISOString());
     if ($("#rate").value) form.append("rate_per_minute", $("#rate").value);
