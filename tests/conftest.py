@@ -179,6 +179,7 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
         webhook_url=None,
         fail_mode=None,
         down=False,
+        callbacks_first=False,
     )
     yield sandbox_process
 

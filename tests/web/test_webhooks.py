@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 
 import pytest
 from fastapi import FastAPI
@@ -9,6 +10,7 @@ from fastapi import FastAPI
 from broadcaster.campaigns import RecipientStatus
 from broadcaster.web.routes import webhooks
 from broadcaster.web.routes.webhooks import sign
+from broadcaster.webhook_changes import WebhookChanges
 from tests import factories
 from tests.conftest import free_port
 from tests.web.conftest import WEBHOOK_SECRET, LiveServer, TestClient, build_app
@@ -29,7 +31,8 @@ def sent(store):
 
 
 def meta_status(mid: str, status: str, **extra) -> bytes:
-    value = {"statuses": [{"id": mid, "status": status, "timestamp": "1", **extra}]}
+    stamp = str(int(time.time()))
+    value = {"statuses": [{"id": mid, "status": status, "timestamp": stamp, **extra}]}
     return json.dumps({"entry": [{"changes": [{"field": "messages", "value": value}]}]}).encode()
 
 
@@ -51,7 +54,8 @@ def test_statuses_move_recipients_to_delivered_then_read(anon, store, sent):
     response = post(anon, meta_status("wamid.0", "delivered"))
     assert response.status_code == 200
     assert response.json() == {
-        "ok": True, "duplicate": False, "statuses": 1, "ignored": 0, "replies": 0, "opted_out": 0,
+        "ok": True, "duplicate": False, "statuses": 1, "held": 0, "ignored": 0, "replies": 0,
+        "opted_out": 0, "resumed": 0,
     }  # fmt: skip
     assert rows(store, sent)[0].status == "delivered"
     flat = json.dumps({"message_id": "wamid.0", "status": "read", "phone": "x"}).encode()
@@ -62,7 +66,7 @@ def test_statuses_move_recipients_to_delivered_then_read(anon, store, sent):
     assert (rows(store, sent)[1].status, rows(store, sent)[1].error) == (
         "failed", "131026: Undeliverable",
     )  # fmt: skip
-    assert post(anon, meta_status("wamid.unknown", "read")).json()["ignored"] == 1
+    assert post(anon, meta_status("wamid.unknown", "read")).json()["held"] == 1
 
 
 def test_a_duplicate_body_is_acknowledged_and_ignored(anon, store, sent):
@@ -287,7 +291,9 @@ def test_a_burst_of_callbacks_waits_for_redis_connections_instead_of_failing(red
     async def burst():
         async with resources.serving():
             runs = [
-                resources.run_webhook_script(*store.webhook_call(f"digest-{i}", [], []))
+                resources.run_webhook_script(
+                    *store.webhook_call(WebhookChanges(f"digest-{i}"), factories.rules())
+                )
                 for i in range(calls)
             ]
             return await asyncio.gather(*runs, return_exceptions=True)
