@@ -2,6 +2,7 @@
 
 import json
 import logging
+import random
 import time
 
 import pytest
@@ -304,3 +305,68 @@ def test_a_burst_of_callbacks_waits_for_redis_connections_instead_of_failing(red
         resources.close()
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert len(results) == calls
+
+
+def statuses_body(events: list[tuple[str, str, int]]) -> bytes:
+    """One Meta body with several statuses: (message id, status, time) each."""
+    failure = {"errors": [{"code": 131026, "title": "Undeliverable"}]}
+    items = [
+        {"id": mid, "status": status, "timestamp": str(t), "recipient_id": "x",
+         **(failure if status == "failed" else {})}
+        for mid, status, t in events
+    ]  # fmt: skip
+    value = {"messaging_product": "whatsapp", "statuses": items}
+    return json.dumps({"entry": [{"changes": [{"field": "messages", "value": value}]}]}).encode()
+
+
+#: What Meta may send for one message, in the order of the events' own times.
+STREAMS = [
+    ("sent", "delivered", "read"),
+    ("sent", "delivered"),
+    ("sent", "failed"),
+    ("failed",),
+    ("sent", "failed", "delivered"),  # a failure stamped before the receipt: delivered
+]
+
+
+def test_shuffled_status_streams_end_as_the_ordered_ones(anon, store):
+    rng = random.Random(14)
+    n = 200
+    plans = [STREAMS[rng.randrange(len(STREAMS))] for _ in range(n)]
+    ordered = store.create(factories.campaign(), factories.contacts(n), window=n)
+    shuffled = store.create(factories.campaign(), factories.contacts(n, start=n), window=n)
+    events: dict[str, list[tuple[str, str, int]]] = {ordered.id: [], shuffled.id: []}
+    for c in (ordered, shuffled):
+        store.start(c.id)
+        for i, plan in enumerate(plans):
+            t = 1_750_000_000 + 10 * i
+            events[c.id] += [(f"{c.id}.{i}", s, t + k) for k, s in enumerate(plan)]
+    claims = {}
+    for c in (ordered, shuffled):
+        for i in range(n):
+            claims[c.id, i] = store.claim(c.id, i, lease=30)
+
+    def record(c, indexes):
+        for i in indexes:
+            store.finish(c.id, i, S.SENT, message_id=f"{c.id}.{i}", phone=claims[c.id, i].phone)
+
+    record(ordered, range(n))
+    todo = events[ordered.id]
+    while todo:  # in order, in bodies of 1 to 6 statuses, as Meta batches them
+        size = rng.randint(1, 6)
+        assert post(anon, statuses_body(todo[:size])).status_code == 200
+        todo = todo[size:]
+    todo = events[shuffled.id]
+    rng.shuffle(todo)
+    early = set(rng.sample(range(n), n // 2))  # their callbacks come before the worker's write
+    record(shuffled, sorted(set(range(n)) - early))
+    while todo:
+        size = rng.randint(1, 6)
+        assert post(anon, statuses_body(todo[:size])).status_code == 200
+        todo = todo[size:]
+    record(shuffled, sorted(early))
+    first = [r.status for r in store.iter_rows(ordered.id)]
+    second = [r.status for r in store.iter_rows(shuffled.id)]
+    assert first == second
+    assert first == [plan[-1] for plan in plans]  # each stream's last in time is its furthest
+    assert store.counts(ordered.id) == store.counts(shuffled.id)
