@@ -82,7 +82,11 @@ class WebhookOutcome:
 
     def to_json(self) -> dict[str, object]:
         """The webhook route's answer."""
-        return {"ok": True} | dataclasses.asdict(self)
+        return {
+            "ok": True, "duplicate": self.duplicate, "statuses": self.statuses,
+            "held": self.held, "ignored": self.ignored, "replies": self.replies,
+            "opted_out": self.opted_out, "resumed": self.resumed,
+        }  # fmt: skip
 
 
 def read_webhook(

@@ -38,7 +38,7 @@ elseif new == SENT then
 end
 -- Callbacks for this message that beat this step to Redis were held (receipts.lua): they are
 -- applied now, in the same step, so the recipient ends as the provider reported.
-if ARGV[7] ~= '' then
+if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[18], ARGV[12]) == 1 then
   local C = {campaign = KEYS[1], status = KEYS[2], counts = KEYS[5], meta = KEYS[9],
              errors = KEYS[12], replies = KEYS[15]}
   local G = {suppression = KEYS[16], resumes = KEYS[17], held = KEYS[18], since = KEYS[19],

@@ -16,6 +16,7 @@ receipts.lua), the indexes callbacks are matched by, and the hold for early call
 """
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from broadcaster.optouts import OPTED_OUT_CODE, OptOutSource
@@ -109,19 +110,12 @@ class WebhookPath(StoreBase):
         Run it with `apply_webhook`, or with `redis.asyncio` through `webhook_script`.
         """
         k, now = self.keys, self.clock()
-        keys = [
-            k.webhook_seen(changes.digest), k.suppression(), k.resumes(), k.held(),
-            k.held_since(), k.webhook_stats(),
-        ]  # fmt: skip
+        keys = [k.webhook_seen(changes.digest), *self._webhook_keys]
         args: list[Any] = [
             int(ttl) if changes.digest else 0, now, rules.hold_seconds, rules.hold_max,
             rules.reply_window, len(changes.statuses), len(changes.replies), 0,
-            len(changes.opt_ins), len(changes.errors), changes.ignored,
+            len(changes.opt_ins), len(changes.errors), changes.ignored, *self._templates,
         ]  # fmt: skip
-        for build in (k.campaign, k.status, k.counts, k.meta, k.errors, k.replies):
-            args.extend(build("\x00").split("\x00"))  # a template the script puts ids in
-        prefix, suffix = k.recipients("\x00", 0).split("\x00")
-        args += [prefix, suffix[:-1]]  # the script appends the bucket number
         stamp = _Stamp(now)
         by_message = {o.message_id for o in changes.opt_outs if o.phone is None}
         for s in changes.statuses:
@@ -145,6 +139,20 @@ class WebhookPath(StoreBase):
             args += [i.phone, stamp(i.timestamp)]
         args += [e.code or 0 for e in changes.errors]
         return keys, args
+
+    @functools.cached_property
+    def _webhook_keys(self) -> tuple[str, ...]:
+        k = self.keys
+        return (k.suppression(), k.resumes(), k.held(), k.held_since(), k.webhook_stats())
+
+    @functools.cached_property
+    def _templates(self) -> tuple[str, ...]:
+        """Campaign key templates, prefix and suffix around the id, for the script."""
+        k, parts = self.keys, []
+        for build in (k.campaign, k.status, k.counts, k.meta, k.errors, k.replies):
+            parts += build("\x00").split("\x00")
+        prefix, suffix = k.recipients("\x00", 0).split("\x00")
+        return (*parts, prefix, suffix[:-1])  # the script appends the bucket number
 
     @property
     def webhook_script(self) -> str:
