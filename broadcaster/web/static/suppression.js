@@ -39,7 +39,7 @@
       return el("tr", {},
         el("td", { class: "nowrap", text: "+" + phone }),
         el("td", { text: SOURCES[item.source] || item.source }),
-        el("td", { class: "nowrap", text: when(item.opted_out_at) }),
+        el("td", { text: when(item.opted_out_at) }),
         el("td", { class: "num" }, remove));
     }));
     $("#s-empty").hidden = page.total > 0;
