@@ -1,9 +1,11 @@
 """Replai webhooks into the campaign store: delivery statuses, replies and opt-outs.
 
 Replai posts each webhook once, unsigned, without retries, so this takes what it gets:
-it de-duplicates identical bodies, matches statuses by message id and replies by the number
-that was last messaged, and never lets a status move backwards (a late `delivered` after
-`read` changes nothing).
+it de-duplicates identical bodies, holds a callback that beats the worker's record of its
+message id until that record is made, keeps the furthest status a message reached whatever
+the order its callbacks arrive in, routes a reply to the message it answers (or the campaign
+that last messaged the number), and records every opt-out with its source and time (the
+rules are in `store.webhooks` and `store.suppression`).
 
 `read_webhook` parses and checks a body without I/O into a `WebhookChanges` (statuses,
 replies, opt-outs and opt-ins, each with its own time; see `webhook_changes`); the store
@@ -36,7 +38,7 @@ from .replai import (
     parse_webhook_events,
 )
 from .replai.webhook_events import count
-from .store import CampaignStore
+from .store import CampaignStore, WebhookResult, WebhookRules
 from .webhook_changes import OptIn, OptOut, Reply, StatusChange, WebhookChanges
 
 __all__ = ["WebhookChanges", "WebhookOutcome", "handle_webhook", "outcome", "read_webhook"]
@@ -63,13 +65,28 @@ _PREFERENCES = ("stop", "resume")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WebhookOutcome:
-    """What one webhook body changed."""
+    """What one webhook body changed.
+
+    `statuses` moved a recipient; `held` wait for their message id to be recorded;
+    `ignored` changed nothing (not further along, not ours, no usable kind); `replies`
+    found their campaign; `opted_out` opt-outs were recorded, `resumed` lifted.
+    """
 
     duplicate: bool = False
     statuses: int = 0
+    held: int = 0
     ignored: int = 0
     replies: int = 0
     opted_out: int = 0
+    resumed: int = 0
+
+    def to_json(self) -> dict[str, object]:
+        """The webhook route's answer."""
+        return {
+            "ok": True, "duplicate": self.duplicate, "statuses": self.statuses,
+            "held": self.held, "ignored": self.ignored, "replies": self.replies,
+            "opted_out": self.opted_out, "resumed": self.resumed,
+        }  # fmt: skip
 
 
 def read_webhook(
@@ -107,6 +124,7 @@ def handle_webhook(
     store: CampaignStore,
     body: bytes,
     *,
+    rules: WebhookRules,
     opt_out_keywords: Collection[str],
     opt_out_buttons: Collection[str] = DEFAULT_OPT_OUT_BUTTONS,
 ) -> WebhookOutcome:
@@ -118,22 +136,22 @@ def handle_webhook(
     changes = read_webhook(
         body, opt_out_keywords=opt_out_keywords, opt_out_buttons=opt_out_buttons
     )
-    statuses, replies = changes.store_statuses(), changes.store_replies()
-    return outcome(changes, store.apply_webhook(changes.digest, statuses, replies))
+    return outcome(changes, store.apply_webhook(changes, rules))
 
 
-def outcome(changes: WebhookChanges, applied: tuple[bool, int, int]) -> WebhookOutcome:
-    """The outcome of `changes` given what the store applied (`CampaignStore.apply_webhook`)."""
-    duplicate, statuses, replies = applied
-    if duplicate:
+def outcome(changes: WebhookChanges, applied: WebhookResult) -> WebhookOutcome:
+    """The outcome of `changes` given what the store did (`CampaignStore.apply_webhook`)."""
+    if applied.duplicate:
         return WebhookOutcome(duplicate=True)
-    stopped = [reply.phone for reply in changes.replies if reply.opt_out]
-    for phone in stopped:
-        logger.info("webhook: %s opted out", mask_phone(phone))
+    if applied.opted_out:
+        for opt_out in changes.opt_outs:
+            logger.info("webhook: %s opted out (%s)", mask_phone(opt_out.phone), opt_out.source)
     for error in changes.errors:
         logger.warning("webhook: provider error %s: %s", error.code, error.title)
-    ignored = changes.ignored + len(changes.statuses) - statuses
-    return WebhookOutcome(False, statuses, ignored, replies, len(stopped))
+    return WebhookOutcome(
+        False, applied.statuses, applied.held, changes.ignored + applied.unchanged,
+        applied.replies, applied.opted_out, applied.lifted,
+    )  # fmt: skip
 
 
 class _Reader:

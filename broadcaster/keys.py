@@ -46,8 +46,30 @@ class Keys:
         return f"{self.prefix}:scheduled"
 
     def suppression(self) -> str:
-        """Set of suppressed phone numbers (E.164 digits)."""
+        """Hash of suppressed numbers (WhatsApp keys) -> `"<source> <unix time>"`."""
+        return f"{self.prefix}:suppression"
+
+    def legacy_suppression(self) -> str:
+        """The suppression list before sources were kept: a set of numbers (migrated away)."""
         return f"{self.prefix}:suppressed"
+
+    def resumes(self) -> str:
+        """Hash number -> unix time of its latest `user_preferences` resume (opt-outs from
+        Meta's setting older than it are lifted, and stay lifted when they arrive late)."""
+        return f"{self.prefix}:resumed"
+
+    def held(self) -> str:
+        """Hash of a message id digest -> the callbacks (JSON) that came before its send was
+        recorded, waiting for it."""
+        return f"{self.prefix}:held"
+
+    def held_since(self) -> str:
+        """Sorted set of the `held` digests by the time their first callback arrived."""
+        return f"{self.prefix}:held:since"
+
+    def webhook_stats(self) -> str:
+        """Hash of webhook counters: held, released, expired, dropped, errors, skipped..."""
+        return f"{self.prefix}:whstats"
 
     def msgindex(self, message_id: str) -> str:
         """Bucket hash mapping a digest of a Replai message id to `campaign_id:index`."""

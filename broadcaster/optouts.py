@@ -13,6 +13,8 @@ A person opts out through any channel they use, and each opt-out keeps its `OptO
 - `failed_131050`: a send failed with Meta's 131050, "user has stopped marketing messages"
   from this business: the same setting, seen from the failed send.
 
+Operators add numbers too (`manual`, `import`); a resume never lifts those.
+
 Phrases are compared whole, after `normalize_phrase`: case-, accent- and punctuation-
 insensitive ("STOP_PROMOTIONS", " Stop promotions! " and "stop promotions" are one phrase).
 Whole-phrase matching keeps ordinary sentences ("stop dekat mana?") from opting anyone out.
@@ -36,12 +38,20 @@ __all__ = [
 
 
 class OptOutSource(enum.StrEnum):
-    """How a person opted out."""
+    """How a number came onto the suppression list.
+
+    The first four are the person's own opt-outs, read from webhooks; `manual` and `import`
+    are an operator's (the API, CLI or page; a CSV of numbers), `legacy` a number listed
+    before sources were kept.
+    """
 
     KEYWORD = "keyword"
     BUTTON = "button"
     USER_PREFERENCES = "user_preferences"
     FAILED_131050 = "failed_131050"
+    MANUAL = "manual"
+    IMPORT = "import"
+    LEGACY = "legacy"
 
 
 #: Meta's error code for a send to someone who stopped this business's marketing messages.

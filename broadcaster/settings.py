@@ -118,6 +118,14 @@ class Settings(BaseSettings):
     opt_out_buttons: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: list(DEFAULT_OPT_OUT_BUTTONS)
     )
+    #: Seconds a callback whose message id is not recorded yet (it beat the worker's write)
+    #: waits for it; then it expires, counted in /healthz.
+    webhook_hold_seconds: float = Field(default=900.0, gt=0)
+    #: Message ids whose callbacks may wait at once; callbacks past it are dropped, counted.
+    webhook_hold_max: int = Field(default=100_000, ge=1)
+    #: A reply that answers no particular message goes to the campaign that last messaged
+    #: the number, if that message's last status is at most this many seconds older.
+    reply_window: float = Field(default=7 * 86400.0, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
 
     @field_validator("api_keys", "opt_out_keywords", "opt_out_buttons", mode="before")

@@ -108,13 +108,3 @@ class WebhookChanges:
     errors: list[ErrorReport] = field(default_factory=list)
     ignored: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
-
-    def store_statuses(self) -> list[tuple[str, RecipientStatus, str]]:
-        """(message id, status, error) of each status: what `CampaignStore.webhook_call`
-        takes today."""
-        return [(s.message_id, s.status, s.error) for s in self.statuses]
-
-    def store_replies(self) -> list[tuple[str, str, bool]]:
-        """(phone, text, opted out) of each reply: what `CampaignStore.webhook_call` takes
-        today. Opt-outs that are no reply (user_preferences, 131050) are not in it."""
-        return [(r.phone, r.text, r.opt_out) for r in self.replies]

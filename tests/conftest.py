@@ -192,6 +192,7 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
         fail_mode=None,
         down=False,
         throttle_window="fixed",
+        callbacks_first=False,
     )
     yield sandbox_process
 

@@ -4,7 +4,7 @@ from broadcaster.campaigns import Campaign, new_campaign_id
 from broadcaster.contacts import Contact, read_contacts
 from broadcaster.operations import CampaignRequest
 from broadcaster.settings import Settings
-from broadcaster.store import CampaignStore, open_store
+from broadcaster.store import CampaignStore, WebhookRules, open_store
 from workers.delivery import Policy
 
 
@@ -39,6 +39,12 @@ def store(redis, *, prefix: str = "bc", **overrides) -> CampaignStore:
     """A CampaignStore on the test Redis client, with the deployment's defaults (Settings)."""
     settings = Settings(_env_file=None, key_prefix=prefix)  # type: ignore[call-arg]
     return open_store(settings, redis=redis, **overrides)
+
+
+def rules(**fields) -> WebhookRules:
+    """The webhook rules with the deployment's defaults, `fields` replaced."""
+    base = WebhookRules.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    return dataclasses.replace(base, **fields)
 
 
 def policy(**fields) -> Policy:

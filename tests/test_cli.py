@@ -2,6 +2,7 @@
 as a real subprocess against real Redis, the sandbox and Celery workers for the rest."""
 
 import csv
+import datetime
 import json
 import os
 import signal
@@ -183,8 +184,6 @@ def test_dry_run_prints_the_import_summary(redis, tmp_path):
 
 
 def test_launch_stores_schedule_rate_name_and_channel(redis, store, tmp_path):
-    import datetime
-
     path = write_csv(tmp_path / "c.csv", [("Budi", "0812-3456-7890")])
     result = runner.invoke(app, [
         "launch", str(path), "--sender", "dev-1", "--channel", "device", "--text", "Halo {nama}",
@@ -200,11 +199,22 @@ def test_launch_stores_schedule_rate_name_and_channel(redis, store, tmp_path):
 
 
 def test_suppress_add_list_remove(redis, store):
+    redis.sadd("bc:suppressed", "6281399990000")  # the list as older versions kept it
     added = runner.invoke(app, ["suppress", "add", "0812-3456-7890", "+62 813 1111 2222"])
     assert added.exit_code == 0, added.output
-    assert store.suppressed() == {"6281234567890", "6281311112222"}
-    listed = runner.invoke(app, ["suppress", "list", "--json"])
-    assert json.loads(listed.stdout) == ["6281234567890", "6281311112222"]
+    assert store.suppressed() == {"6281234567890", "6281311112222", "6281399990000"}
+    assert not redis.exists("bc:suppressed")
+    listed = json.loads(runner.invoke(app, ["suppress", "list", "--json"]).stdout)
+    assert [(e["phone"], e["source"]) for e in listed] == [
+        ("6281234567890", "manual"), ("6281311112222", "manual"), ("6281399990000", "legacy"),
+    ]  # fmt: skip
+    assert listed[2]["opted_out_at"] is None
+    added_at = datetime.datetime.fromisoformat(listed[0]["opted_out_at"]).timestamp()
+    assert abs(added_at - time.time()) < 60
+    table = runner.invoke(app, ["suppress", "list"]).stdout.splitlines()
+    assert table[0].split()[:2] == ["6281234567890", "manual"]
+    assert table[2].split() == ["6281399990000", "legacy", "-"]
+    assert runner.invoke(app, ["suppress", "remove", "6281399990000"]).exit_code == 0
     removed = runner.invoke(app, ["suppress", "remove", "6281234567890"])
     assert removed.exit_code == 0
     assert "Removed 1" in removed.stdout

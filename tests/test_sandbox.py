@@ -886,3 +886,41 @@ def test_cli_sandbox_command_starts_and_serves():
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[0].headers["X-RateLimit-Limit"] == "2"
     assert config["rate_limit"] == "2/s"
+
+
+def test_callbacks_first_posts_every_status_before_answering_the_send(sandbox, receiver):
+    sandbox.configure(callbacks_first=True, callback_delay_ms=500)
+    assert sandbox.http.get("/_sandbox/config").json()["callbacks_first"] is True
+    started = time.monotonic()
+    answer = waba_send(sandbox, phone="6281234560009")  # 0009: replies STOP after read
+    elapsed = time.monotonic() - started
+    with receiver.lock:
+        before = list(receiver.bodies)  # what the receiver had when the send was answered
+    message_id = answer.json()["data"]["messages"][0]["id"]
+    statuses = meta_statuses(before)
+    assert [s["status"] for s in statuses] == ["sent", "delivered", "read"]
+    assert {s["id"] for s in statuses} == {message_id}
+    assert elapsed < 0.5  # the statuses went out at once, not callback_delay apart
+    reply = receiver.wait_for(4)[3]  # the contact's reply still comes afterwards
+    assert reply["message"] == "STOP" and len(before) == 3
+    sandbox.configure(callbacks_first=False)
+    with pytest.raises(httpx.HTTPStatusError):
+        sandbox.configure(callbacks_first="yes")
+
+
+def test_a_mexican_number_is_reported_in_metas_whatsapp_id_form(sandbox, receiver):
+    answer = waba_send(sandbox, phone="525512340009").json()["data"]
+    assert answer["contacts"] == [{"input": "525512340009", "wa_id": "5215512340009"}]
+    bodies = receiver.wait_for(4)
+    assert {s["recipient_id"] for s in meta_statuses(bodies)} == {"5215512340009"}
+    assert bodies[3]["from"] == "5215512340009"
+
+
+def test_callbacks_first_is_a_start_up_option_too():
+    from broadcaster.sandbox.config import SandboxConfig
+    from broadcaster.sandbox.options import parse_args
+
+    options = parse_args(["--port", "8099", "--callbacks-first"])
+    assert options.callbacks_first is True
+    assert SandboxConfig.from_options(options).to_json()["callbacks_first"] is True
+    assert parse_args(["--port", "8099"]).callbacks_first is False

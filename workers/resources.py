@@ -22,8 +22,10 @@ _resources: Resources | None = None
 def build(settings: Settings) -> Resources:
     """Create the resources a worker process needs from settings."""
     client = settings.redis_client(max_connections=DEFAULT_REDIS_CONNECTIONS)
+    store = open_store(settings, redis=client)
+    store.migrate_suppression()  # before any claim reads the list (a no-op once done)
     return Resources(
-        store=open_store(settings, redis=client),
+        store=store,
         client=settings.replai_client(),
         limiter=RateLimiter(RedisBackend(client), safety_margin=settings.rate_margin),
         daily_cap=DailyCap(client, cap=settings.daily_cap) if settings.daily_cap else None,

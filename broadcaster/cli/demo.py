@@ -55,6 +55,8 @@ class DemoOptions:
     contacts: Path | None = None
     rate_per_minute: float = DEMO_RATE
     settle: float = DEFAULT_SETTLE
+    #: The sandbox posts each send's status callbacks before answering it (--callbacks-first).
+    callbacks_first: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -82,7 +84,7 @@ def run_demo(options: DemoOptions, *, out: Console | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     failed = True
     try:
-        web = _start_services(children, ports, env, out)
+        web = _start_services(children, ports, env, out, callbacks_first=options.callbacks_first)
         _run_campaign(children, ports, contacts, options, out, callbacks=web)
         _print_urls(ports, api_key, web, out)
         if options.wait:
@@ -161,7 +163,12 @@ def _clear_demo_data() -> None:
 
 
 def _start_services(
-    children: ChildProcesses, ports: _Ports, env: dict[str, str], out: Console
+    children: ChildProcesses,
+    ports: _Ports,
+    env: dict[str, str],
+    out: Console,
+    *,
+    callbacks_first: bool = False,
 ) -> bool:
     """Start sandbox, worker, web app and Flower together; wait for each. True with a web app."""
     py, loopback = sys.executable, "127.0.0.1"
@@ -174,6 +181,7 @@ def _start_services(
         env["BROADCASTER_REPLAI_TOKEN"], "--rate-limit", f"{SANDBOX_RATE_PER_MINUTE}/min",
         "--callback-delay-ms", "100",
         *(["--webhook-url", webhook] if web else []),
+        *(["--callbacks-first"] if callbacks_first else []),
     ])  # fmt: skip
     worker = children.start("worker", [
         py, "-m", "celery", "-A", "workers.app", "worker", "--pool", "threads",
@@ -248,6 +256,20 @@ def _run_campaign(
             _settle(store, cid, f"http://127.0.0.1:{ports.sandbox}", options.settle)
     out.print()
     print_report(build_report(store, cid), out=out)
+    if options.callbacks_first and callbacks:
+        _print_held(store, out)
+
+
+def _print_held(store: Any, out: Console) -> None:
+    """What the hold did: the sandbox posted every status before answering its send."""
+    from broadcaster.settings import get_settings
+    from broadcaster.store import WebhookRules
+
+    stats = store.webhook_stats(WebhookRules.from_settings(get_settings()))
+    waiting = stats.waiting + stats.overdue
+    out.print(f"\nCallbacks that came before their send was recorded: {stats.held} held, "
+              f"{stats.released} applied when the worker recorded the send, "
+              f"{waiting} still waiting, {stats.expired} expired.")  # fmt: skip
 
 
 def _settle(store: Any, cid: str, sandbox_url: str, limit: float) -> None:

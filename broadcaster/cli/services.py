@@ -98,6 +98,13 @@ def sandbox(
     callback_delay_ms: Annotated[
         int, typer.Option(min=0, help="Between sent, delivered and read callbacks.")
     ] = 200,
+    callbacks_first: Annotated[
+        bool,
+        typer.Option(
+            "--callbacks-first",
+            help="Post each send's status callbacks before answering it (early callbacks).",
+        ),
+    ] = False,
 ) -> None:
     """Run the Replai.id simulator (the sandbox) until interrupted."""
     from broadcaster.sandbox import SandboxOptions, parse_rate_limit, run
@@ -113,6 +120,7 @@ def sandbox(
             throttle_window=throttle_window.value,
             seed=seed,
             callback_delay=callback_delay_ms / 1000.0,
+            callbacks_first=callbacks_first,
         )
     )
 
@@ -124,6 +132,14 @@ def demo(
     contacts: Annotated[
         Path | None, typer.Option(help="Contact CSV (default: examples/contacts.csv).")
     ] = None,
+    callbacks_first: Annotated[
+        bool,
+        typer.Option(
+            "--callbacks-first",
+            help="The sandbox posts each send's statuses before answering it: every callback "
+            "beats the worker's record of its message id and is held until it is made.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole system on this machine: sandbox, worker, web app, Flower and a campaign.
 
@@ -131,7 +147,5 @@ def demo(
     """
     from .demo import DemoOptions, run_demo
 
-    options = DemoOptions(wait=not exit_)
-    if contacts is not None:
-        options = DemoOptions(wait=not exit_, contacts=contacts)
+    options = DemoOptions(wait=not exit_, contacts=contacts, callbacks_first=callbacks_first)
     raise typer.Exit(run_demo(options))

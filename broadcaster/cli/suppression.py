@@ -1,8 +1,11 @@
 """`broadcaster suppress add|remove|list`: numbers that must never be messaged."""
 
+import datetime
 from typing import Annotated
 
 import typer
+
+from broadcaster.store import CampaignStore
 
 from .connection import open_store
 from .output import console, print_json
@@ -35,11 +38,17 @@ def _normalise(numbers: list[str]) -> list[str]:
     return phones
 
 
+def _store() -> CampaignStore:
+    store = open_store()
+    store.migrate_suppression()  # a list written by an older version (a no-op once done)
+    return store
+
+
 @app.command()
 def add(numbers: Numbers) -> None:
-    """Add numbers to the suppression list."""
+    """Add numbers to the suppression list (source: manual)."""
     phones = _normalise(numbers)
-    added = open_store().suppress(phones)
+    added = _store().suppress(phones)
     console.print(f"Suppressed {added} numbers ({len(set(phones)) - added} were already).")
 
 
@@ -47,7 +56,7 @@ def add(numbers: Numbers) -> None:
 def remove(numbers: Numbers) -> None:
     """Remove numbers from the suppression list."""
     phones = _normalise(numbers)
-    removed = open_store().unsuppress(phones)
+    removed = _store().unsuppress(phones)
     console.print(f"Removed {removed} numbers ({len(set(phones)) - removed} were not listed).")
 
 
@@ -55,12 +64,24 @@ def remove(numbers: Numbers) -> None:
 def list_numbers(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Print every suppressed number (E.164 digits), sorted."""
-    phones = sorted(open_store().suppressed())
+    """Print every suppressed number (E.164 digits), sorted, with how it got on the list
+    (keyword, button, user_preferences, failed_131050, manual, import, legacy) and when
+    (UTC)."""
+    entries = _store().suppression_entries()
     if json_output:
-        print_json(phones)
+        print_json([
+            {"phone": e.phone, "source": e.source, "opted_out_at": _when(e.at) or None}
+            for e in entries
+        ])  # fmt: skip
         return
-    for phone in phones:
-        console.print(phone)
-    if not phones:
+    for e in entries:
+        console.print(f"{e.phone:<16} {e.source:<17} {_when(e.at) or '-'}", highlight=False)
+    if not entries:
         console.print("The suppression list is empty.", style="dim")
+
+
+def _when(at: int) -> str:
+    """ISO 8601 UTC of a Unix time; "" for 0 (not known)."""
+    if not at:
+        return ""
+    return datetime.datetime.fromtimestamp(at, tz=datetime.UTC).isoformat(timespec="seconds")

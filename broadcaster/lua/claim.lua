@@ -20,7 +20,7 @@ if state ~= 'running' then
 end
 local rec = redis.call('HGET', KEYS[10], ARGV[5])
 local phone = string.match(rec or '', '^[^\31]*')
-if redis.call('SISMEMBER', KEYS[9], phone) == 1 then
+if redis.call('HEXISTS', KEYS[9], phone) == 1 then
   move(KEYS[2], KEYS[5], idx, QUEUED, SKIPPED)
   redis.call('ZREM', KEYS[3], idx)
   redis.call('BITFIELD', KEYS[11], 'SET', 'u32', idx * 40 + 8, math.floor(now))

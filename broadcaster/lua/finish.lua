@@ -1,5 +1,5 @@
 -- KEYS: campaign status active requeue counts running events parked meta msgbucket msgindex
---       errors by_phone recent
+--       errors by_phone recent, then replies suppression resumes held held_since webhook_stats
 -- ARGV: cid idx new now attempted due message_id ref error field stale digest phone
 -- Records the outcome of a claimed send and refills the window. Only a recipient in `sending`
 -- (or `unknown`, when the late answer is a real outcome) can move; anything else is stale.
@@ -35,5 +35,14 @@ if ARGV[9] ~= '' then
   redis.call('HSET', KEYS[12], idx, ARGV[9])
 elseif new == SENT then
   redis.call('HDEL', KEYS[12], idx)
+end
+-- Callbacks for this message that beat this step to Redis were held (receipts.lua): they are
+-- applied now, in the same step, so the recipient ends as the provider reported.
+if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[18], ARGV[12]) == 1 then
+  local C = {campaign = KEYS[1], status = KEYS[2], counts = KEYS[5], meta = KEYS[9],
+             errors = KEYS[12], replies = KEYS[15]}
+  local G = {suppression = KEYS[16], resumes = KEYS[17], held = KEYS[18], since = KEYS[19],
+             stats = KEYS[20]}
+  release(C, G, ARGV[12], idx, ARGV[13])
 end
 return {1, refill(KEYS, cid, now, tonumber(ARGV[11]))}

@@ -4,8 +4,10 @@ Replai posts each callback once, with no signature and no retry; so does the san
 failed post is counted, logged and dropped. Callbacks never delay the send that caused
 them: each accepted send gets one task that sleeps `callback_delay` between its statuses.
 Posts go through one shared `KeepAlivePoster` (see `posting` for why not httpx), at most
-`DEFAULT_CONCURRENCY` at once. When the receiver cannot keep up, at most `MAX_PENDING`
-sends wait for their callbacks; later ones get none and are counted as dropped.
+`DEFAULT_CONCURRENCY` at once. When the receiver cannot keep up, at most `MAX_PENDING` sends
+wait for their callbacks; later ones get none and are counted as dropped. With
+`callbacks_first` the statuses are posted before the send is answered instead
+(`before_answer`), the reply still afterwards.
 """
 
 import asyncio
@@ -16,9 +18,14 @@ from typing import Any
 
 from broadcaster.redact import redact_url
 from broadcaster.sandbox.chats import ChatMessage
-from broadcaster.sandbox.payloads import SentMessage, incoming_payload, status_payload
+from broadcaster.sandbox.payloads import (
+    SentMessage,
+    incoming_payload,
+    status_payload,
+    whatsapp_id,
+)
 from broadcaster.sandbox.posting import KeepAlivePoster, PostError
-from broadcaster.sandbox.scripts import callback_plan
+from broadcaster.sandbox.scripts import CallbackPlan, callback_plan
 from broadcaster.sandbox.state import SandboxState
 
 __all__ = ["DEFAULT_CONCURRENCY", "MAX_PENDING", "CallbackPoster"]
@@ -70,6 +77,18 @@ class CallbackPoster:
         if self._state.config.webhook_url:
             self._spawn(self._follow(sent, self._state.epoch))
 
+    async def before_answer(self, sent: SentMessage) -> None:
+        """Post the status callbacks of an accepted send now, one after the other, and
+        schedule its scripted reply (`SandboxConfig.callbacks_first`: the send is answered
+        once they are posted)."""
+        if not self._state.config.webhook_url:
+            return
+        plan, epoch = callback_plan(sent.phone), self._state.epoch
+        for status in plan.statuses:
+            await self._post_status(sent, status, plan)
+        if plan.reply is not None:
+            self._spawn(self._reply_later(sent, plan.reply, epoch))
+
     def forward(self, payload: dict[str, Any]) -> None:
         """Post one payload (an incoming message) in the background."""
         if self._state.config.webhook_url:
@@ -82,15 +101,21 @@ class CallbackPoster:
             await asyncio.sleep(state.config.callback_delay)
             if state.epoch != epoch:
                 return
-            message = state.chats.find(sent.message_id)
-            if message is not None:
-                message.status = status
-            error = plan.error if status == "failed" else None
-            await self.post(status_payload(sent, status, int(time.time()), error))
+            await self._post_status(sent, status, plan)
         if plan.reply is not None:
-            await asyncio.sleep(state.config.callback_delay)
-            if state.epoch == epoch:
-                await self.post(self._reply(sent, plan.reply))
+            await self._reply_later(sent, plan.reply, epoch)
+
+    async def _post_status(self, sent: SentMessage, status: str, plan: CallbackPlan) -> None:
+        message = self._state.chats.find(sent.message_id)
+        if message is not None:
+            message.status = status
+        error = plan.error if status == "failed" else None
+        await self.post(status_payload(sent, status, int(time.time()), error))
+
+    async def _reply_later(self, sent: SentMessage, text: str, epoch: int) -> None:
+        await asyncio.sleep(self._state.config.callback_delay)
+        if self._state.epoch == epoch:
+            await self.post(self._reply(sent, text))
 
     def _reply(self, sent: SentMessage, text: str) -> dict[str, Any]:
         state = self._state
@@ -98,7 +123,7 @@ class CallbackPoster:
         message = ChatMessage(reply_id, False, text, int(time.time()))
         state.chats.add(sent.sender, sent.phone, message)
         return incoming_payload(
-            device_key=sent.sender, phone=sent.phone, message=text, waba=sent.waba
+            device_key=sent.sender, phone=whatsapp_id(sent.phone), message=text, waba=sent.waba
         )
 
     async def post(self, payload: dict[str, Any]) -> None:

@@ -71,6 +71,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "callback_delay_ms": ("callback_delay", _millis),
     "fail_mode": ("fail_mode", _fail_mode),
     "down": ("down", _flag),
+    "callbacks_first": ("callbacks_first", _flag),
 }
 
 
@@ -85,6 +86,10 @@ class SandboxConfig:
     `rate_limit` None means Replai's defaults (120/min WABA, 60/min device, per account);
     a limit of 0 turns throttling off. `throttle_window` is "fixed" (Laravel's buckets, as
     Replai) or "sliding" (strict).
+    With `callbacks_first`, an accepted send's status
+    callbacks are posted (one after the other, without `callback_delay`) before the send is
+    answered, so they reach the webhook before the caller can record the message id: the
+    race a provider's fast callbacks cause, every time. The scripted reply still follows.
     """
 
     latency: float = 0.0
@@ -94,6 +99,7 @@ class SandboxConfig:
     callback_delay: float = 0.2
     fail_mode: str | None = None
     down: bool = False
+    callbacks_first: bool = False
 
     @classmethod
     def from_options(cls, options: SandboxOptions) -> "SandboxConfig":
@@ -104,6 +110,7 @@ class SandboxConfig:
             throttle_window=options.throttle_window,
             webhook_url=options.webhook_url,
             callback_delay=options.callback_delay,
+            callbacks_first=options.callbacks_first,
         )
 
     def apply(self, patch: Mapping[str, Any]) -> None:
@@ -136,4 +143,5 @@ class SandboxConfig:
             "callback_delay_ms": round(self.callback_delay * 1000),
             "fail_mode": self.fail_mode,
             "down": self.down,
+            "callbacks_first": self.callbacks_first,
         }

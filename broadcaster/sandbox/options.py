@@ -82,6 +82,8 @@ class SandboxOptions:
     seed: int = DEFAULT_SEED
     callback_delay: float = DEFAULT_CALLBACK_DELAY
     throttle_window: str = "fixed"
+    #: Post a send's status callbacks before answering it (see `SandboxConfig`).
+    callbacks_first: bool = False
 
 
 def _rate_arg(text: str) -> RateSpec:
@@ -111,6 +113,11 @@ def build_parser(prog: str = "python -m broadcaster.sandbox") -> argparse.Argume
     parser.add_argument(
         "--callback-delay-ms", type=int, default=int(DEFAULT_CALLBACK_DELAY * 1000)
     )
+    parser.add_argument(
+        "--callbacks-first",
+        action="store_true",
+        help="post each send's status callbacks before answering it (early callbacks)",
+    )
     return parser
 
 
@@ -127,4 +134,5 @@ def parse_args(argv: Sequence[str] | None = None) -> SandboxOptions:
         throttle_window=ns.throttle_window,
         seed=ns.seed,
         callback_delay=max(0, ns.callback_delay_ms) / 1000.0,
+        callbacks_first=ns.callbacks_first,
     )

@@ -5,7 +5,16 @@ from typing import Any
 
 from broadcaster.sandbox.scripts import MetaError
 
-__all__ = ["SentMessage", "incoming_payload", "status_payload"]
+__all__ = ["SentMessage", "incoming_payload", "status_payload", "whatsapp_id"]
+
+
+def whatsapp_id(phone: str) -> str:
+    """The WhatsApp ID Meta reports for a number (`wa_id`, `recipient_id`, `from`): Mexican
+    mobiles keep the `1` Mexico dropped from dialling in 2019 (`52 55...` -> `521 55...`),
+    as `phones.whatsapp_key` documents; every other number is reported as it was sent to."""
+    if phone.startswith("52") and len(phone) == 12:
+        return "521" + phone[2:]
+    return phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +40,7 @@ def status_payload(
         flat: dict[str, Any] = {
             "message_id": sent.message_id,
             "status": status,
-            "phone": sent.phone,
+            "phone": whatsapp_id(sent.phone),
             "timestamp": str(timestamp),
         }
         if errors:
@@ -41,7 +50,7 @@ def status_payload(
         "id": sent.message_id,
         "status": status,
         "timestamp": str(timestamp),
-        "recipient_id": sent.phone,
+        "recipient_id": whatsapp_id(sent.phone),
     }
     if errors:
         entry["errors"] = errors

@@ -23,7 +23,7 @@ from broadcaster.sandbox.callbacks import CallbackPoster
 from broadcaster.sandbox.chats import ChatMessage
 from broadcaster.sandbox.inputs import Validator, read_input
 from broadcaster.sandbox.outgoing import Outgoing, SendRoute
-from broadcaster.sandbox.payloads import SentMessage
+from broadcaster.sandbox.payloads import SentMessage, whatsapp_id
 from broadcaster.sandbox.records import SendRecord
 from broadcaster.sandbox.responses import error_page, json_response, meta_error_body
 from broadcaster.sandbox.scripts import (
@@ -170,12 +170,12 @@ class Sender:
         script = script_for(out.phone, attempt)
         kind = script.kind
         if kind is Kind.ACCEPT:
-            return self._accept(request, route, out, t, credential)
+            return await self._accept(request, route, out, t, credential)
         if kind is Kind.SLOW:
             await asyncio.sleep(SLOW_ANSWER)
             if self.state.epoch != epoch:
                 return error_page(request, 503, "The sandbox was reset meanwhile.")
-            return self._accept(request, route, out, t, credential)
+            return await self._accept(request, route, out, t, credential)
         if kind is Kind.META_ERROR and script.error is not None:
             return self._failure(route, script.error)
         if kind is Kind.DISCONNECT:
@@ -199,7 +199,7 @@ class Sender:
         body = {route.flag: False, "message": "Device not connected", "data": None}
         return json_response(body, 419)
 
-    def _accept(
+    async def _accept(
         self, request: Request, route: SendRoute, out: Outgoing, t: float, credential: str
     ) -> Response:
         state = self.state
@@ -208,7 +208,7 @@ class Sender:
             message_id = state.new_wamid()
             data: dict[str, Any] = {
                 "messaging_product": "whatsapp",
-                "contacts": [{"input": out.raw_phone, "wa_id": out.phone}],
+                "contacts": [{"input": out.raw_phone, "wa_id": whatsapp_id(out.phone)}],
                 "messages": [{"id": message_id}],
             }
         else:
@@ -217,6 +217,10 @@ class Sender:
         account = self._account(route, credential)
         state.sends.add(SendRecord(t, out.phone, ref, route.path, message_id, credential, account))
         state.chats.add(out.sender, out.phone, ChatMessage(message_id, True, out.text, int(t)))
-        self.callbacks.after_send(SentMessage(message_id, out.phone, out.sender, route.waba))
+        sent = SentMessage(message_id, out.phone, out.sender, route.waba)
+        if state.config.callbacks_first:
+            await self.callbacks.before_answer(sent)
+        else:
+            self.callbacks.after_send(sent)
         message = "Message sent successfully" if route.waba else "Message sent"
         return json_response({route.flag: True, "message": message, "data": data})

@@ -9,8 +9,9 @@ flight (the dispatch window), scored by a deadline; a requeue list; counters per
 Every state change is one Lua script, so a recipient moves atomically and the counters always
 add up to the total. The store is one class assembled from its parts, one module each:
 `records` (create, read, list, delete), `lifecycle` (start, pause, ..., the ticker's pass),
-`sending` (claim and outcome), `webhooks` (statuses and replies), `suppression`, `rows`
-(reports). Get one with `open_store(settings)`.
+`sending` (claim and outcome), `webhooks` (statuses, replies, the hold for early callbacks),
+`suppression` (each number with its source and time), `rows` (reports). Get one with
+`open_store(settings)`.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -21,13 +22,22 @@ from .lifecycle import Lifecycle
 from .records import CampaignRecords
 from .rows import RecipientRow, RowReader
 from .sending import Claim, SendPath
-from .suppression import SuppressionList
-from .webhooks import WebhookPath
+from .suppression import SuppressionEntry, SuppressionList
+from .webhooks import WebhookPath, WebhookResult, WebhookRules, WebhookStats
 
 if TYPE_CHECKING:
     from broadcaster.settings import Settings
 
-__all__ = ["CampaignStore", "Claim", "RecipientRow", "open_store"]
+__all__ = [
+    "CampaignStore",
+    "Claim",
+    "RecipientRow",
+    "SuppressionEntry",
+    "WebhookResult",
+    "WebhookRules",
+    "WebhookStats",
+    "open_store",
+]
 
 
 class CampaignStore(CampaignRecords, Lifecycle, SendPath, WebhookPath, SuppressionList, RowReader):

@@ -13,6 +13,7 @@ __all__ = ["RecipientRow", "RowReader"]
 
 #: Recipients read per round trip.
 DEFAULT_PAGE = BUCKET_SIZE * 10
+_SEP = "\x1f"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -28,6 +29,8 @@ class RecipientRow:
     error: str | None
     reply: str | None
     variables: dict[str, str]
+    reply_at: int | None = None
+    reply_kind: str | None = None
 
 
 class RowReader(StoreBase):
@@ -71,12 +74,25 @@ class RowReader(StoreBase):
             off = (i - start) * 5
             attempts = meta[off] if off < len(meta) else 0
             ts = int.from_bytes(meta[off + 1 : off + 5], "big") if off + 5 <= len(meta) else 0
+            reply, reply_at, kind = _reply(replies[i - start])
             yield RecipientRow(
                 i, phone, RecipientStatus(code).label, attempts, ts or None,
-                mid.decode() if mid else None, _text(errors[i - start]),
-                _text(replies[i - start]), variables,
+                mid.decode() if mid else None, _text(errors[i - start]), reply, variables,
+                reply_at, kind,
             )  # fmt: skip
 
 
 def _text(value: bytes | None) -> str | None:
     return value.decode() if value else None
+
+
+def _reply(value: bytes | None) -> tuple[str | None, int | None, str | None]:
+    """(text, time, kind) of a stored reply, `"<time>\x1f<kind>\x1f<text>"` (receipts.lua);
+    older stores kept the text alone."""
+    if not value:
+        return None, None, None
+    text = value.decode()
+    parts = text.split(_SEP, 2)
+    if len(parts) == 3 and parts[0].isdigit():
+        return parts[2], int(parts[0]), parts[1]
+    return text, None, None

@@ -1,8 +1,10 @@
 """The store's Lua scripts, with the recipient statuses generated from `RecipientStatus`.
 
 Each script in `broadcaster/lua/` is one atomic step. `prelude.lua` (shared helpers) is put in
-front of each, and in front of that a header this module writes from `RecipientStatus`: the
-status numbers as Lua constants and their labels, so Python and Lua cannot disagree.
+front of each, and in front of that a header this module writes from `RecipientStatus` and
+`optouts`: the status numbers as Lua constants and their labels, and the opt-out sources a
+resume lifts, so Python and Lua cannot disagree. The scripts that apply webhook callbacks also
+get `receipts.lua` (statuses, replies, opt-outs, the hold) after the prelude.
 """
 
 import functools
@@ -10,24 +12,34 @@ import importlib.resources
 from typing import Any
 
 from broadcaster.campaigns import RecipientStatus
+from broadcaster.keys import BUCKET_SIZE
+from broadcaster.optouts import LIFTED_BY_RESUME
 
 __all__ = ["load", "source", "status_header"]
 
+#: Shared parts a script needs besides the prelude, put in front of it in this order.
+_PARTS = {"callback.lua": ("receipts.lua",), "finish.lua": ("receipts.lua",)}
+
 
 def status_header() -> str:
-    """Lua declaring every status as a constant (`local SENT = 4`) and `LABELS[n]`."""
+    """Lua declaring every status as a constant (`local SENT = 4`), `LABELS[n]`,
+    `LIFTED_BY_RESUME[source]` and `BUCKET_SIZE` (recipients per bucket hash)."""
     names = ", ".join(s.name for s in RecipientStatus)
     numbers = ", ".join(str(int(s)) for s in RecipientStatus)
     labels = ", ".join(f"[{int(s)}] = '{s.label}'" for s in RecipientStatus)
-    return f"local {names} = {numbers}\nlocal LABELS = {{{labels}}}\n"
+    lifted = ", ".join(f"['{source}'] = true" for source in sorted(LIFTED_BY_RESUME))
+    return (
+        f"local {names} = {numbers}\nlocal LABELS = {{{labels}}}\n"
+        f"local LIFTED_BY_RESUME = {{{lifted}}}\nlocal BUCKET_SIZE = {BUCKET_SIZE}\n"
+    )
 
 
 @functools.cache
 def source(name: str) -> str:
     """The full source of script `name` (e.g. "claim.lua"): header, prelude, script."""
     files = importlib.resources.files("broadcaster.lua")
-    prelude = files.joinpath("prelude.lua").read_text()
-    return status_header() + prelude + files.joinpath(name).read_text()
+    parts = ["prelude.lua", *_PARTS.get(name, ()), name]
+    return status_header() + "".join(files.joinpath(part).read_text() for part in parts)
 
 
 def load(redis: Any, name: str) -> Any:

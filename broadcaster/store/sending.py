@@ -63,8 +63,8 @@ class SendPath(StoreBase):
 
         `attempted` says the request reached (or may have reached) Replai: it counts an
         attempt and a send in the current rate. `message_id` goes into the index that
-        delivery callbacks are matched by; `phone` (given for a sent message) into the index
-        that replies are matched by.
+        delivery callbacks are matched by (callbacks that came for it before are applied
+        now); `phone` (given for a sent message) into the index that replies are matched by.
         """
         k, now = self.keys, self.clock()
         bucket, field = divmod(index, BUCKET_SIZE)
@@ -72,6 +72,10 @@ class SendPath(StoreBase):
         keys = [
             *self.base_keys(cid), k.meta(cid), k.message_ids(cid, bucket), k.msgindex(mid),
             k.errors(cid), k.by_phone(phone or ""), k.recent(cid),
+        ]  # fmt: skip
+        keys += [  # callbacks held for this message id are applied in the same step
+            k.replies(cid), k.suppression(), k.resumes(), k.held(), k.held_since(),
+            k.webhook_stats(),
         ]  # fmt: skip
         args: list[Any] = [
             cid, index, int(status), now, "1" if attempted else "0", due, mid,

@@ -6,10 +6,12 @@ dependencies below hand out its parts. Tests replace any of them with
 """
 
 import contextlib
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
+import redis
 import redis.asyncio
 from fastapi import Depends, Request
 
@@ -17,7 +19,7 @@ from broadcaster.limits import DEFAULT_ACCOUNT
 from broadcaster.operations import Dispatch, LaunchDefaults, load_dispatch
 from broadcaster.replai import ReplaiClient
 from broadcaster.settings import Settings
-from broadcaster.store import CampaignStore, open_store
+from broadcaster.store import CampaignStore, WebhookRules, open_store
 
 __all__ = [
     "ClientDep",
@@ -37,6 +39,8 @@ __all__ = [
     "get_store",
 ]
 
+logger = logging.getLogger(__name__)
+
 #: The webhook receiver's Redis connections, and how long a callback waits for one (seconds).
 WEBHOOK_REDIS_CONNECTIONS = 64
 WEBHOOK_REDIS_WAIT = 5.0
@@ -54,6 +58,7 @@ class WebResources:
         self.settings = settings
         self.redis: Any = settings.redis_client()
         self.store = open_store(settings, redis=self.redis)
+        self.webhook_rules = WebhookRules.from_settings(settings)
         self.defaults = LaunchDefaults.from_settings(settings)
         self._dispatch: Dispatch | None = None
         self._clients: dict[str, ReplaiClient] = {}
@@ -63,6 +68,10 @@ class WebResources:
     @contextlib.asynccontextmanager
     async def serving(self) -> AsyncIterator[None]:
         """Open the asyncio Redis client of `run_webhook_script` on the serving event loop."""
+        try:
+            self.store.migrate_suppression()
+        except redis.RedisError as exc:  # the app serves without Redis; /healthz says so
+            logger.warning("suppression list not migrated: %s", exc)
         client = self._async_redis()
         self._webhook_script = client.register_script(self.store.webhook_script)
         try:

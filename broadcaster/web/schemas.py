@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from broadcaster.campaigns import Campaign, Channel, RecipientStatus
 from broadcaster.operations import CampaignRequest, TrialResult
 from broadcaster.progress import Progress
-from broadcaster.store import RecipientRow
+from broadcaster.store import RecipientRow, SuppressionEntry
 
 __all__ = [
     "STATUS_PATTERN",
@@ -242,6 +242,10 @@ class RecipientOut(BaseModel):
     message_id: str | None
     error: str | None
     reply: str | None
+    reply_at: datetime.datetime | None = Field(None, description="the reply's own time")
+    reply_kind: str | None = Field(
+        None, description="text, button, interactive, reaction, image... (Meta's type)"
+    )
     variables: dict[str, str]
 
     @classmethod
@@ -250,7 +254,8 @@ class RecipientOut(BaseModel):
         return cls(
             index=row.index, phone=row.phone, status=row.status, attempts=row.attempts,
             updated_at=timestamp(row.updated_at), message_id=row.message_id,
-            error=row.error, reply=row.reply, variables=row.variables,
+            error=row.error, reply=row.reply, reply_at=timestamp(row.reply_at),
+            reply_kind=row.reply_kind, variables=row.variables,
         )  # fmt: skip
 
 
@@ -327,13 +332,30 @@ class SuppressionIn(BaseModel):
     phones: list[str] = Field(min_length=1, max_length=10_000)
 
 
+class SuppressedNumber(BaseModel):
+    """A suppressed number, how it got on the list and when."""
+
+    phone: str = Field(description="E.164 digits, without +")
+    source: str = Field(
+        description="keyword, button, user_preferences or failed_131050 (the person's "
+        "opt-outs, from webhooks); manual or import (an operator's); legacy (listed before "
+        "sources were kept)"
+    )
+    opted_out_at: datetime.datetime | None = Field(description="null when not known (legacy)")
+
+    @classmethod
+    def of(cls, entry: SuppressionEntry) -> "SuppressedNumber":
+        """From a store entry."""
+        return cls(phone=entry.phone, source=entry.source, opted_out_at=timestamp(entry.at))
+
+
 class SuppressionPage(BaseModel):
-    """Suppressed numbers (E.164 digits), sorted."""
+    """Suppressed numbers (E.164 digits) with their source and time, sorted by number."""
 
     offset: int
     limit: int
     total: int
-    items: list[str]
+    items: list[SuppressedNumber]
 
 
 class SuppressionAdded(BaseModel):
@@ -357,13 +379,35 @@ class SuppressionImported(BaseModel):
     summary: dict[str, Any]
 
 
+class WebhookHealth(BaseModel):
+    """Webhook counters (`store.WebhookStats`): none of them makes the app unhealthy.
+
+    Message ids whose callbacks wait for their send to be recorded: `waiting`, and `overdue`
+    (past BROADCASTER_WEBHOOK_HOLD_SECONDS, cleared at the next callback). Callbacks since
+    the store was created: `held`, `released` (applied when the send was recorded), `expired`
+    (waited in vain: those statuses were lost), `dropped` (the hold was full), `errors`
+    (Meta's value-level errors), `skipped` (events no recipient could take).
+    """
+
+    waiting: int
+    overdue: int
+    held: int
+    released: int
+    expired: int
+    dropped: int
+    errors: int
+    skipped: int
+
+
 class HealthOut(BaseModel):
-    """Each part is "ok" or the problem; `workers` counts live worker processes."""
+    """Each part is "ok" or the problem; `workers` counts live worker processes;
+    `webhooks` is null while Redis cannot be read."""
 
     status: Literal["ok", "failing"]
     redis: str
     broker: str
     workers: int
+    webhooks: WebhookHealth | None = None
 
 
 class WebhookAck(BaseModel):
@@ -372,6 +416,8 @@ class WebhookAck(BaseModel):
     ok: bool = True
     duplicate: bool = False
     statuses: int = 0
+    held: int = Field(0, description="callbacks waiting for their send to be recorded")
     ignored: int = 0
     replies: int = 0
     opted_out: int = 0
+    resumed: int = Field(0, description="opt-outs lifted by a user_preferences resume")

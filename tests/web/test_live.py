@@ -69,7 +69,7 @@ def test_uploaded_campaign_completes_and_callbacks_come_back(redis, sandbox, wor
         wait_for(plain_read)
         assert seen.index("delivered") < seen.index("read"), seen
         wait_for(lambda: http.get(f"/campaigns/{cid}").json()["state"] == "completed")
-        wait_for(lambda: stop in http.get("/suppression").json()["items"])
+        wait_for(lambda: stop in {i["phone"] for i in http.get("/suppression").json()["items"]})
         wait_for(lambda: statuses(http, cid)[stop]["reply"] == "STOP")
 
         rows = statuses(http, cid)

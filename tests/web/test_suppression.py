@@ -1,7 +1,14 @@
 """The suppression list: list, add, remove, import a CSV; later imports skip its numbers."""
 
+import datetime
+import time
+
 from tests import factories
 from tests.web.conftest import csv_bytes
+
+
+def phones(response) -> list[str]:
+    return [item["phone"] for item in response.json()["items"]]
 
 
 def test_add_list_search_and_remove(client, store):
@@ -12,14 +19,13 @@ def test_add_list_search_and_remove(client, store):
     assert response.json() == {"added": 2, "phones": ["6281234567890", "6281311115001"]}
     assert client.post("/suppression", json={"phones": ["0812-3456-7890"]}).json()["added"] == 0
     page = client.get("/suppression").json()
-    assert page == {
-        "offset": 0,
-        "limit": 100,
-        "total": 2,
-        "items": ["6281234567890", "6281311115001"],
-    }
-    assert client.get("/suppression", params={"q": "1111"}).json()["items"] == ["6281311115001"]
-    assert client.get("/suppression", params={"offset": 1, "limit": 1}).json()["items"] == [
+    assert (page["offset"], page["limit"], page["total"]) == (0, 100, 2)
+    assert [i["phone"] for i in page["items"]] == ["6281234567890", "6281311115001"]
+    assert {i["source"] for i in page["items"]} == {"manual"}
+    added_at = datetime.datetime.fromisoformat(page["items"][0]["opted_out_at"])
+    assert abs(added_at.timestamp() - time.time()) < 60
+    assert phones(client.get("/suppression", params={"q": "1111"})) == ["6281311115001"]
+    assert phones(client.get("/suppression", params={"offset": 1, "limit": 1})) == [
         "6281311115001"
     ]
     response = client.delete("/suppression/0812 3456 7890")
@@ -58,6 +64,9 @@ def test_import_csv_adds_numbers_and_reports_bad_rows(client, store):
     assert body["summary"]["suppressed"] == 1
     assert [e["line"] for e in body["summary"]["errors"]] == [4]
     assert store.suppressed() == {factories.phone(i) for i in range(3)}
+    sources = {e.phone: e.source for e in store.suppression_entries()}
+    assert sources == {factories.phone(0): "manual", factories.phone(1): "import",
+                       factories.phone(2): "import"}  # fmt: skip
 
 
 def test_import_needs_a_readable_csv(client):

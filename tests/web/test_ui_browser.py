@@ -318,6 +318,7 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
         page.fill("#add-phones", "0812 3456 7890")
         page.click("#add-form button[type=submit]")
         expect(page.locator("#s-table tbody")).to_contain_text("+6281234567890")
+        expect(page.locator("#s-table tbody")).to_contain_text("added by an operator")
         assert page.evaluate(UNLABELLED) == []
         shoot(page, "suppression")
         page.click("#s-table >> text=Remove")

@@ -2,6 +2,8 @@
 
 import json
 import logging
+import random
+import time
 
 import pytest
 from fastapi import FastAPI
@@ -9,6 +11,7 @@ from fastapi import FastAPI
 from broadcaster.campaigns import RecipientStatus
 from broadcaster.web.routes import webhooks
 from broadcaster.web.routes.webhooks import sign
+from broadcaster.webhook_changes import WebhookChanges
 from tests import factories
 from tests.conftest import free_port
 from tests.web.conftest import WEBHOOK_SECRET, LiveServer, TestClient, build_app
@@ -29,7 +32,8 @@ def sent(store):
 
 
 def meta_status(mid: str, status: str, **extra) -> bytes:
-    value = {"statuses": [{"id": mid, "status": status, "timestamp": "1", **extra}]}
+    stamp = str(int(time.time()))
+    value = {"statuses": [{"id": mid, "status": status, "timestamp": stamp, **extra}]}
     return json.dumps({"entry": [{"changes": [{"field": "messages", "value": value}]}]}).encode()
 
 
@@ -51,7 +55,8 @@ def test_statuses_move_recipients_to_delivered_then_read(anon, store, sent):
     response = post(anon, meta_status("wamid.0", "delivered"))
     assert response.status_code == 200
     assert response.json() == {
-        "ok": True, "duplicate": False, "statuses": 1, "ignored": 0, "replies": 0, "opted_out": 0,
+        "ok": True, "duplicate": False, "statuses": 1, "held": 0, "ignored": 0, "replies": 0,
+        "opted_out": 0, "resumed": 0,
     }  # fmt: skip
     assert rows(store, sent)[0].status == "delivered"
     flat = json.dumps({"message_id": "wamid.0", "status": "read", "phone": "x"}).encode()
@@ -62,7 +67,7 @@ def test_statuses_move_recipients_to_delivered_then_read(anon, store, sent):
     assert (rows(store, sent)[1].status, rows(store, sent)[1].error) == (
         "failed", "131026: Undeliverable",
     )  # fmt: skip
-    assert post(anon, meta_status("wamid.unknown", "read")).json()["ignored"] == 1
+    assert post(anon, meta_status("wamid.unknown", "read")).json()["held"] == 1
 
 
 def test_a_duplicate_body_is_acknowledged_and_ignored(anon, store, sent):
@@ -287,7 +292,9 @@ def test_a_burst_of_callbacks_waits_for_redis_connections_instead_of_failing(red
     async def burst():
         async with resources.serving():
             runs = [
-                resources.run_webhook_script(*store.webhook_call(f"digest-{i}", [], []))
+                resources.run_webhook_script(
+                    *store.webhook_call(WebhookChanges(f"digest-{i}"), factories.rules())
+                )
                 for i in range(calls)
             ]
             return await asyncio.gather(*runs, return_exceptions=True)
@@ -298,3 +305,68 @@ def test_a_burst_of_callbacks_waits_for_redis_connections_instead_of_failing(red
         resources.close()
     assert [r for r in results if isinstance(r, BaseException)] == []
     assert len(results) == calls
+
+
+def statuses_body(events: list[tuple[str, str, int]]) -> bytes:
+    """One Meta body with several statuses: (message id, status, time) each."""
+    failure = {"errors": [{"code": 131026, "title": "Undeliverable"}]}
+    items = [
+        {"id": mid, "status": status, "timestamp": str(t), "recipient_id": "x",
+         **(failure if status == "failed" else {})}
+        for mid, status, t in events
+    ]  # fmt: skip
+    value = {"messaging_product": "whatsapp", "statuses": items}
+    return json.dumps({"entry": [{"changes": [{"field": "messages", "value": value}]}]}).encode()
+
+
+#: What Meta may send for one message, in the order of the events' own times.
+STREAMS = [
+    ("sent", "delivered", "read"),
+    ("sent", "delivered"),
+    ("sent", "failed"),
+    ("failed",),
+    ("sent", "failed", "delivered"),  # a failure stamped before the receipt: delivered
+]
+
+
+def test_shuffled_status_streams_end_as_the_ordered_ones(anon, store):
+    rng = random.Random(14)
+    n = 200
+    plans = [STREAMS[rng.randrange(len(STREAMS))] for _ in range(n)]
+    ordered = store.create(factories.campaign(), factories.contacts(n), window=n)
+    shuffled = store.create(factories.campaign(), factories.contacts(n, start=n), window=n)
+    events: dict[str, list[tuple[str, str, int]]] = {ordered.id: [], shuffled.id: []}
+    for c in (ordered, shuffled):
+        store.start(c.id)
+        for i, plan in enumerate(plans):
+            t = 1_750_000_000 + 10 * i
+            events[c.id] += [(f"{c.id}.{i}", s, t + k) for k, s in enumerate(plan)]
+    claims = {}
+    for c in (ordered, shuffled):
+        for i in range(n):
+            claims[c.id, i] = store.claim(c.id, i, lease=30)
+
+    def record(c, indexes):
+        for i in indexes:
+            store.finish(c.id, i, S.SENT, message_id=f"{c.id}.{i}", phone=claims[c.id, i].phone)
+
+    record(ordered, range(n))
+    todo = events[ordered.id]
+    while todo:  # in order, in bodies of 1 to 6 statuses, as Meta batches them
+        size = rng.randint(1, 6)
+        assert post(anon, statuses_body(todo[:size])).status_code == 200
+        todo = todo[size:]
+    todo = events[shuffled.id]
+    rng.shuffle(todo)
+    early = set(rng.sample(range(n), n // 2))  # their callbacks come before the worker's write
+    record(shuffled, sorted(set(range(n)) - early))
+    while todo:
+        size = rng.randint(1, 6)
+        assert post(anon, statuses_body(todo[:size])).status_code == 200
+        todo = todo[size:]
+    record(shuffled, sorted(early))
+    first = [r.status for r in store.iter_rows(ordered.id)]
+    second = [r.status for r in store.iter_rows(shuffled.id)]
+    assert first == second
+    assert first == [plan[-1] for plan in plans]  # each stream's last in time is its furthest
+    assert store.counts(ordered.id) == store.counts(shuffled.id)

@@ -7,8 +7,11 @@ import redis
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from broadcaster.settings import Settings
+from broadcaster.store import CampaignStore, WebhookRules
+
 from ..deps import RedisDep, SettingsDep, StoreDep
-from ..schemas import HealthOut
+from ..schemas import HealthOut, WebhookHealth
 
 __all__ = ["router"]
 
@@ -26,7 +29,11 @@ DEFAULT_BROKER_TIMEOUT = 2.0
     responses={503: {"model": HealthOut, "description": "A part is failing."}},
 )
 def healthz(redis_client: RedisDep, store: StoreDep, settings: SettingsDep) -> JSONResponse:
-    """200 when Redis and the broker answer and at least one worker is alive, else 503."""
+    """200 when Redis and the broker answer and at least one worker is alive, else 503.
+
+    `webhooks` counts callbacks held for their send, expired unapplied, dropped, and Meta's
+    value-level errors (for monitoring; they do not change the status).
+    """
     redis_state = _check(redis_client.ping)
     broker_state = _check(lambda: _ping_broker(settings.celery_broker_url))
     workers = _count_workers(store) if redis_state == "ok" else 0
@@ -36,8 +43,18 @@ def healthz(redis_client: RedisDep, store: StoreDep, settings: SettingsDep) -> J
         redis=redis_state,
         broker=broker_state,
         workers=workers,
+        webhooks=_webhooks(store, settings) if redis_state == "ok" else None,
     )
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
+
+
+def _webhooks(store: CampaignStore, settings: Settings) -> WebhookHealth | None:
+    try:
+        stats = store.webhook_stats(WebhookRules.from_settings(settings))
+    except redis.RedisError as exc:
+        logger.warning("webhook counters unreadable: %s", exc)
+        return None
+    return WebhookHealth(**stats._asdict())
 
 
 def _check(ping: Any) -> str:

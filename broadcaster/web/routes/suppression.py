@@ -1,7 +1,9 @@
 """The suppression list: numbers that are never messaged (opt-outs, complaints).
 
 A number added here is skipped by running campaigns when its turn comes (the claim checks
-the list) and dropped from every later import (counted as `suppressed` in the summary).
+the list) and dropped from every later import (counted as `suppressed` in the summary). Each
+keeps its source (the person's opt-out from a webhook: keyword, button, user_preferences,
+failed_131050; an operator's: manual, import) and time.
 """
 
 from typing import IO, Annotated, Any
@@ -10,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from broadcaster.contacts import read_contacts
+from broadcaster.optouts import OptOutSource
 from broadcaster.store import CampaignStore
 
 from ..auth import ApiKey
@@ -18,6 +21,7 @@ from ..errors import ApiError
 from ..inputs import normalize_many
 from ..schemas import (
     ErrorOut,
+    SuppressedNumber,
     SuppressionAdded,
     SuppressionImported,
     SuppressionIn,
@@ -42,14 +46,14 @@ def list_suppressed(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> SuppressionPage:
-    """Suppressed numbers (E.164 digits), sorted."""
-    phones = sorted(store.suppressed())
+    """Suppressed numbers (E.164 digits), sorted, each with how it got on the list
+    (`source`) and when."""
+    entries = store.suppression_entries()
     if q:
         digits = "".join(ch for ch in q if ch.isdigit())
-        phones = [p for p in phones if digits in p]
-    return SuppressionPage(
-        offset=offset, limit=limit, total=len(phones), items=phones[offset : offset + limit]
-    )
+        entries = [e for e in entries if digits in e.phone]
+    items = [SuppressedNumber.of(e) for e in entries[offset : offset + limit]]
+    return SuppressionPage(offset=offset, limit=limit, total=len(entries), items=items)
 
 
 @router.post("", response_model=SuppressionAdded, responses=_ERRORS)
@@ -120,7 +124,7 @@ def _import(
         for contact in contacts:
             batch.append(contact.phone)
             if len(batch) >= DEFAULT_BATCH:
-                added += store.suppress(batch)
+                added += store.suppress(batch, source=OptOutSource.IMPORT)
                 batch.clear()
-        added += store.suppress(batch)
+        added += store.suppress(batch, source=OptOutSource.IMPORT)
     return SuppressionImported(added=added, summary=contacts.summary.to_dict())

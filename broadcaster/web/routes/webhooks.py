@@ -61,10 +61,14 @@ async def replai_webhook(secret: str, request: Request) -> JSONResponse:
     """Apply a Replai webhook: delivery statuses (Meta's `entry[].changes[].value.statuses[]`
     or flat `{message_id, status, phone}`) and incoming messages (`{from, message, ...}`).
 
-    Statuses move recipients to delivered, read or failed (never backwards); replies are
-    kept per recipient; an opt-out keyword (STOP, BERHENTI, UNSUBSCRIBE...) or a tap on an
-    opt-out button ("Stop promotions", "Berhenti promosi"...) puts the number on the
-    suppression list. A body seen before is acknowledged and ignored.
+    Statuses move recipients to sent, failed, delivered or read, keeping the furthest a
+    message got whatever the order they arrive in; one for a message the worker has not
+    recorded yet is held until it does (`held`). Replies are kept per recipient with their
+    time. An opt-out keyword (STOP, BERHENTI, UNSUBSCRIBE...), a tap on an opt-out button
+    ("Stop promotions", "Berhenti promosi"...), Meta's `user_preferences` stop or a send
+    failed with 131050 puts the number on the suppression list with its source and time; a
+    `user_preferences` resume lifts what Meta's setting put there. A body seen before is
+    acknowledged and ignored.
 
     The path ends with `BROADCASTER_WEBHOOK_SECRET`; a wrong secret answers 404, and while
     no secret is configured this route answers 404 to everything.
@@ -134,18 +138,13 @@ async def receive_webhook(
     except ValueError as exc:
         return 422, {"detail": f"not a Replai webhook: {exc}"}
     store = resources.store
-    statuses, replies = changes.store_statuses(), changes.store_replies()
-    keys, args = store.webhook_call(changes.digest, statuses, replies)
+    keys, args = store.webhook_call(changes, resources.webhook_rules)
     try:
         raw = await resources.run_webhook_script(keys, args)
     except redis.RedisError as exc:
         logger.warning("webhook not applied, Redis error: %s", exc)  # no path: it has the secret
         return 503, {"detail": _STORE_DOWN}
-    done = outcome(changes, store.webhook_result(raw))
-    return 200, {
-        "ok": True, "duplicate": done.duplicate, "statuses": done.statuses,
-        "ignored": done.ignored, "replies": done.replies, "opted_out": done.opted_out,
-    }  # fmt: skip
+    return 200, outcome(changes, store.webhook_result(raw)).to_json()
 
 
 def _secret_in(scope: Scope) -> str | None:

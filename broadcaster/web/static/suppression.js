@@ -2,8 +2,18 @@
 "use strict";
 
 (() => {
-  const { api, el, $, show, num } = BC;
+  const { api, el, $, show, num, when } = BC;
   const PAGE = 50;
+  // How a number got on the list (the API's `source`).
+  const SOURCES = {
+    keyword: "replied a stop keyword",
+    button: "tapped an opt-out button",
+    user_preferences: "stopped marketing in WhatsApp",
+    failed_131050: "send failed: stopped marketing (131050)",
+    manual: "added by an operator",
+    import: "imported by an operator",
+    legacy: "listed before sources were kept",
+  };
   let query = "";
   let offset = 0;
 
@@ -21,11 +31,16 @@
     const params = new URLSearchParams({ offset, limit: PAGE });
     if (query) params.set("q", query);
     const page = await api(`/suppression?${params}`);
-    $("#s-table").tBodies[0].replaceChildren(...page.items.map((phone) => {
+    $("#s-table").tBodies[0].replaceChildren(...page.items.map((item) => {
+      const phone = item.phone;
       const remove = el("button", { type: "button", class: "danger",
         "aria-label": `Remove +${phone} from the list`, text: "Remove" });
       remove.addEventListener("click", () => removePhone(phone).catch(fail));
-      return el("tr", {}, el("td", { class: "nowrap", text: "+" + phone }), el("td", { class: "num" }, remove));
+      return el("tr", {},
+        el("td", { class: "nowrap", text: "+" + phone }),
+        el("td", { text: SOURCES[item.source] || item.source }),
+        el("td", { text: when(item.opted_out_at) }),
+        el("td", { class: "num" }, remove));
     }));
     $("#s-empty").hidden = page.total > 0;
     $("#s-prev").disabled = offset === 0;
