@@ -251,7 +251,7 @@ def test_report_csv_has_full_numbers_and_neutralised_formulas(redis, store, tmp_
 def test_resend_unknown_asks_before_resending(redis, store):
     cid = draft(store, [{"phone": factories.phone(i), "name": "x"} for i in range(3)])
     store.start(cid)
-    assert store.claim(cid, 0, lease=0.01).ok
+    assert factories.take(store, cid, 0, lease=0.01).ok
     time.sleep(0.05)
     store.tick(cid)
     assert store.counts(cid)["unknown"] == 1

@@ -31,6 +31,7 @@ def create_app() -> Celery:
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
+        broker_channel_error_retry=True,
         broker_transport_options={"visibility_timeout": 3600, "max_connections": 200},
         broker_pool_limit=50,
         task_serializer="json",

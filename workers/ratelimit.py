@@ -24,24 +24,12 @@ from typing import Protocol
 import redis
 
 from broadcaster.errors import RateLimitExceeded
+from broadcaster.store import scripts
 
-__all__ = ["DailyCap", "MemoryBackend", "RateLimiter", "RedisBackend"]
+__all__ = ["MemoryBackend", "RateLimiter", "RedisBackend"]
 
 # Times are whole microseconds (Redis TIME's resolution): whole milliseconds would round the
 # spacing, 51.5 ms to 52 at 20 a second, and give away a share of the rate for nothing.
-
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local wait = tat - now
-if wait > max_wait then return -wait - 1 end
-redis.call('SET', KEYS[1], string.format('%d', tat + interval),
-           'PX', math.floor((wait + interval) / 1000) + 1000)
-return wait
-"""
 
 _PENALIZE = """
 local t = redis.call('TIME')
@@ -70,7 +58,8 @@ class RedisBackend:
     """The limiter's state in Redis; Redis's own clock is used, so hosts need not agree."""
 
     def __init__(self, client: "redis.Redis") -> None:
-        self._reserve = client.register_script(_RESERVE)
+        # the same GCRA step as the store's prepare.lua, which reserves a send's first slot
+        self._reserve = scripts.load(client, "slot.lua")
         self._penalize = client.register_script(_PENALIZE)
 
     def reserve(self, key: str, interval_us: int, max_wait_us: int) -> int:
@@ -143,32 +132,3 @@ class RateLimiter:
         """Slow the whole key down: no slot starts within `delay` seconds (after a 429)."""
         # a day at most: a Retry-After in the far future (or infinite) must not overflow
         self.backend.penalize(key, round(min(max(delay, 0.0), 86_400.0) * 1e6))
-
-
-_ADMIT = """
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
-if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
-redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('EXPIRE', KEYS[1], 172800)
-return 1
-"""
-
-
-class DailyCap:
-    """At most `cap` unique recipients per sender per UTC day (Meta's messaging tiers).
-
-    A recipient already reached today is always admitted; a new one only while the day's set
-    is below the cap. The set lives in Redis, so the cap holds across every worker.
-    """
-
-    def __init__(self, client: "redis.Redis", *, cap: int) -> None:
-        if cap < 0:
-            raise ValueError(f"daily cap must be >= 0, got {cap}")
-        self.cap = cap
-        self._admit = client.register_script(_ADMIT)
-
-    def admit(self, key: str, phone: str) -> bool:
-        """True when `phone` may be messaged today under `key` (a per-sender, per-day key)."""
-        if self.cap == 0:
-            return True
-        return bool(self._admit(keys=[key], args=[phone, self.cap]))

@@ -20,14 +20,22 @@ from broadcaster.keys import Keys
 from .lifecycle import Lifecycle
 from .records import CampaignRecords
 from .rows import RecipientRow, RowReader
-from .sending import Claim, SendPath
+from .sending import Claim, DailyLimit, SendPath, Slot, Ticket
 from .suppression import SuppressionList
 from .webhooks import WebhookPath
 
 if TYPE_CHECKING:
     from broadcaster.settings import Settings
 
-__all__ = ["CampaignStore", "Claim", "RecipientRow", "open_store"]
+__all__ = [
+    "CampaignStore",
+    "Claim",
+    "DailyLimit",
+    "RecipientRow",
+    "Slot",
+    "Ticket",
+    "open_store",
+]
 
 
 class CampaignStore(CampaignRecords, Lifecycle, SendPath, WebhookPath, SuppressionList, RowReader):

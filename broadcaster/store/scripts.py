@@ -24,10 +24,19 @@ def status_header() -> str:
 
 @functools.cache
 def source(name: str) -> str:
-    """The full source of script `name` (e.g. "claim.lua"): header, prelude, script."""
+    """The full source of script `name` (e.g. "claim.lua"): header, prelude, script.
+
+    A script whose first line is a shebang with flags (`#!lua flags=allow-oom`, Redis 7) keeps
+    that line first.
+    """
     files = importlib.resources.files("broadcaster.lua")
     prelude = files.joinpath("prelude.lua").read_text()
-    return status_header() + prelude + files.joinpath(name).read_text()
+    body = files.joinpath(name).read_text()
+    shebang = ""
+    if body.startswith("#!"):
+        shebang, _, body = body.partition("\n")
+        shebang += "\n"
+    return shebang + status_header() + prelude + body
 
 
 def load(redis: Any, name: str) -> Any:
