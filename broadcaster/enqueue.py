@@ -17,6 +17,7 @@ the campaign's first sends go straight onto the workers' queue) and, for templat
 client. Pass `store`, `dispatch` or `client` to use others.
 """
 
+import dataclasses
 import datetime
 from collections.abc import Iterator, Sequence
 
@@ -65,12 +66,12 @@ def enqueue_broadcast(
             reported in the summary, not raised).
         CampaignInvalid: unknown template, wrong parameter count, unknown placeholder column.
         BrokerUnavailable: the workers' queue cannot be reached; nothing is left stored.
+        StoreFull: Redis has no room for the campaign; nothing is left stored.
     """
     settings = get_settings()
     defaults = LaunchDefaults.from_settings(settings)
     if region is not None:
-        defaults = LaunchDefaults(region, defaults.dispatch_window, defaults.send_batch,
-                                  defaults.channel_rates)  # fmt: skip
+        defaults = dataclasses.replace(defaults, region=region)
     request = CampaignRequest(
         sender=sender, text=text, template=template, language=language, params=params,
         channel=channel, name=name, send_at=send_at, rate_per_minute=rate_per_minute,

@@ -105,6 +105,24 @@ def redis() -> Iterator[redis_lib.Redis]:
     broker.close()
 
 
+@pytest.fixture
+def maxmemory(redis):
+    """Set `maxmemory` (noeviction) on the tests' own redis-server: `maxmemory(free=bytes)` leaves
+    that much room above what is used now, `maxmemory(0)` lifts the limit (done at the end)."""
+    if os.environ.get("BC_TEST_REDIS_URL"):
+        pytest.skip("changes the server's maxmemory: only on the tests' own redis-server")
+
+    def limit(size: int | None = None, *, free: int | None = None) -> int:
+        if free is not None:
+            size = int(redis.info("memory")["used_memory"]) + free
+        redis.config_set("maxmemory-policy", "noeviction")
+        redis.config_set("maxmemory", str(size))
+        return int(size or 0)
+
+    yield limit
+    redis.config_set("maxmemory", "0")
+
+
 def wait_http(
     url: str, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
 ) -> None:

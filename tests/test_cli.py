@@ -450,3 +450,14 @@ def test_report_of_a_paused_launch_exits_1(store, tmp_path):
     with pytest.raises(CommandError, match="paused: 419: device not connected"):
         report_outcome(store, cid)
     assert RecipientStatus.PENDING.label in store.counts(cid)
+
+
+def test_launch_says_when_redis_has_no_room(redis, store, tmp_path, maxmemory):
+    path = write_csv(tmp_path / "c.csv", [("Budi", "0812-3456-7890")])
+    maxmemory(free=1024)
+    result = runner.invoke(app, ["launch", str(path), "--sender", "w", "--text", "Halo {nama}"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: Redis has no room for a new campaign"), result.output
+    assert "delete finished campaigns or raise Redis's maxmemory" in " ".join(
+        result.output.split()
+    )

@@ -1,7 +1,7 @@
 import pytest
 
 from broadcaster.campaigns import CampaignState, RecipientStatus
-from broadcaster.errors import CampaignNotFound, CampaignStateError
+from broadcaster.errors import CampaignNotFound, CampaignStateError, StoreFull
 from broadcaster.store import DailyLimit, Slot
 from tests import factories
 
@@ -352,3 +352,20 @@ def test_redis_memory_per_recipient_is_small(store):
         store.redis.memory_usage(k) or 0 for k in store.redis.scan_iter(f"bctest:c:{c.id}*")
     )
     assert used / n < 60, used / n
+
+
+def test_an_import_that_fills_redis_is_undone_and_says_so(store, redis, maxmemory):
+    maxmemory(free=50_000)
+    with pytest.raises(StoreFull, match="Redis ran out of memory after 5,000 recipients"):
+        store.create(factories.campaign(), factories.contacts(12_000), window=10)
+    assert list(redis.scan_iter("bctest:c:*")) == [] and store.list_campaigns() == []
+
+
+def test_check_room_counts_300_bytes_a_recipient_and_keeps_the_headroom(store, redis, maxmemory):
+    store.check_room(10**9, min_headroom=0.1)  # no maxmemory: no limit to check against
+    used = int(redis.info("memory")["used_memory"])
+    maxmemory(int((used + 300_000) / 0.9))  # 300 KB usable above what is used
+    store.check_room(900, min_headroom=0.1)
+    with pytest.raises(StoreFull, match="no room for a campaign of 1,100 recipients"):
+        store.check_room(1_100, min_headroom=0.1)
+    assert 0.1 < store.memory().headroom < 0.4

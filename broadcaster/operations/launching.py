@@ -29,6 +29,8 @@ class LaunchDefaults:
     dispatch_window: int
     send_batch: int
     channel_rates: Mapping[Channel, float]
+    #: Share of Redis's maxmemory a launch leaves free (`Settings.redis_min_headroom`).
+    min_headroom: float
 
     @classmethod
     def from_settings(cls, settings: Any) -> "LaunchDefaults":
@@ -38,6 +40,7 @@ class LaunchDefaults:
             dispatch_window=settings.dispatch_window,
             send_batch=settings.send_batch,
             channel_rates=settings.channel_rates,
+            min_headroom=settings.redis_min_headroom,
         )
 
 
@@ -110,7 +113,10 @@ def launch(
         ContactImportError: the file cannot be read, or no row can be sent to.
         CampaignInvalid: unknown template, wrong parameter count, unknown placeholder column.
         BrokerUnavailable: the first sends could not be queued (the campaign is deleted).
+        StoreFull: Redis has no room for the campaign (nothing is kept).
     """
+    if not dry_run:
+        store.check_room(0, min_headroom=defaults.min_headroom)  # before reading the file
     with read_contacts(
         contacts,
         phone_column=request.phone_column,
@@ -136,6 +142,7 @@ def launch(
         store.delete(stored.id)
         raise ContactImportError(_nothing_to_send(stored.summary), summary=stored.summary)
     try:
+        store.check_room(stored.total, min_headroom=defaults.min_headroom)
         released = store.start(stored.id)
         if released:  # none when scheduled: the ticker starts it then
             dispatch.publish(stored.id, released)

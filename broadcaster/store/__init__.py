@@ -9,8 +9,8 @@ flight (the dispatch window), scored by a deadline; a requeue list; counters per
 Every state change is one Lua script, so a recipient moves atomically and the counters always
 add up to the total. The store is one class assembled from its parts, one module each:
 `records` (create, read, list, delete), `lifecycle` (start, pause, ..., the ticker's pass),
-`sending` (claim and outcome), `webhooks` (statuses and replies), `suppression`, `rows`
-(reports). Get one with `open_store(settings)`.
+`sending` (prepare, claim and outcome), `webhooks` (statuses and replies), `suppression`,
+`rows` (reports), `memory` (room left in Redis). Get one with `open_store(settings)`.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from broadcaster.keys import Keys
 
 from .lifecycle import Lifecycle
+from .memory import BYTES_PER_RECIPIENT, MemoryPart, RedisMemory
 from .records import CampaignRecords
 from .rows import RecipientRow, RowReader
 from .sending import Claim, DailyLimit, SendPath, Slot, Ticket
@@ -28,17 +29,21 @@ if TYPE_CHECKING:
     from broadcaster.settings import Settings
 
 __all__ = [
+    "BYTES_PER_RECIPIENT",
     "CampaignStore",
     "Claim",
     "DailyLimit",
     "RecipientRow",
+    "RedisMemory",
     "Slot",
     "Ticket",
     "open_store",
 ]
 
 
-class CampaignStore(CampaignRecords, Lifecycle, SendPath, WebhookPath, SuppressionList, RowReader):
+class CampaignStore(
+    CampaignRecords, Lifecycle, SendPath, WebhookPath, SuppressionList, RowReader, MemoryPart
+):
     """Reads and writes campaigns in Redis. Every method is safe across processes and hosts.
 
     Args:
