@@ -58,8 +58,12 @@ class Settings(BaseSettings):
     #: Share of Redis's `maxmemory` kept free: /healthz answers 503 below it, and a campaign
     #: that would not fit with it kept free (about 300 B per recipient) is refused (507).
     redis_min_headroom: float = Field(default=0.10, ge=0, lt=1)
-    #: Celery broker; defaults to redis_url.
+    #: Celery broker: a Redis URL (defaults to redis_url) or RabbitMQ's amqp://user:pass@host/vhost
+    #: (README, "Choosing the broker").
     broker_url: str | None = None
+    #: RabbitMQ only: "classic" (one node) or "quorum" (replicated over a cluster). A queue
+    #: keeps the type it was declared with: change it on an empty queue under a new name.
+    rabbitmq_queue_type: Literal["classic", "quorum"] = "classic"
     key_prefix: str = "bc"
     #: The Celery queue of every Broadcaster task; give separate deployments on one broker
     #: their own.

@@ -24,6 +24,11 @@ import httpx
 import pytest
 import redis as redis_lib
 
+from tests.brokers import Broker, rabbitmq_app, rabbitmq_broker, rabbitmq_vhost, redis_broker
+
+# fixtures, from tests.brokers
+__all__ = ["rabbitmq_app", "rabbitmq_broker", "rabbitmq_vhost", "redis_broker"]
+
 SANDBOX_TOKEN = "sandbox-test-token"
 #: The test workers' BROADCASTER_STALE_AFTER; stores that launch campaigns for them use it too.
 WORKER_STALE_AFTER = 5.0
@@ -202,11 +207,12 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
 
 
 class Workers:
-    """Real Celery worker processes against the test Redis and the sandbox."""
+    """Real Celery worker processes against the test Redis, a broker and the sandbox."""
 
-    def __init__(self, redis: redis_lib.Redis, sandbox: Sandbox) -> None:
+    def __init__(self, redis: redis_lib.Redis, sandbox: Sandbox, broker_url: str) -> None:
         self.redis = redis
         self.env = os.environ | {
+            "BROADCASTER_BROKER_URL": broker_url,
             "BROADCASTER_REPLAI_BASE_URL": sandbox.url,
             "BROADCASTER_REPLAI_TOKEN": SANDBOX_TOKEN,
             "BROADCASTER_REPLAI_TIMEOUT": "3",
@@ -251,7 +257,13 @@ class Workers:
 
 
 @pytest.fixture
-def workers(redis: redis_lib.Redis, sandbox: Sandbox) -> Iterator[Workers]:
-    pool = Workers(redis, sandbox)
+def broker(redis_broker: Broker) -> Broker:
+    """The Celery broker of a test: the tests' Redis (tests/test_pipeline.py runs on both)."""
+    return redis_broker
+
+
+@pytest.fixture
+def workers(redis: redis_lib.Redis, sandbox: Sandbox, broker: Broker) -> Iterator[Workers]:
+    pool = Workers(redis, sandbox, broker.url)
     yield pool
     pool.stop_all()
