@@ -105,6 +105,11 @@ def requeue_campaign(campaign_id: str, status: int) -> None:
         operations.retry_failed(store, dispatch, campaign_id)
 
 
+#: The exit code of a worker whose configuration is wrong (sysexits.h EX_CONFIG):
+#: `broadcaster worker` does not start it again.
+EX_CONFIG = 78
+
+
 @worker_init.connect
 def _check_configuration(**_: Any) -> None:
     # Fail fast: a worker that cannot reach Replai would otherwise run and send nothing.
@@ -114,7 +119,7 @@ def _check_configuration(**_: Any) -> None:
         logger.critical("worker cannot start: %s", exc)
         sys.stderr.write(f"error: {exc}\n")
         sys.stderr.flush()
-        os._exit(1)
+        os._exit(EX_CONFIG)
 
 
 @worker_process_init.connect
