@@ -239,9 +239,18 @@ def sent_bytes_per_recipient(session: Session, n: int) -> float:
     )
     store.start(campaign.id)
     for i in range(n):
-        claim = store.claim(campaign.id, i, lease=60)
+        ticket = store.prepare(campaign.id, i)
+        until = store.clock() + 60
+        store.claim(campaign.id, i, lease_until=until, phone=ticket.phone)
         wamid = "wamid." + base64.b64encode(os.urandom(40)).decode()
-        store.finish(campaign.id, i, RecipientStatus.SENT, message_id=wamid, phone=claim.phone)
+        store.finish(
+            campaign.id,
+            i,
+            RecipientStatus.SENT,
+            message_id=wamid,
+            phone=ticket.phone,
+            lease_until=until,
+        )
     used = campaign_bytes(client, f"{keys.prefix}:*")
     client.flushdb()
     return used / n

@@ -2,8 +2,8 @@
 
     python bench/store_memory.py [--n 100000] [--redis redis://127.0.0.1:6379/13]
 
-It goes through the store's own API (create, start, claim, finish), so the layout measured is
-the one the workers leave. It uses its own key prefix and deletes what it wrote.
+It goes through the store's own API (create, start, prepare, claim, finish), so the layout
+measured is the one the workers leave. It uses its own key prefix and deletes what it wrote.
 """
 
 import argparse
@@ -41,15 +41,24 @@ def main() -> None:
     store.start(campaign.id)
     t0 = time.perf_counter()
     for i in range(args.n):
-        claim = store.claim(campaign.id, i, lease=60)
+        ticket = store.prepare(campaign.id, i)
+        until = store.clock() + 60
+        store.claim(campaign.id, i, lease_until=until, phone=ticket.phone)
         # a realistic Meta id: "wamid." + base64 of ~40 bytes
         wamid = "wamid." + base64.b64encode(os.urandom(40)).decode()
-        store.finish(campaign.id, i, RecipientStatus.SENT, message_id=wamid, phone=claim.phone)
+        store.finish(
+            campaign.id,
+            i,
+            RecipientStatus.SENT,
+            message_id=wamid,
+            phone=ticket.phone,
+            lease_until=until,
+        )
     sent = time.perf_counter() - t0
     after = _used(client, keys)
     print(f"recipients: {args.n}")
     print(f"create: {created:.2f} s ({args.n / created:,.0f}/s)")
-    print(f"claim+finish: {sent:.2f} s ({args.n / sent:,.0f}/s, one process)")
+    print(f"prepare+claim+finish: {sent:.2f} s ({args.n / sent:,.0f}/s, one process)")
     print(f"bytes/recipient before sending: {before / args.n:.1f}")
     print(
         f"bytes/recipient after sending (message ids, id and phone indexes): {after / args.n:.1f}"

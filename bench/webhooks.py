@@ -47,10 +47,19 @@ def _populate(session: Session, n: int) -> tuple[str, list[tuple[str, str]]]:
     sent = []
     rng = random.Random(7)
     for i in range(n):
-        claim = store.claim(campaign.id, i, lease=600)
+        ticket = store.prepare(campaign.id, i)
+        until = store.clock() + 600
+        store.claim(campaign.id, i, lease_until=until, phone=ticket.phone)
         wamid = "wamid." + base64.b64encode(rng.randbytes(40)).decode()
-        store.finish(campaign.id, i, RecipientStatus.SENT, message_id=wamid, phone=claim.phone)
-        sent.append((wamid, claim.phone))
+        store.finish(
+            campaign.id,
+            i,
+            RecipientStatus.SENT,
+            message_id=wamid,
+            phone=ticket.phone,
+            lease_until=until,
+        )
+        sent.append((wamid, ticket.phone))
     return campaign.id, sent
 
 

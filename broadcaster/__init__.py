@@ -28,6 +28,7 @@ from .errors import (
     ReplaiThrottled,
     ReplaiTimeout,
     ReplaiUnavailable,
+    StoreFull,
 )
 from .keys import Keys
 from .operations import CampaignRequest, Dispatch, EnqueueResult
@@ -79,6 +80,7 @@ __all__ = [
     "RowError",
     "SendResult",
     "Settings",
+    "StoreFull",
     "Template",
     "campaign_progress",
     "enqueue_broadcast",

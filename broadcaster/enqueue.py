@@ -74,6 +74,7 @@ def enqueue_broadcast(
             reported in the summary, not raised).
         CampaignInvalid: unknown template, wrong parameter count, unknown placeholder column.
         BrokerUnavailable: the workers' queue cannot be reached; nothing is left stored.
+        StoreFull: Redis has no room for the campaign; nothing is left stored.
     """
     settings = get_settings()
     defaults = LaunchDefaults.from_settings(settings)

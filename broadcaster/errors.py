@@ -11,6 +11,7 @@ BroadcasterError
 │   │   └── ConfirmationRequired  an action that may message people twice -> HTTP 422
 │   └── CampaignStateError    e.g. resume a cancelled campaign          -> HTTP 409
 ├── BrokerUnavailable         the task broker cannot be reached        -> HTTP 503
+├── StoreFull                 Redis has no room for this campaign      -> HTTP 507
 ├── RateLimitExceeded         retry_after                              -> retry later
 └── ReplaiError               status_code, code (Meta), retry_after
     ├── ReplaiRetryable       retry soon, with backoff and jitter
@@ -57,6 +58,7 @@ __all__ = [
     "ReplaiThrottled",
     "ReplaiTimeout",
     "ReplaiUnavailable",
+    "StoreFull",
 ]
 
 
@@ -135,6 +137,14 @@ class CampaignStateError(CampaignError):
 
 class BrokerUnavailable(BroadcasterError):
     """The task broker (Redis or RabbitMQ) cannot be reached: nothing was queued."""
+
+
+class StoreFull(BroadcasterError):
+    """Redis (the campaign store) has no room for what was asked: nothing was stored.
+
+    The message says how much room there is and what to do (delete finished campaigns, raise
+    Redis's `maxmemory`, or send a smaller list).
+    """
 
 
 class RateLimitExceeded(BroadcasterError):

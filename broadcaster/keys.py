@@ -149,6 +149,11 @@ class Keys:
         """Hash of 64 one-second slots counting requests sent (the current send rate)."""
         return f"{self.prefix}:c:{cid}:rt"
 
+    def given_back(self, cid: str, index: int) -> str:
+        """Lease deadline of a claim given back before it reached Redis (expires with the
+        lease): the claim is refused if it arrives later."""
+        return f"{self.prefix}:c:{cid}:gb:{index}"
+
     def requeue(self, cid: str) -> str:
         """List of recipients to release again before the cursor moves on."""
         return f"{self.prefix}:c:{cid}:q"

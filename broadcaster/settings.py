@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 import redis
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 
 from .accounts import ReplaiAccount, SenderConfig, load_accounts
 from .channels import Channel
@@ -54,10 +56,22 @@ class Settings(BaseSettings):
     #: Seconds to open a connection to Redis before the call fails.
     redis_connect_timeout: float = Field(default=5.0, gt=0)
     #: Seconds to wait for one Redis answer before the call fails (a paused or overloaded
-    #: Redis): the send in hand goes back to the queue, never to `unknown`.
+    #: Redis): a send not yet claimed stays queued, a claim is given back, an outcome is
+    #: tried again; never `unknown` for a request that did not leave.
     redis_socket_timeout: float = Field(default=10.0, gt=0)
-    #: Celery broker; defaults to redis_url.
+    #: Times the Redis client itself tries a call again after a dropped connection or a
+    #: timeout (with a short backoff) before the caller sees the error. Every call of the
+    #: send path is safe to repeat (a repeated claim finds itself).
+    redis_retries: int = Field(default=2, ge=0)
+    #: Share of Redis's `maxmemory` kept free: /healthz answers 503 below it, and a campaign
+    #: that would not fit with it kept free (about 300 B per recipient) is refused (507).
+    redis_min_headroom: float = Field(default=0.10, ge=0, lt=1)
+    #: Celery broker: a Redis URL (defaults to redis_url) or RabbitMQ's amqp://user:pass@host/vhost
+    #: (README, "Choosing the broker").
     broker_url: str | None = None
+    #: RabbitMQ only: "classic" (one node) or "quorum" (replicated over a cluster). A queue
+    #: keeps the type it was declared with: change it on an empty queue under a new name.
+    rabbitmq_queue_type: Literal["classic", "quorum"] = "classic"
     key_prefix: str = "bc"
     #: The Celery queue of every Broadcaster task; give separate deployments on one broker
     #: their own.
@@ -153,10 +167,12 @@ class Settings(BaseSettings):
 
         `options` go to `redis.Redis.from_url` (e.g. `max_connections=`).
         """
+        retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), self.redis_retries)
         return redis.Redis.from_url(
             self.redis_url,
             socket_connect_timeout=self.redis_connect_timeout,
             socket_timeout=self.redis_socket_timeout,
+            retry=retry,
             **options,
         )
 

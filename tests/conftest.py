@@ -24,6 +24,11 @@ import httpx
 import pytest
 import redis as redis_lib
 
+from tests.brokers import Broker, rabbitmq_app, rabbitmq_broker, rabbitmq_vhost, redis_broker
+
+# fixtures, from tests.brokers
+__all__ = ["rabbitmq_app", "rabbitmq_broker", "rabbitmq_vhost", "redis_broker"]
+
 SANDBOX_TOKEN = "sandbox-test-token"
 #: A second static token: another Replai account for the sandbox's throttle.
 SECOND_TOKEN = "sandbox-test-token-2"
@@ -115,6 +120,24 @@ def redis() -> Iterator[redis_lib.Redis]:
     broker.close()
 
 
+@pytest.fixture
+def maxmemory(redis):
+    """Set `maxmemory` (noeviction) on the tests' own redis-server: `maxmemory(free=bytes)` leaves
+    that much room above what is used now, `maxmemory(0)` lifts the limit (done at the end)."""
+    if os.environ.get("BC_TEST_REDIS_URL"):
+        pytest.skip("changes the server's maxmemory: only on the tests' own redis-server")
+
+    def limit(size: int | None = None, *, free: int | None = None) -> int:
+        if free is not None:
+            size = int(redis.info("memory")["used_memory"]) + free
+        redis.config_set("maxmemory-policy", "noeviction")
+        redis.config_set("maxmemory", str(size))
+        return int(size or 0)
+
+    yield limit
+    redis.config_set("maxmemory", "0")
+
+
 def wait_http(
     url: str, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None
 ) -> None:
@@ -198,11 +221,12 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
 
 
 class Workers:
-    """Real Celery worker processes against the test Redis and the sandbox."""
+    """Real Celery worker processes against the test Redis, a broker and the sandbox."""
 
-    def __init__(self, redis: redis_lib.Redis, sandbox: Sandbox) -> None:
+    def __init__(self, redis: redis_lib.Redis, sandbox: Sandbox, broker_url: str) -> None:
         self.redis = redis
         self.env = os.environ | {
+            "BROADCASTER_BROKER_URL": broker_url,
             "BROADCASTER_REPLAI_BASE_URL": sandbox.url,
             "BROADCASTER_REPLAI_TOKEN": SANDBOX_TOKEN,
             "BROADCASTER_REPLAI_TIMEOUT": "3",
@@ -247,7 +271,13 @@ class Workers:
 
 
 @pytest.fixture
-def workers(redis: redis_lib.Redis, sandbox: Sandbox) -> Iterator[Workers]:
-    pool = Workers(redis, sandbox)
+def broker(redis_broker: Broker) -> Broker:
+    """The Celery broker of a test: the tests' Redis (tests/test_pipeline.py runs on both)."""
+    return redis_broker
+
+
+@pytest.fixture
+def workers(redis: redis_lib.Redis, sandbox: Sandbox, broker: Broker) -> Iterator[Workers]:
+    pool = Workers(redis, sandbox, broker.url)
     yield pool
     pool.stop_all()

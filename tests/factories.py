@@ -1,6 +1,7 @@
 import dataclasses
+from typing import NamedTuple
 
-from broadcaster.campaigns import Campaign, new_campaign_id
+from broadcaster.campaigns import Campaign, RecipientStatus, new_campaign_id
 from broadcaster.contacts import Contact, read_contacts
 from broadcaster.operations import CampaignRequest
 from broadcaster.settings import Settings
@@ -76,3 +77,41 @@ def draft(store: CampaignStore, rows, *, text: str = "Halo {name}", **fields) ->
         columns = [c for c in imported.columns if c != imported.summary.phone_column]
         request = CampaignRequest(sender=fields.pop("sender", "waba-1"), text=text, **fields)
         return store.create(request.campaign(columns), imported, window=512).id
+
+
+class Held(NamedTuple):
+    """A recipient taken through the send path's first two steps (`take`)."""
+
+    code: int  # the prepare's code, or the claim's once prepared
+    phone: str
+    variables: dict[str, str]
+    attempts: int
+    lease_until: float
+    released: list[int]
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 1
+
+
+def take(store: CampaignStore, cid: str, index: int, *, lease: float = 30.0) -> Held:
+    """Prepare and claim a recipient as a worker does (no rate limit), for tests of what
+    comes after."""
+    ticket = store.prepare(cid, index)
+    if not ticket.ok:
+        return Held(ticket.code, "", {}, 0, 0.0, ticket.released)
+    lease_until = store.clock() + lease
+    claim = store.claim(cid, index, lease_until=lease_until, phone=ticket.phone)
+    return Held(claim.code, ticket.phone, ticket.variables, ticket.attempts, lease_until,
+                claim.released)  # fmt: skip
+
+
+def settle(
+    store: CampaignStore, cid: str, index: int, status: RecipientStatus, **outcome
+) -> list[int]:
+    """Take a recipient and record `status` for it (with its phone when sent); returns what
+    the outcome released."""
+    held = take(store, cid, index)
+    assert held.ok, held
+    outcome.setdefault("phone", held.phone)
+    return store.finish(cid, index, status, lease_until=held.lease_until, **outcome)

@@ -261,7 +261,7 @@ def test_report_csv_has_full_numbers_and_neutralised_formulas(redis, store, tmp_
 def test_resend_unknown_asks_before_resending(redis, store):
     cid = draft(store, [{"phone": factories.phone(i), "name": "x"} for i in range(3)])
     store.start(cid)
-    assert store.claim(cid, 0, lease=0.01).ok
+    assert factories.take(store, cid, 0, lease=0.01).ok
     time.sleep(0.05)
     store.tick(cid)
     assert store.counts(cid)["unknown"] == 1
@@ -336,14 +336,29 @@ def test_web_command_serves_the_api_or_says_it_is_missing():
         proc.communicate(timeout=15)
 
 
+def _parent(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rpartition(")")[2].split()[1])
+    except OSError:
+        return 0
+
+
 def test_worker_command_starts_a_celery_worker(redis, cli_env):
+    """`broadcaster worker` supervises a Celery worker: the worker that beats is its child."""
     command = [str(BIN), "worker", "-c", "2", "-n", "cli@%h", "--without-mingle", "-l", "WARNING"]
     proc = subprocess.Popen(command, env=cli_env, start_new_session=True)
+
+    def child_beats() -> bool:
+        pids = [int(k.rsplit(b":", 1)[1]) for k in redis.keys("bc:worker:*")]
+        return any(_parent(pid) == proc.pid for pid in pids)
+
     try:
-        wait_for(lambda: redis.keys(f"bc:worker:*:{proc.pid}"), timeout=30)
+        wait_for(child_beats, timeout=30)
     finally:
         proc.terminate()
         proc.wait(20)
+    assert proc.returncode == 0
 
 
 def test_ctrl_c_detaches_and_the_campaign_stays(store, tmp_path):
@@ -460,3 +475,14 @@ def test_report_of_a_paused_launch_exits_1(store, tmp_path):
     with pytest.raises(CommandError, match="paused: 419: device not connected"):
         report_outcome(store, cid)
     assert RecipientStatus.PENDING.label in store.counts(cid)
+
+
+def test_launch_says_when_redis_has_no_room(redis, store, tmp_path, maxmemory):
+    path = write_csv(tmp_path / "c.csv", [("Budi", "0812-3456-7890")])
+    maxmemory(free=1024)
+    result = runner.invoke(app, ["launch", str(path), "--sender", "w", "--text", "Halo {nama}"])
+    assert result.exit_code == 1
+    assert result.output.startswith("error: Redis has no room for a new campaign"), result.output
+    assert "delete finished campaigns or raise Redis's maxmemory" in " ".join(
+        result.output.split()
+    )

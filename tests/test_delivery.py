@@ -5,12 +5,13 @@ import time
 
 import httpx
 import pytest
+import redis as redis_lib
 
 from broadcaster.campaigns import CampaignState, RecipientStatus
 from broadcaster.replai import ReplaiClient
 from tests import factories
 from workers.delivery import Resources, deliver
-from workers.ratelimit import MemoryBackend, RateLimiter
+from workers.ratelimit import RateLimiter, RedisBackend
 
 S = RecipientStatus
 
@@ -39,7 +40,7 @@ class Clock:
 @pytest.fixture
 def world(redis):
     clock = Clock()
-    store = factories.store(redis)
+    store = factories.store(redis, clock=clock)
     calls: list[httpx.Request] = []
 
     def make(handler, *, rate=None, sleep=None):
@@ -57,9 +58,10 @@ def world(redis):
         res = Resources(
             store=store,
             client=client,
-            limiter=RateLimiter(MemoryBackend(clock), safety_margin=0.025),
+            limiter=RateLimiter(RedisBackend(redis), safety_margin=0.025),
             policy=factories.policy(backoff_base=1.0),
             sleep=sleep or (lambda s: None),
+            clock=clock,
         )
         return res, campaign.id
 
@@ -143,9 +145,9 @@ def test_a_pause_during_a_second_wait_after_a_late_wake_up_sends_nothing(world):
     def sleep(seconds):
         sleeps.append(seconds)
         time.sleep(seconds)
-        if len(sleeps) == 3:  # 1: recipient 0's slot; 2: 1's wake-up before its slot; 3: slot
+        if len(sleeps) == 2:  # 1: recipient 0's slot (now); 2: recipient 1's slot
             time.sleep(0.03)  # woke 30 ms after the slot: the thread takes another one
-        elif len(sleeps) == 4:
+        elif len(sleeps) == 3:
             holder["res"].store.pause(holder["cid"], "operator")
 
     res, cid = make(ok, rate=600, sleep=sleep)
@@ -154,6 +156,7 @@ def test_a_pause_during_a_second_wait_after_a_late_wake_up_sends_nothing(world):
     deliver(res, cid, 1)  # 100 ms to its slot, late, 200 ms to the next; paused meanwhile
     assert len(calls) == 1
     assert row(res.store, cid, 1).status == "pending"
+    assert res.store.counts(cid)["sending"] == 0
 
 
 def test_a_send_that_keeps_waking_late_goes_back_to_wait_instead_of_leaving_late(world):
@@ -183,3 +186,96 @@ def test_pause_during_the_wait_for_a_slot_sends_nothing(world):
     assert len(calls) == 1
     assert row(res.store, cid, 1).status == "pending"
     assert res.store.counts(cid)["sent"] == 1
+
+
+# -- nothing stands between a claim and its request ------------------------------------------
+
+
+class Died(BaseException):
+    """A worker thread stopping dead (as SIGKILL would), not an error deliver() handles."""
+
+
+def test_a_worker_that_dies_waiting_for_its_slot_leaves_the_recipient_queued(world):
+    make, calls = world
+
+    def sleep(seconds):
+        if seconds > 0:
+            raise Died
+
+    res, cid = make(ok, rate=60, sleep=sleep)
+    deliver(res, cid, 0)  # first slot: no wait
+    with pytest.raises(Died):
+        deliver(res, cid, 1)  # dies during its ~1 s wait
+    assert res.store.counts(cid)["queued"] == 2 and res.store.counts(cid)["sending"] == 0
+    res.store.clock.t += res.policy.lease + res.store.stale_after + 1
+    assert 1 in res.store.tick(cid)  # published again, not declared unknown
+    assert res.store.counts(cid)["unknown"] == 0 and len(calls) == 1
+
+
+def test_a_claim_whose_answer_was_lost_is_given_back_and_nothing_is_sent(world):
+    make, calls = world
+    res, cid = make(ok)
+    real = res.store.claim
+
+    def claim_then_lose_the_answer(*args, **kwargs):
+        real(*args, **kwargs)
+        raise redis_lib.TimeoutError("Timeout reading from socket")
+
+    res.store.claim = claim_then_lose_the_answer
+    with pytest.raises(redis_lib.TimeoutError):
+        deliver(res, cid, 0)
+    assert calls == []
+    assert row(res.store, cid, 0).status == "queued" and row(res.store, cid, 0).attempts == 0
+    res.store.claim = real
+    res.store.clock.t += 1
+    deliver(res, cid, 0)  # the redelivery (or the ticker's republish) sends it, once
+    assert len(calls) == 1 and row(res.store, cid, 0).status == "sent"
+
+
+def test_a_claim_given_back_before_it_reached_redis_is_refused_when_it_does(world):
+    make, calls = world
+    res, cid = make(ok)
+    real, sent_later = res.store.claim, []
+
+    def claim_stuck_on_the_way(*args, **kwargs):
+        sent_later.append((args, kwargs))  # it will reach Redis after the give-back
+        raise redis_lib.ConnectionError("Connection reset by peer")
+
+    res.store.claim = claim_stuck_on_the_way
+    with pytest.raises(redis_lib.ConnectionError):
+        deliver(res, cid, 0)
+    ((args, kwargs),) = sent_later
+    assert real(*args, **kwargs).code == 0  # arrives now: refused
+    assert calls == [] and row(res.store, cid, 0).status == "queued"
+
+
+def test_an_outcome_is_recorded_once_redis_answers_again(world):
+    make, calls = world
+    res, cid = make(ok)
+    real, failures = res.store.finish, [redis_lib.ConnectionError("refused")] * 2
+
+    def finish_while_redis_restarts(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)
+
+    res.store.finish = finish_while_redis_restarts
+    deliver(res, cid, 0)
+    assert len(calls) == 1 and row(res.store, cid, 0).status == "sent"
+
+
+def test_a_claim_that_took_too_long_is_given_back_and_made_again_on_a_later_slot(world):
+    make, calls = world
+    res, cid = make(ok, rate=600, sleep=time.sleep)
+    real, slow = res.store.claim, [0.03]
+
+    def slow_claim(*args, **kwargs):
+        if slow:
+            time.sleep(slow.pop())  # Redis slow to answer: the request would leave late
+        return real(*args, **kwargs)
+
+    res.store.claim = slow_claim
+    deliver(res, cid, 0)
+    assert len(calls) == 1
+    got = row(res.store, cid, 0)
+    assert got.status == "sent" and got.attempts == 1

@@ -47,7 +47,7 @@ def procfile() -> dict[str, str]:
 
 def test_compose_services_and_their_keys(compose):
     services = compose["services"]
-    assert set(services) == {"redis"} | APP_SERVICES
+    assert set(services) == {"redis", "rabbitmq"} | APP_SERVICES
     for name, service in services.items():
         assert set(service) <= SERVICE_KEYS, (name, set(service) - SERVICE_KEYS)
         for port in service.get("ports", []):
@@ -83,8 +83,7 @@ def test_compose_commands(compose):
     assert web[:3] == ["uvicorn", "broadcaster.web.app:create_app", "--factory"]
     assert web[web.index("--port") + 1] == "8000" and services["web"]["ports"] == ["8000:8000"]
     worker = shlex.split(services["worker"]["command"])
-    assert worker[:4] == ["celery", "-A", "workers.app", "worker"]
-    assert "-E" in worker  # task events, for Flower
+    assert worker[:2] == ["broadcaster", "worker"]  # supervised; -E (task events) is its default
     assert shlex.split(services["flower"]["command"])[:4] == [
         "celery",
         "-A",
@@ -98,8 +97,24 @@ def test_compose_flower_auth_from_env_and_sandbox_in_the_demo_profile(compose):
     auth = services["flower"]["environment"]["FLOWER_BASIC_AUTH"]
     assert auth.startswith("${FLOWER_BASIC_AUTH:?")  # refuses to start without credentials
     assert services["sandbox"]["profiles"] == ["demo"]
-    assert [n for n, s in services.items() if "profiles" in s] == ["sandbox"]
+    assert [n for n, s in services.items() if "profiles" in s] == ["sandbox", "rabbitmq"]
     assert "broadcaster sandbox" in services["sandbox"]["command"]
+
+
+def test_compose_offers_rabbitmq_as_the_broker_in_a_profile(compose):
+    services = compose["services"]
+    rabbitmq = services["rabbitmq"]
+    assert rabbitmq["profiles"] == ["rabbitmq"] and "ports" not in rabbitmq
+    volume, _, mount = rabbitmq["volumes"][0].partition(":")
+    assert mount == "/var/lib/rabbitmq" and volume in compose["volumes"]  # queues survive
+    assert rabbitmq["healthcheck"]["test"][:2] == ["CMD", "rabbitmq-diagnostics"]
+    for name in APP_SERVICES:  # waited for when the profile is on, ignored when it is not
+        assert services[name]["depends_on"]["rabbitmq"] == {
+            "condition": "service_healthy",
+            "required": False,
+        }, name
+    redis = services["redis"]["command"]
+    assert redis[redis.index("--maxmemory-policy") + 1] == "noeviction"
 
 
 def test_compose_interpolations_are_well_formed():
@@ -122,9 +137,9 @@ def test_procfile_has_web_worker_and_flower():
 
 def _ready(name: str, proc, ports: dict[str, int], redis) -> None:
     base = "http://127.0.0.1"
-    if name == "worker":
+    if name == "worker":  # supervised: the heartbeat is the Celery process's, a child
         deadline = time.monotonic() + 40
-        while not redis.keys(f"bc:worker:*:{proc.pid}"):
+        while not redis.keys("bc:worker:*"):
             assert proc.poll() is None, f"worker exited with {proc.returncode}"
             assert time.monotonic() < deadline, "worker did not start"
             time.sleep(0.1)

@@ -1,4 +1,8 @@
-"""End to end: enqueue_broadcast -> Redis -> real Celery workers -> the sandbox over HTTP."""
+"""End to end: enqueue_broadcast -> Redis -> real Celery workers -> the sandbox over HTTP.
+
+Every test runs twice: with Redis as the Celery broker, and with RabbitMQ (a vhost of the
+session's own on the RabbitMQ at 127.0.0.1:5672, see tests/brokers.py).
+"""
 
 import itertools
 import random
@@ -10,10 +14,14 @@ from broadcaster import enqueue, operations
 from broadcaster.campaigns import CampaignState
 from tests import factories
 from tests.conftest import WORKER_STALE_AFTER
-from workers.dispatch import CeleryDispatch
 
 pytestmark = pytest.mark.slow
 TERMINAL = {"sent", "delivered", "read", "failed", "skipped", "cancelled", "unknown"}
+
+
+@pytest.fixture(params=["redis", "rabbitmq"])
+def broker(request):
+    return request.getfixturevalue(f"{request.param}_broker")
 
 
 @pytest.fixture
@@ -21,19 +29,28 @@ def store(redis):
     return factories.store(redis, stale_after=WORKER_STALE_AFTER)
 
 
-def launch(store, phones, *, rate=60_000.0, window=None, text="Halo {name}", **fields):
-    rows = [{"phone": p, "name": f"N{i}"} for i, p in enumerate(phones)]
-    result = enqueue.enqueue_broadcast(
-        rows,
-        sender=fields.pop("sender", "waba-1"),
-        text=text,
-        rate_per_minute=rate,
-        window=window,
-        store=store,
-        dispatch=CeleryDispatch(),
-        **fields,
-    )
-    return result.campaign.id
+@pytest.fixture
+def dispatch(broker):
+    return broker.dispatch()
+
+
+@pytest.fixture
+def launch(store, dispatch):
+    def launch(store, phones, *, rate=60_000.0, window=None, text="Halo {name}", **fields):
+        rows = [{"phone": p, "name": f"N{i}"} for i, p in enumerate(phones)]
+        result = enqueue.enqueue_broadcast(
+            rows,
+            sender=fields.pop("sender", "waba-1"),
+            text=text,
+            rate_per_minute=rate,
+            window=window,
+            store=store,
+            dispatch=dispatch,
+            **fields,
+        )
+        return result.campaign.id
+
+    return launch
 
 
 def wait_for(predicate, timeout=90.0, interval=0.2):
@@ -58,7 +75,7 @@ def assert_accounted(store, cid):
     return counts
 
 
-def test_campaign_of_2000_completes_with_exactly_one_send_each(store, sandbox, workers):
+def test_campaign_of_2000_completes_with_exactly_one_send_each(store, sandbox, workers, launch):
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=16)
     phones = [factories.phone(i) for i in range(2000)]
@@ -73,7 +90,7 @@ def test_campaign_of_2000_completes_with_exactly_one_send_each(store, sandbox, w
     assert len(sends["per_phone"]) == 2000
 
 
-def test_killed_worker_never_causes_a_duplicate_send(store, sandbox, workers):
+def test_killed_worker_never_causes_a_duplicate_send(store, sandbox, workers, launch):
     sandbox.configure(rate_limit_per_minute=0, latency_ms=20)
     concurrency = 8
     workers.start("w1", concurrency=concurrency)
@@ -96,7 +113,7 @@ def test_killed_worker_never_causes_a_duplicate_send(store, sandbox, workers):
     assert sends["count"] >= counts["sent"]
 
 
-def test_two_workers_share_one_global_rate_limit(store, sandbox, workers):
+def test_two_workers_share_one_global_rate_limit(store, sandbox, workers, launch):
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=8)
     workers.start("w2", concurrency=8)
@@ -115,7 +132,7 @@ def test_two_workers_share_one_global_rate_limit(store, sandbox, workers):
     assert in_ten >= 0.95 * 200, f"only {in_ten} of 200 allowed sends in 10 s"
 
 
-def test_scripted_failures_are_classified(store, sandbox, workers):
+def test_scripted_failures_are_classified(store, sandbox, workers, launch):
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=8)
     plain = [factories.phone(i) for i in range(20)]
@@ -137,7 +154,7 @@ def test_scripted_failures_are_classified(store, sandbox, workers):
 
 
 @pytest.mark.parametrize(("suffix", "reason"), [(5, "401"), (4, "419")])
-def test_sender_errors_pause_the_campaign(store, sandbox, workers, suffix, reason):
+def test_sender_errors_pause_the_campaign(store, sandbox, workers, suffix, reason, launch):
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=2)
     phones = [factories.phone(i) for i in range(200)]
@@ -156,7 +173,9 @@ def test_sender_errors_pause_the_campaign(store, sandbox, workers, suffix, reaso
     assert sum(counts.values()) == 200
 
 
-def test_pause_stops_sends_and_resume_continues_without_duplicates(store, sandbox, workers):
+def test_pause_stops_sends_and_resume_continues_without_duplicates(
+    store, sandbox, workers, launch, dispatch
+):
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=4)
     phones = [factories.phone(i) for i in range(300)]
@@ -168,7 +187,7 @@ def test_pause_stops_sends_and_resume_continues_without_duplicates(store, sandbo
     late = [s for s in sandbox.sends()["sends"] if s["t"] > paused_at + 1.0]
     assert late == [], f"{len(late)} sends more than 1 s after the pause"
     assert store.get(cid).state == CampaignState.PAUSED
-    operations.resume(store, CeleryDispatch(), cid)
+    operations.resume(store, dispatch, cid)
     wait_state(store, cid, CampaignState.COMPLETED, timeout=60)
     counts = assert_accounted(store, cid)
     assert counts["sent"] == 300
@@ -176,7 +195,7 @@ def test_pause_stops_sends_and_resume_continues_without_duplicates(store, sandbo
     assert sends["count"] == 300 and sends["duplicates"] == 0
 
 
-def test_cancel_leaves_the_rest_cancelled(store, sandbox, workers):
+def test_cancel_leaves_the_rest_cancelled(store, sandbox, workers, launch):
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=4)
     phones = [factories.phone(i) for i in range(400)]
@@ -190,7 +209,7 @@ def test_cancel_leaves_the_rest_cancelled(store, sandbox, workers):
     assert sandbox.sends(summary=1)["count"] == counts["sent"]
 
 
-def test_retry_failed_resends_only_failed_recipients(store, sandbox, workers):
+def test_retry_failed_resends_only_failed_recipients(store, sandbox, workers, launch, dispatch):
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=4)
     good = [factories.phone(i) for i in range(15)]
@@ -198,7 +217,7 @@ def test_retry_failed_resends_only_failed_recipients(store, sandbox, workers):
     cid = launch(store, good + bad)
     wait_state(store, cid, CampaignState.COMPLETED, timeout=30)
     assert store.counts(cid)["failed"] == 5
-    operations.retry_failed(store, CeleryDispatch(), cid)
+    operations.retry_failed(store, dispatch, cid)
     wait_for(lambda: all(r.attempts == 2 for r in store.iter_rows(cid, status="failed")), 30)
     wait_state(store, cid, CampaignState.COMPLETED, timeout=30)
     rows = list(store.iter_rows(cid))
@@ -208,7 +227,9 @@ def test_retry_failed_resends_only_failed_recipients(store, sandbox, workers):
     assert sends["count"] == 15 and sends["duplicates"] == 0
 
 
-def test_bad_csv_rows_are_reported_and_the_rest_is_sent(store, sandbox, workers, tmp_path):
+def test_bad_csv_rows_are_reported_and_the_rest_is_sent(
+    store, sandbox, workers, tmp_path, dispatch
+):
     sandbox.configure(rate_limit_per_minute=0)
     workers.start("w1", concurrency=4)
     path = tmp_path / "contacts.csv"
@@ -218,7 +239,7 @@ def test_bad_csv_rows_are_reported_and_the_rest_is_sent(store, sandbox, workers,
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = enqueue.enqueue_broadcast(
         path, sender="waba-1", text="Halo {nama}", rate_per_minute=60_000, store=store,
-        dispatch=CeleryDispatch(),
+        dispatch=dispatch,
     )  # fmt: skip
     summary = result.summary
     assert summary["valid"] == 28 and summary["rejected"] == 2

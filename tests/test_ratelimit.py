@@ -1,7 +1,7 @@
 import pytest
 
 from broadcaster.errors import RateLimitExceeded
-from workers.ratelimit import DailyCap, MemoryBackend, RateLimiter, RedisBackend
+from workers.ratelimit import MemoryBackend, RateLimiter, RedisBackend
 
 
 class Clock:
@@ -91,20 +91,6 @@ def test_memory_backend_frees_slots_as_time_passes():
 def test_rate_must_be_positive(bad):
     with pytest.raises(ValueError, match="rate must be positive"):
         RateLimiter(MemoryBackend(), safety_margin=0).interval_us(bad)
-
-
-def test_daily_cap_admits_known_recipients_and_refuses_new_ones_over_the_cap(redis):
-    cap = DailyCap(redis, cap=2)
-    assert cap.admit("day", "6281") and cap.admit("day", "6282")
-    assert not cap.admit("day", "6283")
-    assert cap.admit("day", "6281")  # already reached today: no new unique recipient
-    assert cap.admit("other-day", "6283")
-
-
-def test_daily_cap_zero_means_no_cap(redis):
-    cap = DailyCap(redis, cap=0)
-    assert all(cap.admit("day", str(i)) for i in range(10))
-    assert redis.exists("day") == 0
 
 
 # --- nested limits: the inner keys at one common slot, the outer just in time --------------

@@ -30,9 +30,9 @@ def finished_campaign(store) -> str:
         (S.FAILED, "gave up after 8 attempts: 131026: Message undeliverable"),
     ]  # fmt: skip
     for index, (status, error) in enumerate(outcomes):
-        claim = store.claim(cid, index, lease=30)
+        claim = factories.take(store, cid, index)
         store.finish(cid, index, status, message_id=f"wamid.{index}", error=error,
-                     phone=claim.phone)  # fmt: skip
+                     phone=claim.phone, lease_until=claim.lease_until)  # fmt: skip
     store.redis.hset(store.keys.replies(cid), "0", "+62 ada promo?")
     return cid
 

@@ -239,8 +239,7 @@ def sent(store):
     c = store.create(factories.campaign(), factories.contacts(3), window=3)
     store.start(c.id)
     for i in range(3):
-        claim = store.claim(c.id, i, lease=30)
-        store.finish(c.id, i, S.SENT, message_id=f"wamid.{i}", phone=claim.phone)
+        factories.settle(store, c.id, i, S.SENT, message_id=f"wamid.{i}")
     return c.id
 
 
@@ -421,8 +420,7 @@ def test_report_csv_of_an_uploaded_campaign_has_no_formula_cell(redis, store):
         assert response.status_code == 201, response.text
         cid = response.json()["id"]  # started: its recipients are queued for the workers
         for i in range(2):
-            claim = store.claim(cid, i, lease=30)
-            store.finish(cid, i, S.SENT, message_id=f"wamid.f{i}", phone=claim.phone)
+            factories.settle(store, cid, i, S.SENT, message_id=f"wamid.f{i}")
         reply = {"from": factories.phone(0), "message": '=HYPERLINK("http://evil.example")'}
         assert post_hook(client, json.dumps(reply).encode()).json()["replies"] == 1
         failed = {"message_id": "wamid.f1", "status": "failed", "error_title": "=1+2"}
@@ -451,8 +449,7 @@ def test_reports_never_hold_a_formula_cell(redis, store, names, other, reply, er
     ]
     c = store.create(campaign, contacts, window=len(contacts))
     store.start(c.id)
-    claim = store.claim(c.id, 0, lease=30)
-    store.finish(c.id, 0, S.FAILED, error=error or "e", phone=claim.phone)
+    factories.settle(store, c.id, 0, S.FAILED, error=error or "e")
     store.redis.hset(store.keys.replies(c.id), "0", reply)
     with TestClient(build_app(Recorder()), headers=AUTH) as client:
         http_report = client.get(f"/campaigns/{c.id}/report.csv").text

@@ -45,9 +45,11 @@ def running(store, n: int) -> str:
 
 
 def send(store, cid: str, index: int, message_id: str) -> None:
-    claim = store.claim(cid, index, lease=30)
+    claim = factories.take(store, cid, index)
     assert claim.ok
-    store.finish(cid, index, S.SENT, message_id=message_id, phone=claim.phone)
+    store.finish(
+        cid, index, S.SENT, message_id=message_id, phone=claim.phone, lease_until=claim.lease_until
+    )
 
 
 def apply(store, *, rules=RULES, **lists):
@@ -66,13 +68,15 @@ def rows(store, cid):
 
 def test_a_status_before_its_send_is_held_then_applied_in_the_workers_step(store):
     cid = running(store, 2)
-    claim = store.claim(cid, 0, lease=30)  # the worker is mid-send
+    claim = factories.take(store, cid, 0)  # the worker is mid-send
     early = apply(store, statuses=[status("wamid.a", S.DELIVERED, T0 + 5)])
     assert (early.statuses, early.held) == (0, 1)
     assert rows(store, cid)[0].status == "sending"
     stats = store.webhook_stats(RULES)
     assert (stats.waiting, stats.held, stats.released) == (1, 1, 0)
-    store.finish(cid, 0, S.SENT, message_id="wamid.a", phone=claim.phone)
+    store.finish(
+        cid, 0, S.SENT, message_id="wamid.a", phone=claim.phone, lease_until=claim.lease_until
+    )
     row = rows(store, cid)[0]
     assert (row.status, row.updated_at) == ("delivered", T0 + 5)
     assert store.counts(cid)["delivered"] == 1 and store.counts(cid)["sent"] == 0
@@ -83,11 +87,13 @@ def test_a_status_before_its_send_is_held_then_applied_in_the_workers_step(store
 
 def test_several_held_callbacks_of_one_message_end_at_the_furthest(store):
     cid = running(store, 1)
-    claim = store.claim(cid, 0, lease=30)
+    claim = factories.take(store, cid, 0)
     failed = status("wamid.a", S.FAILED, T0 + 1, error="131026: Undeliverable")
     apply(store, statuses=[status("wamid.a", S.READ, T0 + 9), failed])
     apply(store, statuses=[status("wamid.a", S.SENT, T0), status("wamid.a", S.DELIVERED, T0 + 4)])
-    store.finish(cid, 0, S.SENT, message_id="wamid.a", phone=claim.phone)
+    store.finish(
+        cid, 0, S.SENT, message_id="wamid.a", phone=claim.phone, lease_until=claim.lease_until
+    )
     row = rows(store, cid)[0]
     assert (row.status, row.error, row.updated_at) == ("read", None, T0 + 9)
     assert store.webhook_stats(RULES).released == 4
@@ -95,14 +101,16 @@ def test_several_held_callbacks_of_one_message_end_at_the_furthest(store):
 
 def test_a_held_reply_follows_its_message_and_a_held_stop_counts(store):
     cid = running(store, 1)
-    claim = store.claim(cid, 0, lease=30)
+    claim = factories.take(store, cid, 0)
     tap = Reply(claim.phone, "Stop promotions", T0 + 30, "wamid.a", "button", "wamid.in", True)
     result = apply(
         store, replies=[tap], opt_outs=[OptOut(claim.phone, OptOutSource.BUTTON, T0 + 30)]
     )
     assert (result.replies, result.held, result.opted_out) == (0, 1, 1)
     assert store.is_suppressed(claim.phone)  # the opt-out needs no campaign: at once
-    store.finish(cid, 0, S.SENT, message_id="wamid.a", phone=claim.phone)
+    store.finish(
+        cid, 0, S.SENT, message_id="wamid.a", phone=claim.phone, lease_until=claim.lease_until
+    )
     row = rows(store, cid)[0]
     assert (row.reply, row.reply_at, row.reply_kind) == ("Stop promotions", T0 + 30, "button")
     campaign = store.get(cid)
@@ -123,8 +131,10 @@ def test_a_held_callback_expires_counted_and_a_held_reply_then_goes_by_phone(sto
     stats = store.webhook_stats(rules)
     assert (stats.waiting, stats.overdue, stats.held, stats.expired) == (0, 0, 2, 2)
     assert rows(store, cid)[1].reply == "Halo"  # the reply found the campaign by its number
-    claim = store.claim(cid, 0, lease=30)
-    store.finish(cid, 0, S.SENT, message_id="wamid.lost", phone=claim.phone)
+    claim = factories.take(store, cid, 0)
+    store.finish(
+        cid, 0, S.SENT, message_id="wamid.lost", phone=claim.phone, lease_until=claim.lease_until
+    )
     assert rows(store, cid)[0].status == "sent"  # the status had expired: not applied late
 
 
@@ -153,15 +163,29 @@ def test_every_order_of_every_set_of_statuses_ends_at_the_same_one(store):
     ]
     cid = running(store, len(streams))
     rng = random.Random(14)
-    claims = {i: store.claim(cid, i, lease=30) for i in range(len(streams))}
+    claims = {i: factories.take(store, cid, i) for i in range(len(streams))}
     for i, order in enumerate(streams):
         recorded_after = rng.randrange(len(order) + 1)
         for n, s in enumerate(order):
             if n == recorded_after:
-                store.finish(cid, i, S.SENT, message_id=f"wamid.{i}", phone=claims[i].phone)
+                store.finish(
+                    cid,
+                    i,
+                    S.SENT,
+                    message_id=f"wamid.{i}",
+                    phone=claims[i].phone,
+                    lease_until=claims[i].lease_until,
+                )
             apply(store, statuses=[status(f"wamid.{i}", s, T0 + rng.randrange(100))])
         if recorded_after == len(order):
-            store.finish(cid, i, S.SENT, message_id=f"wamid.{i}", phone=claims[i].phone)
+            store.finish(
+                cid,
+                i,
+                S.SENT,
+                message_id=f"wamid.{i}",
+                phone=claims[i].phone,
+                lease_until=claims[i].lease_until,
+            )
     final = [r.status for r in rows(store, cid)]
     expected = [max(order, key=RANK.__getitem__).label for order in streams]
     assert final == expected
@@ -181,10 +205,12 @@ def test_a_status_keeps_its_own_time(store):
 
 def test_callbacks_held_for_an_unknown_send_apply_when_its_late_answer_is_recorded(store):
     cid = running(store, 1)
-    claim = store.claim(cid, 0, lease=30)
-    store.finish(cid, 0, S.UNKNOWN, error="unknown: timeout")  # the ticker gave up on it
+    claim = factories.take(store, cid, 0)
+    store.finish(cid, 0, S.UNKNOWN, error="unknown: timeout", lease_until=claim.lease_until)
     assert apply(store, statuses=[status("wamid.u", S.READ, T0 + 2)]).held == 1
-    store.finish(cid, 0, S.SENT, message_id="wamid.u", phone=claim.phone)  # the late answer
+    store.finish(
+        cid, 0, S.SENT, message_id="wamid.u", phone=claim.phone, lease_until=claim.lease_until
+    )  # the late answer
     assert rows(store, cid)[0].status == "read"
     assert store.counts(cid)["unknown"] == 0
 

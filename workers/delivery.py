@@ -1,9 +1,17 @@
-"""deliver(): one recipient through limiter, client and store. No Celery in here.
+"""deliver(): one recipient through store, limiter and client. No Celery in here.
 
-The order matters. The claim comes first (queued -> sending, atomically), so a duplicate
-delivery of the same task finds the recipient taken and sends nothing. The rate-limit slot is
-reserved after the claim, so recipients that are skipped never spend one. Whatever happens,
-the outcome is recorded with `CampaignStore.finish`, which also refills the dispatch window.
+The order is what keeps `unknown` honest ("the request may have left", nothing else):
+
+1. prepare (one Lua step): still queued, campaign running, number not suppressed, daily cap
+   not reached; then the sender's rate-limit slot is reserved. Nothing is held yet: a worker
+   that dies, or a Redis call that fails, from here to the claim leaves the recipient queued,
+   and it is published and sent later. A recipient that will not be sent spends no slot.
+2. the message is built and the thread sleeps until its slot; one that wakes late (or whose
+   claim took long) gives the claim back and takes another slot.
+3. claim (queued -> sending under a lease), then at once the request: nothing that can wait or
+   fail stands between them. A claim call that fails is given back, whether it applied or not.
+4. finish: the outcome (which also refills the dispatch window), tried again while Redis cannot
+   answer: the request has left, what happened to it must be kept.
 """
 
 import dataclasses
@@ -13,8 +21,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import redis
+
 from broadcaster import operations
-from broadcaster.campaigns import SLOT_HORIZON, Campaign, CampaignState, Channel, RecipientStatus
+from broadcaster.campaigns import SLOT_HORIZON, Campaign, Channel, RecipientStatus
 from broadcaster.errors import (
     RateLimitExceeded,
     ReplaiDeferred,
@@ -28,13 +38,12 @@ from broadcaster.errors import (
 )
 from broadcaster.phones import mask_phone
 from broadcaster.replai import ReplaiClient
-from broadcaster.store import CampaignStore, Claim
+from broadcaster.store import CampaignStore, Claim, DailyLimit, Slot, Ticket
 
-from .ratelimit import DailyCap, RateLimiter
+from .outages import retry_while_unavailable
+from .ratelimit import RateLimiter
 
 __all__ = ["Policy", "Resources", "deliver"]
-
-PENDING = RecipientStatus.PENDING
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +67,14 @@ class Policy:
     backoff_cap: float = 300.0
     #: Delay for "retry much later" answers (131048, 131049, daily limit).
     defer: float = 3600.0
-    #: A send that wakes up later than this after its slot takes a new slot.
+    #: A send that gets to its request later than this after its slot takes a new slot.
     late_tolerance: float = 0.010
     late_retries: int = 4
-    #: Before a wait longer than this for a slot ends, check the campaign is still running...
-    recheck_after: float = 0.05
-    #: ...this long before the slot, so that the read does not make the send late.
-    prewake: float = 0.02
+    #: After `late_retries` late tries, the recipient waits this long (paced) to come back.
+    late_pause: float = 0.05
+    #: How long a send task waits for Redis to answer again before it leaves its remaining
+    #: recipients queued (the ticker publishes them again once Redis is back).
+    outage_patience: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Any, **tuning: Any) -> "Policy":
@@ -96,7 +106,8 @@ class Resources:
     client: ReplaiClient
     limiter: RateLimiter
     policy: Policy
-    daily_cap: DailyCap | None = None
+    #: Unique recipients per sender per UTC day (0: no cap).
+    daily_cap: int = 0
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     campaigns: dict[str, Campaign] = dataclasses.field(default_factory=dict)
@@ -110,31 +121,27 @@ class Resources:
 
 
 def deliver(res: Resources, cid: str, index: int) -> list[int]:
-    """Send one recipient's message at most once; returns recipients released to publish."""
-    claim = res.store.claim(cid, index, lease=res.policy.lease)
-    if not claim.ok:
-        return claim.released
+    """Send one recipient's message at most once; returns recipients released to publish.
+
+    Raises:
+        redis.RedisError: Redis failed before the recipient was claimed (or the claim was
+            given back): it is still queued, nothing was sent; try again later.
+    """
     campaign = res.campaign(cid)
-    if res.daily_cap is not None and not _admitted(res, campaign, claim.phone):
-        due = _next_utc_midnight(res.clock())
-        error = "daily cap of unique recipients reached for this sender"
-        return res.store.finish(
-            cid, index, RecipientStatus.PACED, attempted=False, due=due, error=error
-        )
-    text, params = campaign.message_for(claim.variables)  # before the slot: nothing after it
-    try:
-        state = _take_slot(res, campaign)
-    except RateLimitExceeded as exc:
-        due = res.clock() + exc.retry_after
-        return res.store.finish(cid, index, RecipientStatus.PACED, attempted=False, due=due)
-    if state is not CampaignState.RUNNING:
-        back = RecipientStatus.CANCELLED if state is CampaignState.CANCELLED else PENDING
-        return res.store.finish(cid, index, back, attempted=False)
+    slot = _slot(res, campaign)
+    start = time.monotonic()  # the prepare's round trip counts as lateness
+    ticket = res.store.prepare(cid, index, slot=slot, daily=_daily(res, campaign))
+    if not ticket.ok:
+        return ticket.released
+    text, params = campaign.message_for(ticket.variables)  # before the claim: nothing after it
+    claim = _claim_on_time(res, campaign, index, ticket, slot, start + ticket.wait)
+    if claim is None or not claim.ok:
+        return claim.released if claim is not None else []
     try:
         result = res.client.send(
             channel=campaign.channel,
             sender=campaign.sender,
-            phone=claim.phone,
+            phone=ticket.phone,
             text=text,
             template=campaign.template,
             params=params,
@@ -142,93 +149,151 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
             ref=f"{cid}:{index}",
         )
     except ReplaiError as exc:
-        return _failed(res, campaign, index, claim, exc)
-    return res.store.finish(
-        cid, index, RecipientStatus.SENT, message_id=result.message_id, phone=claim.phone
-    )
+        return _failed(res, campaign, index, ticket, claim, exc)
+    return _finish(
+        res, cid, index, claim, RecipientStatus.SENT,
+        message_id=result.message_id, phone=ticket.phone,
+    )  # fmt: skip
 
 
-def _admitted(res: Resources, campaign: Campaign, phone: str) -> bool:
-    assert res.daily_cap is not None
-    day = time.strftime("%Y%m%d", time.gmtime(res.clock()))
-    return res.daily_cap.admit(res.store.keys.daily(campaign.sender_key, day), phone)
-
-
-def _next_utc_midnight(now: float) -> float:
-    return (now // 86400 + 1) * 86400
-
-
-def _take_slot(res: Resources, campaign: Campaign) -> CampaignState:
-    """Wait for a rate-limit slot; return the campaign's state (read again on long waits).
-
-    The campaign may have been paused or cancelled while this send waited: a wait longer than
-    `recheck_after` wakes `prewake` seconds early, reads the state, then sleeps to the slot, so
-    the read neither delays the send nor hides a pause. A thread that still wakes later than
-    `late_tolerance` after its slot takes another slot; after `late_retries` late wake-ups the
-    send goes back to wait (RateLimitExceeded), never out late.
-
-    A send that leaves late moves closer to the ones after it: enough lateness and a window
-    of `period` would hold limit + 1 sends at the provider. Giving up a late slot keeps the
-    spacing; it costs a little throughput only when the process was starved of CPU.
-    """
-    rate, policy = res.policy.rate_for(campaign), res.policy
+def _slot(res: Resources, campaign: Campaign) -> Slot:
     key = res.store.keys.rate(campaign.sender_key)
+    interval = res.limiter.interval_us(res.policy.rate_for(campaign))
+    return Slot(key, interval, res.policy.max_wait)
+
+
+def _daily(res: Resources, campaign: Campaign) -> DailyLimit | None:
+    if not res.daily_cap:
+        return None
+    now = res.clock()
+    day = time.strftime("%Y%m%d", time.gmtime(now))
+    key = res.store.keys.daily(campaign.sender_key, day)
+    return DailyLimit(key, res.daily_cap, (now // 86400 + 1) * 86400)
+
+
+def _claim_on_time(
+    res: Resources, campaign: Campaign, index: int, ticket: Ticket, slot: Slot, at: float
+) -> Claim | None:
+    """Sleep until the slot (at `at` on the monotonic clock), then claim; None when paced.
+
+    A thread that gets to its request later than `late_tolerance` after the slot (it woke
+    late, or the claim itself took long: Redis paused) gives the claim back and takes another
+    slot; after `late_retries` late tries the recipient goes back to wait (paced), never out
+    late. A send that leaves late moves closer to the ones after it: enough lateness and a
+    window of the provider's would hold one send too many.
+    """
+    policy, cid = res.policy, campaign.id
     for _ in range(policy.late_retries):
-        start = time.monotonic()
-        wait = res.limiter.reserve(key, per_minute=rate, max_wait=policy.max_wait)
-        slot = start + wait  # on this clock; the reservation's round trip counts as lateness
-        if wait > policy.recheck_after:
-            res.sleep(wait - policy.prewake)
-            state = res.store.state(campaign.id)
-            if state is not CampaignState.RUNNING:
-                return state
-        res.sleep(max(0.0, slot - time.monotonic()))
-        if time.monotonic() - slot <= policy.late_tolerance:
-            return CampaignState.RUNNING
+        res.sleep(max(0.0, at - time.monotonic()))
+        if time.monotonic() - at <= policy.late_tolerance:
+            claim = _claim(res, cid, index, ticket.phone)
+            if not claim.ok or time.monotonic() - at <= policy.late_tolerance:
+                return claim
+            _give_back(res, cid, index, claim.lease_until)
         logger.debug("late for a rate-limit slot on %s; taking another", campaign.sender_key)
-    raise RateLimitExceeded(key, policy.recheck_after)
+        start = time.monotonic()
+        try:
+            wait = res.limiter.reserve(slot.key, per_minute=policy.rate_for(campaign),
+                                       max_wait=slot.max_wait)  # fmt: skip
+        except RateLimitExceeded as exc:
+            res.store.pace(cid, index, due=res.clock() + exc.retry_after)
+            return None
+        at = start + wait
+    res.store.pace(cid, index, due=res.clock() + policy.late_pause)
+    return None
+
+
+def _claim(res: Resources, cid: str, index: int, phone: str) -> Claim:
+    """Claim under a new lease; when the call fails, give the claim back and raise."""
+    lease_until = res.clock() + res.policy.lease
+    try:
+        return res.store.claim(cid, index, lease_until=lease_until, phone=phone)
+    except Exception:
+        _give_back(res, cid, index, lease_until)
+        raise
+
+
+def _give_back(res: Resources, cid: str, index: int, lease_until: float) -> None:
+    """Undo a claim whose request was never written (tried until its lease ends)."""
+    try:
+        retry_while_unavailable(
+            lambda: res.store.give_back(cid, index, lease_until=lease_until),
+            until=lease_until, clock=res.clock, sleep=res.sleep, what="giving a claim back",
+        )  # fmt: skip
+    except Exception:
+        logger.exception(
+            "campaign %s recipient %d: claim not given back; it will end unknown although "
+            "nothing was sent", cid, index,
+        )  # fmt: skip
+
+
+def _finish(
+    res: Resources, cid: str, index: int, claim: Claim, status: RecipientStatus, **outcome: Any
+) -> list[int]:
+    """Record an outcome, trying again while Redis cannot answer: until the lease ends, and a
+    lease more (the ticker has turned the recipient `unknown` by then; the late outcome still
+    replaces it)."""
+    return retry_while_unavailable(
+        lambda: res.store.finish(cid, index, status, lease_until=claim.lease_until, **outcome),
+        until=claim.lease_until + res.policy.lease, clock=res.clock, sleep=res.sleep,
+        what="recording an outcome",
+    )  # fmt: skip
 
 
 def _failed(
-    res: Resources, campaign: Campaign, index: int, claim: Claim, exc: ReplaiError
+    res: Resources, campaign: Campaign, index: int, ticket: Ticket, claim: Claim, exc: ReplaiError
 ) -> list[int]:
-    store, cid, who = res.store, campaign.id, mask_phone(claim.phone)
+    store, cid, who = res.store, campaign.id, mask_phone(ticket.phone)
     if isinstance(exc, ReplaiSenderBlocked):
         logger.error("campaign %s paused: %s (recipient %s)", cid, exc.reason, who)
-        operations.pause(store, cid, reason=exc.reason)
-        return store.finish(cid, index, RecipientStatus.PENDING, attempted=False)
+        retry_while_unavailable(
+            lambda: operations.pause(store, cid, reason=exc.reason), until=claim.lease_until,
+            clock=res.clock, sleep=res.sleep, what="pausing a campaign",
+        )  # fmt: skip
+        return _finish(res, cid, index, claim, RecipientStatus.PENDING, attempted=False)
     if isinstance(exc, ReplaiRejected):
         logger.info("campaign %s: %s failed: %s", cid, who, exc.reason)
-        return store.finish(cid, index, RecipientStatus.FAILED, error=exc.reason)
+        return _finish(res, cid, index, claim, RecipientStatus.FAILED, error=exc.reason)
     if isinstance(exc, ReplaiTimeout):
         logger.warning("campaign %s: %s outcome unknown: %s", cid, who, exc.reason)
-        return store.finish(cid, index, RecipientStatus.UNKNOWN, error=f"unknown: {exc.reason}")
+        error = f"unknown: {exc.reason}"
+        return _finish(res, cid, index, claim, RecipientStatus.UNKNOWN, error=error)
     if isinstance(exc, ReplaiDeferred):
         logger.warning("campaign %s: %s deferred: %s", cid, who, exc.reason)
         due = res.clock() + max(res.policy.defer, exc.retry_after or 0)
-        return store.finish(
-            cid, index, RecipientStatus.WAITING, attempted=False, due=due, error=exc.reason
-        )
-    return _retry(res, campaign, index, claim, exc)
+        return _finish(
+            res, cid, index, claim, RecipientStatus.WAITING, attempted=False, due=due,
+            error=exc.reason,
+        )  # fmt: skip
+    return _retry(res, campaign, index, ticket, claim, exc)
 
 
 def _retry(
-    res: Resources, campaign: Campaign, index: int, claim: Claim, exc: ReplaiError
+    res: Resources, campaign: Campaign, index: int, ticket: Ticket, claim: Claim, exc: ReplaiError
 ) -> list[int]:
-    store, policy, cid = res.store, res.policy, campaign.id
-    attempts = claim.attempts + 1
+    policy, cid = res.policy, campaign.id
+    attempts = ticket.attempts + 1
     if not isinstance(exc, ReplaiRetryable) or attempts >= policy.max_attempts:
         reason = f"gave up after {attempts} attempts: {exc.reason}"
-        return store.finish(cid, index, RecipientStatus.FAILED, error=reason)
+        return _finish(res, cid, index, claim, RecipientStatus.FAILED, error=reason)
     delay = policy.backoff(attempts, exc.retry_after)
     if isinstance(exc, ReplaiThrottled):
-        res.limiter.penalize(res.store.keys.rate(campaign.sender_key), exc.retry_after or 1.0)
+        _slow_down(res, campaign, exc.retry_after or 1.0)
     elif isinstance(exc, ReplaiPairRateLimited):
         delay = max(delay, policy.pair_interval)
     logger.info(
         "campaign %s: %s retry %d in %.1fs: %s",
-        cid, mask_phone(claim.phone), attempts, delay, exc.reason,
+        cid, mask_phone(ticket.phone), attempts, delay, exc.reason,
     )  # fmt: skip
-    return store.finish(
-        cid, index, RecipientStatus.WAITING, due=res.clock() + delay, error=exc.reason
-    )
+    return _finish(
+        res, cid, index, claim, RecipientStatus.WAITING, due=res.clock() + delay,
+        error=exc.reason,
+    )  # fmt: skip
+
+
+def _slow_down(res: Resources, campaign: Campaign, seconds: float) -> None:
+    """Hold back every slot of the sender after a 429 (best effort: the outcome comes first)."""
+    try:
+        res.limiter.penalize(res.store.keys.rate(campaign.sender_key), seconds)
+    except redis.RedisError as exc:
+        logger.warning("rate limit of %s not slowed down: %s", campaign.sender_key, exc)

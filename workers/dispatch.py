@@ -3,6 +3,7 @@
 
 from collections.abc import Iterable, Sequence
 
+from celery import Celery
 from kombu.exceptions import KombuError
 
 from broadcaster.errors import BrokerUnavailable
@@ -17,17 +18,19 @@ __all__ = ["SEND_TASK", "CeleryDispatch", "publish_sends"]
 SEND_TASK = "broadcaster.send_messages"
 
 
-def publish_sends(campaign_id: str, indexes: Iterable[int]) -> None:
+def publish_sends(
+    campaign_id: str, indexes: Iterable[int], *, celery_app: Celery | None = None
+) -> None:
     """Put the recipients on the queue as send tasks of `BROADCASTER_SEND_BATCH` each, in one
-    batch of broker writes."""
+    batch of broker writes (on Redis; RabbitMQ confirms each publish)."""
     indexes = list(indexes)
     if not indexes:
         return
-    size = get_settings().send_batch
-    with app.producer_or_acquire() as producer, producer.batch():
+    size, on = get_settings().send_batch, celery_app or app
+    with on.producer_or_acquire() as producer, producer.batch():
         for start in range(0, len(indexes), size):
             chunk = indexes[start : start + size]
-            app.send_task(SEND_TASK, (campaign_id, chunk), producer=producer)
+            on.send_task(SEND_TASK, (campaign_id, chunk), producer=producer)
 
 
 class CeleryDispatch:
@@ -35,7 +38,13 @@ class CeleryDispatch:
 
     Usage:
         operations.resume(store, CeleryDispatch(), campaign_id)
+
+    Args:
+        celery_app: another app than `workers.app.app` (another broker), for tests and tools.
     """
+
+    def __init__(self, celery_app: Celery | None = None) -> None:
+        self.celery_app = celery_app
 
     def publish(self, campaign_id: str, indexes: Sequence[int]) -> None:
         """Queue the recipients' sends (see `publish_sends`).
@@ -44,9 +53,10 @@ class CeleryDispatch:
             BrokerUnavailable: the broker cannot be reached (after Celery's publish retries).
         """
         try:
-            publish_sends(campaign_id, indexes)
+            publish_sends(campaign_id, indexes, celery_app=self.celery_app)
         except (KombuError, OSError) as exc:
-            url = redact_url(get_settings().celery_broker_url)
+            on = self.celery_app or app
+            url = redact_url(str(on.conf.broker_url))
             raise BrokerUnavailable(
                 f"cannot reach the task broker at {url} ({type(exc).__name__}): start it or "
                 "check BROADCASTER_BROKER_URL"

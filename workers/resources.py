@@ -7,7 +7,7 @@ from broadcaster.settings import Settings, get_settings
 from broadcaster.store import open_store
 
 from .delivery import Policy, Resources
-from .ratelimit import DailyCap, RateLimiter, RedisBackend
+from .ratelimit import RateLimiter, RedisBackend
 
 __all__ = ["build", "get", "reset"]
 
@@ -28,7 +28,7 @@ def build(settings: Settings) -> Resources:
         store=store,
         client=settings.replai_client(),
         limiter=RateLimiter(RedisBackend(client), safety_margin=settings.rate_margin),
-        daily_cap=DailyCap(client, cap=settings.daily_cap) if settings.daily_cap else None,
+        daily_cap=settings.daily_cap,
         policy=Policy.from_settings(settings),
     )
 

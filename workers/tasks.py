@@ -1,11 +1,14 @@
 """Thin Celery tasks: decode ids, call a plain function, publish what it released."""
 
+import functools
 import gc
 import logging
 import os
 import sys
+import time
 from typing import Any
 
+import redis
 from celery.signals import worker_init, worker_process_init, worker_ready, worker_shutdown
 
 from broadcaster import operations
@@ -17,6 +20,7 @@ from . import resources
 from .app import app
 from .delivery import deliver
 from .dispatch import CeleryDispatch, publish_sends
+from .outages import retry_while_unavailable, unavailable
 
 __all__ = [
     "requeue_campaign",
@@ -34,18 +38,38 @@ def send_messages(campaign_id: str, indexes: list[int]) -> None:
     """Send a few recipients' messages, one after the other.
 
     The task carries ids only (no phone number in Flower). Each recipient is claimed just
-    before its own send, so a batch delivered twice, or cut short by a crash, sends nobody
+    before its own request, so a batch delivered twice, or cut short by a crash, sends nobody
     twice: the recipients not reached are still queued, and the redelivery or the ticker
-    sends them. Recipients released by each outcome are published at once. An error on one
-    recipient (Redis unreachable for a moment) does not stop the others; it is raised at the
-    end, and the recipients it left queued are published again by the ticker.
+    sends them. Recipients released by each outcome are published at once. While Redis cannot
+    answer (paused, full, restarting), the task waits for it (`Policy.outage_patience` per
+    recipient) and goes on where it was; past that it stops, leaving the rest queued. Any
+    other error on one recipient does not stop the others; it is raised at the end.
     """
-    res, failure = resources.get(), None
+    res = resources.get()
+    failure: Exception | None = None
     for index in indexes:
         try:
-            publish_sends(campaign_id, deliver(res, campaign_id, int(index)))
+            released = retry_while_unavailable(
+                functools.partial(deliver, res, campaign_id, int(index)),
+                until=time.monotonic() + res.policy.outage_patience, clock=time.monotonic,
+                sleep=res.sleep, what=f"sending to recipient {index} of {campaign_id}",
+            )  # fmt: skip
+        except redis.RedisError as exc:
+            if unavailable(exc):
+                logger.warning("campaign %s: Redis still unavailable; recipients from %s on "
+                               "stay queued: %r", campaign_id, index, exc)  # fmt: skip
+                raise
+            logger.warning("campaign %s: recipient %s not handled: %r", campaign_id, index, exc)
+            failure = failure or exc
+            continue
         except Exception as exc:  # raised below, once the others had their turn
             logger.warning("campaign %s: recipient %s not handled: %r", campaign_id, index, exc)
+            failure = failure or exc
+            continue
+        try:
+            publish_sends(campaign_id, released)
+        except Exception as exc:  # in the window: the ticker publishes them again
+            logger.warning("campaign %s: released sends not published: %r", campaign_id, exc)
             failure = failure or exc
     if failure is not None:
         raise failure
@@ -81,6 +105,11 @@ def requeue_campaign(campaign_id: str, status: int) -> None:
         operations.retry_failed(store, dispatch, campaign_id)
 
 
+#: The exit code of a worker whose configuration is wrong (sysexits.h EX_CONFIG):
+#: `broadcaster worker` does not start it again.
+EX_CONFIG = 78
+
+
 @worker_init.connect
 def _check_configuration(**_: Any) -> None:
     # Fail fast: a worker that cannot reach Replai would otherwise run and send nothing.
@@ -90,7 +119,7 @@ def _check_configuration(**_: Any) -> None:
         logger.critical("worker cannot start: %s", exc)
         sys.stderr.write(f"error: {exc}\n")
         sys.stderr.flush()
-        os._exit(1)
+        os._exit(EX_CONFIG)
 
 
 @worker_process_init.connect

@@ -1,10 +1,12 @@
 """Long-running processes: `web`, `worker`, `sandbox` and `demo`.
 
-`web` and `worker` replace this process (exec) with uvicorn or Celery, so signals from a
-process manager reach the server directly; options this command does not know are passed on.
+`web` replaces this process (exec) with uvicorn, so signals from a process manager reach the
+server directly; `worker` supervises a Celery worker (cli/supervisor.py: started again when it
+exits on its own, signals forwarded). Options these commands do not know are passed on.
 """
 
 import enum
+import logging
 import os
 import sys
 from pathlib import Path
@@ -46,13 +48,23 @@ def worker(
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1)] = 16,
     pool: Annotated[str, typer.Option("--pool", "-P", help="Celery pool.")] = "threads",
     loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "INFO",
+    max_backoff: Annotated[
+        float, typer.Option(min=1, help="Longest wait before starting a worker that exited.")
+    ] = 60.0,
 ) -> None:
-    """Run a Celery worker (threads pool, task events on for Flower; extra options go to it)."""
+    """Run a Celery worker (threads pool, task events on for Flower; extra options go to it),
+    started again if it ever exits on its own."""
     from broadcaster.settings import get_settings
+
+    from .supervisor import Supervisor
 
     get_settings().replai_client().close()  # no credentials: say so now, not at the first send
     argv = [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "--pool", pool]
-    _exec([*argv, "--concurrency", str(concurrency), "--loglevel", loglevel, "-E", *ctx.args])
+    argv += ["--concurrency", str(concurrency), "--loglevel", loglevel, "-E", *ctx.args]
+    logging.basicConfig(
+        level=logging.INFO, format="[%(asctime)s: %(levelname)s/supervisor] %(message)s"
+    )
+    raise typer.Exit(Supervisor(argv, max_backoff=max_backoff).run())
 
 
 def _exec(argv: list[str]) -> None:

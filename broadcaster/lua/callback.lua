@@ -59,7 +59,7 @@ end
 -- among them go to the campaign that last messaged the number.
 for _, digest in ipairs(redis.call('ZRANGEBYSCORE', G.since, '-inf', now - hold_for,
     'LIMIT', 0, 16)) do
-  local records = unhold(G, digest)
+  local records = unhold_callbacks(G, digest)
   for _, r in ipairs(records or {}) do
     if not r.s then
       local C, idx = by_phone(r.b, r.p, r.t)
@@ -85,7 +85,7 @@ for _ = 1, nst do
       end
     end
   else
-    held = held + hold(G, ARGV[a], {s = new, t = t, e = err, o = source}, now, hold_max)
+    held = held + hold_callback(G, ARGV[a], {s = new, t = t, e = err, o = source}, now, hold_max)
   end
   a, k = a + 5, k + 1
 end
@@ -100,7 +100,7 @@ for _ = 1, nre do
       C, idx = campaign(cid), i
     else
       local record = {p = phone, t = t, y = kind, x = text, q = stop and 1 or 0, b = KEYS[k]}
-      held = held + hold(G, context, record, now, hold_max)
+      held = held + hold_callback(G, context, record, now, hold_max)
     end
   else
     C, idx = by_phone(KEYS[k], phone, t)

@@ -1,17 +1,23 @@
+#!lua flags=allow-oom
 -- KEYS: campaign status active requeue counts running events parked meta msgbucket msgindex
 --       errors by_phone recent, then replies suppression resumes held held_since webhook_stats
--- ARGV: cid idx new now attempted due message_id ref error field stale digest phone
--- Records the outcome of a claimed send and refills the window. Only a recipient in `sending`
--- (or `unknown`, when the late answer is a real outcome) can move; anything else is stale.
+-- ARGV: cid idx new now attempted due message_id ref error field stale digest phone lease_until
+-- Records the outcome of a claimed send and refills the window. Only the claim that
+-- `lease_until` names can be finished; anything else is stale (a late answer for a claim that
+-- was given back, or a recipient claimed again since). A recipient the ticker turned `unknown`
+-- (its lease ran out) takes the late answer of the request: that worker is the only one that
+-- can know what happened.
+-- Runs even when Redis is out of memory (flags above): the request has left, its outcome must
+-- be kept. Claims (claim.lua) are refused when Redis is full, so this is bounded by the sends
+-- in flight.
 local cid, idx, new, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local cur = status_of(KEYS[2], idx)
-local late = cur == UNKNOWN and (new == SENT or new == FAILED)
-if cur ~= SENDING and not late then return {0, {}} end
+local late = cur == UNKNOWN and new ~= UNKNOWN
+if not late and not (cur == SENDING and claimed_by(KEYS, idx, tonumber(ARGV[14]))) then
+  return {0, {}}
+end
 if deferred(new) then
-  redis.call('ZADD', KEYS[3], tonumber(ARGV[6]), idx)
-  if tonumber(ARGV[6]) > now + tonumber(ARGV[11]) then
-    redis.call('SADD', KEYS[8], idx)
-  end
+  hold(KEYS, idx, tonumber(ARGV[6]), now, tonumber(ARGV[11]))
 elseif new == PENDING then
   redis.call('ZREM', KEYS[3], idx)
   redis.call('RPUSH', KEYS[4], idx)

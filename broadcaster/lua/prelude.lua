@@ -82,6 +82,45 @@ end
 -- A recipient waiting for a due time: a retry after an error, or a rate-limit slot.
 local function deferred(s) return s == WAITING or s == PACED end
 
+-- Keep a waiting recipient in the window until `due`; one due later than `stale` from now is
+-- parked too (see above).
+local function hold(K, idx, due, now, stale)
+  redis.call('ZADD', K[3], due, idx)
+  if due > now + stale then redis.call('SADD', K[8], idx) end
+end
+
+-- A queued recipient goes back to wait for its time (no rate-limit slot within reach, or the
+-- sender's daily cap): paced, nothing attempted. `meta` keeps its last change time.
+local function pace(K, meta, errors, idx, due, now, stale, err)
+  move(K[2], K[5], idx, QUEUED, PACED)
+  hold(K, idx, due, now, stale)
+  redis.call('BITFIELD', meta, 'SET', 'u32', idx * 40 + 8, math.floor(now))
+  if err ~= '' then redis.call('HSET', errors, idx, err) end
+end
+
+-- A sender's global rate limit (GCRA on Redis's own clock, in microseconds; the design is in
+-- workers/ratelimit.py): reserve the next slot of `key`, spaced `interval` apart. Returns the
+-- microseconds to wait for it, or -(wait + 1) when that is beyond `max_wait` (nothing
+-- reserved then).
+local function reserve_slot(key, interval, max_wait)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  local wait = tat - now
+  if wait > max_wait then return -wait - 1 end
+  redis.call('SET', key, string.format('%d', tat + interval),
+             'PX', math.floor((wait + interval) / 1000) + 1000)
+  return wait
+end
+
+-- The claim of a recipient in `sending` is known by its lease deadline (its score in the
+-- window), which the claiming worker chose: true when `lease_until` is that deadline.
+local function claimed_by(K, idx, lease_until)
+  local score = redis.call('ZSCORE', K[3], idx)
+  return score ~= false and score ~= nil and tonumber(score) == lease_until
+end
+
 -- Counts a request that reached Replai in a ring of 64 one-second slots ("<second>:<count>"),
 -- from which the current send rate is read.
 local function count_send(key, now)

@@ -90,7 +90,7 @@ end
 
 -- Keep a callback whose message id is not recorded yet (a table, JSON-encoded with the others
 -- of that id), at most `max` ids and 16 callbacks per id. 1 when held, 0 when dropped.
-local function hold(G, digest, record, now, max)
+local function hold_callback(G, digest, record, now, max)
   local cur = redis.call('HGET', G.held, digest)
   local records
   if cur then
@@ -110,7 +110,7 @@ local function hold(G, digest, record, now, max)
 end
 
 -- Take what was held for a message id off the hold; nil when nothing was.
-local function unhold(G, digest)
+local function unhold_callbacks(G, digest)
   local cur = redis.call('HGET', G.held, digest)
   if not cur then return nil end
   redis.call('HDEL', G.held, digest)
@@ -121,7 +121,7 @@ end
 -- Apply the callbacks held for a message whose send is recorded now, as recipient `idx`
 -- (number `phone`) of the campaign whose keys are C. Returns how many there were.
 local function release(C, G, digest, idx, phone)
-  local records = unhold(G, digest)
+  local records = unhold_callbacks(G, digest)
   if not records then return 0 end
   for _, r in ipairs(records) do
     if r.s then

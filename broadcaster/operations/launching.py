@@ -30,6 +30,8 @@ class LaunchDefaults:
     dispatch_window: int
     send_batch: int
     limits: Limits
+    #: Share of Redis's maxmemory a launch leaves free (`Settings.redis_min_headroom`).
+    min_headroom: float
 
     @classmethod
     def from_settings(cls, settings: Any) -> "LaunchDefaults":
@@ -39,6 +41,7 @@ class LaunchDefaults:
             dispatch_window=settings.dispatch_window,
             send_batch=settings.send_batch,
             limits=Limits.from_settings(settings),
+            min_headroom=settings.redis_min_headroom,
         )
 
 
@@ -134,8 +137,11 @@ def launch(
         CampaignInvalid: unknown template, wrong parameter count, unknown placeholder column,
             unknown account, a rate above the account's or the sender's.
         BrokerUnavailable: the first sends could not be queued (the campaign is deleted).
+        StoreFull: Redis has no room for the campaign (nothing is kept).
     """
     limits = defaults.limits
+    if not dry_run:
+        store.check_room(0, min_headroom=defaults.min_headroom)  # before reading the file
     with read_contacts(
         contacts,
         phone_column=request.phone_column,
@@ -166,6 +172,7 @@ def launch(
         store.delete(stored.id)
         raise ContactImportError(_nothing_to_send(stored.summary), summary=stored.summary)
     try:
+        store.check_room(stored.total, min_headroom=defaults.min_headroom)
         start(store, dispatch, stored.id)
     except BaseException:
         store.delete(stored.id)  # never leave a campaign that nothing will send

@@ -9,9 +9,9 @@ flight (the dispatch window), scored by a deadline; a requeue list; counters per
 Every state change is one Lua script, so a recipient moves atomically and the counters always
 add up to the total. The store is one class assembled from its parts, one module each:
 `records` (create, read, list, delete), `lifecycle` (start, pause, ..., the ticker's pass),
-`sending` (claim and outcome), `webhooks` (statuses, replies, the hold for early callbacks),
-`suppression` (each number with its source and time), `rows` (reports). Get one with
-`open_store(settings)`.
+`sending` (prepare, claim and outcome), `webhooks` (statuses, replies, the hold for early
+callbacks), `suppression` (each number with its source and time), `rows` (reports), `memory`
+(room left in Redis). Get one with `open_store(settings)`.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from broadcaster.keys import Keys
 
 from .lifecycle import Lifecycle
+from .memory import BYTES_PER_RECIPIENT, MemoryPart, RedisMemory
 from .records import CampaignRecords
 from .rows import RecipientRow, RowReader
-from .sending import Claim, SendPath
+from .sending import Claim, DailyLimit, SendPath, Slot, Ticket
 from .suppression import SuppressionEntry, SuppressionList
 from .webhooks import WebhookPath, WebhookResult, WebhookRules, WebhookStats
 
@@ -29,10 +30,15 @@ if TYPE_CHECKING:
     from broadcaster.settings import Settings
 
 __all__ = [
+    "BYTES_PER_RECIPIENT",
     "CampaignStore",
     "Claim",
+    "DailyLimit",
     "RecipientRow",
+    "RedisMemory",
+    "Slot",
     "SuppressionEntry",
+    "Ticket",
     "WebhookResult",
     "WebhookRules",
     "WebhookStats",
@@ -40,7 +46,9 @@ __all__ = [
 ]
 
 
-class CampaignStore(CampaignRecords, Lifecycle, SendPath, WebhookPath, SuppressionList, RowReader):
+class CampaignStore(
+    CampaignRecords, Lifecycle, SendPath, WebhookPath, SuppressionList, RowReader, MemoryPart
+):
     """Reads and writes campaigns in Redis. Every method is safe across processes and hosts.
 
     Args:

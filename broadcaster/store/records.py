@@ -5,9 +5,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+import redis
+
 from broadcaster.campaigns import Campaign, CampaignState, RecipientStatus
 from broadcaster.contacts import Contact
-from broadcaster.errors import CampaignNotFound
+from broadcaster.errors import CampaignNotFound, StoreFull
 from broadcaster.keys import BUCKET_SIZE
 
 from .base import StoreBase, pack
@@ -27,23 +29,39 @@ class CampaignRecords(StoreBase):
         """Store a campaign and its recipients; it is listed only once every recipient is in.
 
         Returns the campaign with its `total` and `created_at` set.
+
+        Raises:
+            StoreFull: Redis reached its `maxmemory` while the recipients were written (what
+                was written is deleted).
         """
-        k, cid, names = self.keys, campaign.id, campaign.variables
-        total = 0
+        cid, written = campaign.id, [0]
         try:
-            pipe = self.redis.pipeline(transaction=False)
-            buckets: dict[int, dict[str, str]] = {}
-            for contact in contacts:
-                bucket, field = divmod(total, BUCKET_SIZE)
-                buckets.setdefault(bucket, {})[str(field)] = pack(contact, names)
-                total += 1
-                if total % DEFAULT_IMPORT_BATCH == 0:
-                    self._flush(pipe, cid, buckets)
-            self._flush(pipe, cid, buckets)
+            return self._write(campaign, contacts, window, written)
+        except redis.exceptions.OutOfMemoryError as exc:
+            self.delete(cid)
+            raise StoreFull(
+                f"Redis ran out of memory after {written[0]:,} recipients of this campaign (its "
+                "maxmemory is reached; nothing was kept): delete finished campaigns or raise "
+                "Redis's maxmemory, then try again"
+            ) from exc
         except BaseException:
             self.delete(cid)
             raise
-        now = self.clock()
+
+    def _write(
+        self, campaign: Campaign, contacts: Iterable[Contact], window: int, written: list[int]
+    ) -> Campaign:
+        k, cid, names = self.keys, campaign.id, campaign.variables
+        pipe = self.redis.pipeline(transaction=False)
+        buckets: dict[int, dict[str, str]] = {}
+        for contact in contacts:
+            bucket, field = divmod(written[0], BUCKET_SIZE)
+            buckets.setdefault(bucket, {})[str(field)] = pack(contact, names)
+            written[0] += 1
+            if written[0] % DEFAULT_IMPORT_BATCH == 0:
+                self._flush(pipe, cid, buckets)
+        self._flush(pipe, cid, buckets)
+        total, now = written[0], self.clock()
         summary = getattr(contacts, "summary", None)
         stored = dataclasses.replace(
             campaign,

@@ -36,10 +36,19 @@ def status_header() -> str:
 
 @functools.cache
 def source(name: str) -> str:
-    """The full source of script `name` (e.g. "claim.lua"): header, prelude, script."""
+    """The full source of script `name` (e.g. "claim.lua"): header, prelude, script.
+
+    A script whose first line is a shebang with flags (`#!lua flags=allow-oom`, Redis 7) keeps
+    that line first.
+    """
     files = importlib.resources.files("broadcaster.lua")
-    parts = ["prelude.lua", *_PARTS.get(name, ()), name]
-    return status_header() + "".join(files.joinpath(part).read_text() for part in parts)
+    body = files.joinpath(name).read_text()
+    shebang = ""
+    if body.startswith("#!"):
+        shebang, _, body = body.partition("\n")
+        shebang += "\n"
+    parts = ["prelude.lua", *_PARTS.get(name, ())]
+    return shebang + status_header() + "".join(files.joinpath(p).read_text() for p in parts) + body
 
 
 def load(redis: Any, name: str) -> Any:

@@ -1,7 +1,16 @@
-"""The send path in the store: claim a recipient before its send, record the outcome after.
+"""The send path in the store: prepare a recipient, claim it, record the outcome.
 
-Both are one Lua script each (claim.lua, finish.lua), so a recipient is sent at most once
-however often its task is delivered, and every counter moves with its status.
+Each step is one Lua script, so a recipient is sent at most once however often its task is
+delivered, and every counter moves with its status:
+
+1. `prepare` (prepare.lua): still queued, campaign running, number not suppressed, daily cap?
+   Then reserve the sender's rate-limit slot. Nothing is held: whatever happens next (the
+   worker waits for the slot, dies, Redis stops answering), the recipient is still queued.
+2. `claim` (claim.lua), once the slot has come and the message is ready: queued -> sending
+   under a lease. Nothing that can wait or fail stands between a claim and its request, so
+   `unknown` (a claim whose lease ran out) means "the request may have left".
+3. `finish` (finish.lua): the outcome; or `give_back` (release.lua) when the claim call
+   failed, so the worker does not know whether it applied.
 """
 
 import logging
@@ -12,18 +21,56 @@ from broadcaster.keys import BUCKET_SIZE
 
 from .base import StoreBase, digest
 
-__all__ = ["Claim", "SendPath"]
+__all__ = ["Claim", "DailyLimit", "SendPath", "Slot", "Ticket"]
 
 logger = logging.getLogger(__name__)
 
 
-class Claim(NamedTuple):
-    """What `CampaignStore.claim` found."""
+class Slot(NamedTuple):
+    """A sender's rate-limit slot for `prepare` to reserve (GCRA, as workers/ratelimit.py)."""
 
-    code: int  # 1 claimed, 0 stale delivery, 2 put back (paused), 3 cancelled, 4 suppressed
+    key: str
+    #: Microseconds between two slots of the key.
+    interval_us: int
+    #: Seconds: a slot further away is not reserved; the recipient is paced instead.
+    max_wait: float
+
+
+class DailyLimit(NamedTuple):
+    """A sender's cap of unique recipients per UTC day, for `prepare` to apply."""
+
+    key: str
+    cap: int
+    #: When a recipient over the cap is due again (the next UTC midnight).
+    due: float
+
+
+class Ticket(NamedTuple):
+    """What `prepare` found."""
+
+    #: 1 ready; 0 not queued (a stale delivery); 2 put back (paused); 3 cancelled;
+    #: 4 skipped (suppressed); 5 paced (no slot within reach, or the daily cap).
+    code: int
+    #: Seconds until the reserved slot (ready), or until the recipient is due (paced).
+    wait: float
     phone: str
     variables: dict[str, str]
     attempts: int
+    released: list[int]
+
+    @property
+    def ok(self) -> bool:
+        """True when the recipient may be claimed once its slot comes."""
+        return self.code == 1
+
+
+class Claim(NamedTuple):
+    """What `claim` found."""
+
+    #: 1 claimed; 0 not queued; 2 put back (paused); 3 cancelled; 4 skipped (suppressed).
+    code: int
+    #: The lease deadline that names this claim (`finish` and `give_back` need it).
+    lease_until: float
     released: list[int]
 
     @property
@@ -33,19 +80,64 @@ class Claim(NamedTuple):
 
 
 class SendPath(StoreBase):
-    """Claims and outcomes (a part of `CampaignStore`)."""
+    """Preparing, claiming and recording sends (a part of `CampaignStore`)."""
 
-    def claim(self, cid: str, index: int, *, lease: float) -> Claim:
-        """Take a queued recipient for sending (queued -> sending), at most once."""
+    def prepare(
+        self, cid: str, index: int, *, slot: Slot | None = None, daily: DailyLimit | None = None
+    ) -> Ticket:
+        """Check a queued recipient and reserve its sender's slot; nothing is claimed."""
         k, now = self.keys, self.clock()
         bucket, field = divmod(index, BUCKET_SIZE)
-        keys = [*self.base_keys(cid), k.suppression(), k.recipients(cid, bucket), k.meta(cid)]
-        args: list[Any] = [cid, index, now, now + lease, field, self.stale_after]
-        code, rec, attempts, released = self.script("claim.lua")(keys=keys, args=args)
+        keys = [
+            *self.base_keys(cid), k.suppression(), k.recipients(cid, bucket), k.meta(cid),
+            k.errors(cid), slot.key if slot else "", daily.key if daily else "",
+        ]  # fmt: skip
+        args: list[Any] = [
+            cid, index, now, self.stale_after, field,
+            slot.interval_us if slot else 0, round(slot.max_wait * 1e6) if slot else 0,
+            daily.cap if daily else 0, daily.due if daily else 0,
+        ]  # fmt: skip
+        code, wait_us, rec, attempts, released = self.script("prepare.lua")(keys=keys, args=args)
         if code != 1:
-            return Claim(code, "", {}, 0, list(released))
+            return Ticket(code, wait_us / 1e6, "", {}, 0, [int(i) for i in released])
         phone, variables = self.unpack(cid, rec.decode())
-        return Claim(1, phone, variables, int(attempts), [])
+        return Ticket(1, wait_us / 1e6, phone, variables, int(attempts), [])
+
+    def claim(self, cid: str, index: int, *, lease_until: float, phone: str) -> Claim:
+        """Take a prepared recipient for its send (queued -> sending) until `lease_until`.
+
+        Safe to repeat with the same `lease_until` (the claim is found again). When this call
+        fails, call `give_back` with the same `lease_until`.
+        """
+        k = self.keys
+        keys = [
+            *self.base_keys(cid), k.suppression(), k.given_back(cid, index), k.meta(cid),
+        ]  # fmt: skip
+        args: list[Any] = [cid, index, self.clock(), lease_until, self.stale_after, phone]
+        code, released = self.script("claim.lua")(keys=keys, args=args)
+        return Claim(int(code), lease_until, [int(i) for i in released])
+
+    def give_back(self, cid: str, index: int, *, lease_until: float) -> Claim:
+        """Undo a claim whose request was never written, whether or not the claim applied.
+
+        Returns a Claim whose code says what happened: 1 given back (queued again, as before
+        the claim: no attempt counted), 2 the claim had not arrived and now never will, 0
+        nothing to give back.
+        """
+        now = self.clock()
+        keys = [*self.base_keys(cid), self.keys.given_back(cid, index)]
+        # the refusal must outlive any copy of the claim still on its way
+        keep_ms = max(1000, round((lease_until - now) * 2000))
+        args: list[Any] = [cid, index, now, lease_until, self.stale_after, keep_ms]
+        code, released = self.script("release.lua")(keys=keys, args=args)
+        return Claim(int(code), lease_until, [int(i) for i in released])
+
+    def pace(self, cid: str, index: int, *, due: float) -> bool:
+        """Put a queued recipient back to wait until `due` (queued -> paced), unclaimed."""
+        k = self.keys
+        keys = [*self.base_keys(cid), k.meta(cid), k.errors(cid)]
+        args: list[Any] = [cid, index, self.clock(), due, self.stale_after]
+        return bool(self.script("pace.lua")(keys=keys, args=args))
 
     def finish(
         self,
@@ -53,18 +145,21 @@ class SendPath(StoreBase):
         index: int,
         status: RecipientStatus,
         *,
+        lease_until: float,
         attempted: bool = True,
         due: float = 0.0,
         message_id: str | None = None,
         error: str | None = None,
         phone: str | None = None,
     ) -> list[int]:
-        """Record a send's outcome; returns recipients released to keep the window full.
+        """Record the outcome of the claim `lease_until` names; returns recipients released to
+        keep the window full.
 
         `attempted` says the request reached (or may have reached) Replai: it counts an
         attempt and a send in the current rate. `message_id` goes into the index that
         delivery callbacks are matched by (callbacks that came for it before are applied
         now); `phone` (given for a sent message) into the index that replies are matched by.
+        Safe to repeat: a second call changes nothing.
         """
         k, now = self.keys, self.clock()
         bucket, field = divmod(index, BUCKET_SIZE)
@@ -80,6 +175,7 @@ class SendPath(StoreBase):
         args: list[Any] = [
             cid, index, int(status), now, "1" if attempted else "0", due, mid,
             f"{cid}:{index}", error or "", field, self.stale_after, digest(mid), phone or "",
+            lease_until,
         ]  # fmt: skip
         ok, released = self.script("finish.lua")(keys=keys, args=args)
         if not ok:

@@ -7,6 +7,7 @@ ContactImportError          422, `line` when known, `columns` and `sheets` to ch
 CampaignError               404 not found, 422 invalid, 409 wrong state
 ConfigurationError          503, the message names the setting
 BrokerUnavailable           503, the task broker cannot be reached
+StoreFull                   507, Redis has no room for the campaign
 ReplaiError                 502, Replai's reason
 redis.RedisError            503, Redis cannot be reached
 Exception                   500 "internal error", traceback in the log only
@@ -34,6 +35,7 @@ from broadcaster.errors import (
     ContactImportError,
     NoPhoneColumn,
     ReplaiError,
+    StoreFull,
 )
 from broadcaster.redact import redact_path
 
@@ -90,6 +92,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CampaignError, _campaign_error)
     app.add_exception_handler(ConfigurationError, _configuration_error)
     app.add_exception_handler(BrokerUnavailable, _broker_error)
+    app.add_exception_handler(StoreFull, _store_full)
     app.add_exception_handler(ReplaiError, _replai_error)
     app.add_exception_handler(redis.RedisError, _redis_error)
     app.add_exception_handler(Exception, _internal_error)
@@ -164,6 +167,11 @@ async def _configuration_error(request: Request, exc: Exception) -> JSONResponse
 async def _broker_error(request: Request, exc: Exception) -> JSONResponse:
     logger.warning("broker error on %s %s: %s", request.method, _path(request), exc)
     return error_response(503, f"{exc}, then try again")
+
+
+async def _store_full(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("refused on %s %s: %s", request.method, _path(request), exc)
+    return error_response(507, str(exc))
 
 
 async def _replai_error(request: Request, exc: Exception) -> JSONResponse:

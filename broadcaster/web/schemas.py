@@ -25,6 +25,7 @@ __all__ = [
     "ConfirmIn",
     "ErrorOut",
     "HealthOut",
+    "MemoryOut",
     "ProgressOut",
     "RecipientOut",
     "RecipientPage",
@@ -399,14 +400,26 @@ class WebhookHealth(BaseModel):
     skipped: int
 
 
+class MemoryOut(BaseModel):
+    """Redis's memory: `used_memory` against `maxmemory` (None: no limit set)."""
+
+    used: int
+    max: int | None
+    #: The free share of maxmemory (None without a limit).
+    headroom: float | None
+    #: BROADCASTER_REDIS_MIN_HEADROOM: below it the check fails.
+    min_headroom: float
+
+
 class HealthOut(BaseModel):
-    """Each part is "ok" or the problem; `workers` counts live worker processes;
-    `webhooks` is null while Redis cannot be read."""
+    """Each part is "ok" or the problem; `workers` counts live worker processes; `memory` is
+    Redis's (None when Redis cannot be reached)."""
 
     status: Literal["ok", "failing"]
     redis: str
     broker: str
     workers: int
+    memory: MemoryOut | None = None
     webhooks: WebhookHealth | None = None
 
 

@@ -238,3 +238,38 @@ def test_unknown_campaign_is_404(client):
     response = client.get("/campaigns/cnope")
     assert response.status_code == 404
     assert response.json() == {"detail": "campaign 'cnope' not found"}
+
+
+def room_of(redis, room: int) -> int:
+    """A maxmemory that leaves `room` bytes usable above what is used now, 10 % kept free."""
+    return int((int(redis.info("memory")["used_memory"]) + room) / 0.9)
+
+
+def test_a_campaign_that_would_not_fit_in_redis_is_refused_with_507(
+    client, store, dispatched, redis, maxmemory
+):
+    maxmemory(room_of(redis, 200_000))  # room for ~660 recipients at 300 B
+    recipients = [{"phone": factories.phone(i), "name": "x"} for i in range(2000)]
+    response = client.post(
+        "/campaigns", json={"sender": "w", "text": "Halo {name}", "recipients": recipients}
+    )
+    assert response.status_code == 507, response.text
+    detail = response.json()["detail"]
+    assert "no room for a campaign of 2,000 recipients" in detail, detail
+    assert "more recipients fit" in detail and "maxmemory" in detail
+    assert store.list_campaigns() == [] and dispatched.calls == []
+    assert list(redis.scan_iter("bc:c:*")) == []  # what the import wrote is gone
+    maxmemory(0)  # room made: the same request goes through
+    again = client.post(
+        "/campaigns", json={"sender": "w", "text": "Halo {name}", "recipients": recipients}
+    )
+    assert again.status_code == 201, again.text
+
+
+def test_no_campaign_is_read_when_redis_is_already_full(client, store, redis, maxmemory):
+    maxmemory(free=1024)
+    response = client.post(
+        "/campaigns", json={"sender": "w", "text": "Hi", "recipients": [{"phone": "081234567890"}]}
+    )
+    assert response.status_code == 507
+    assert "no room for a new campaign" in response.json()["detail"]

@@ -17,8 +17,7 @@ def running(store):
     c = store.create(factories.campaign(), factories.contacts(4), window=4)
     store.start(c.id)
     for index, status in ((0, S.FAILED), (1, S.UNKNOWN)):
-        claim = store.claim(c.id, index, lease=30)
-        store.finish(c.id, index, status, error="boom", phone=claim.phone)
+        factories.settle(store, c.id, index, status, error="boom")
     return c.id
 
 
@@ -43,7 +42,7 @@ def test_pause_then_resume(client, store, running, dispatched):
 def test_resume_releases_what_the_pause_put_back(client, store, running, dispatched):
     client.post(f"/campaigns/{running}/pause")
     for index in (2, 3):  # a worker meets them while paused: they go back to pending
-        assert store.claim(running, index, lease=30).code == 2
+        assert factories.take(store, running, index).code == 2
     response = client.post(f"/campaigns/{running}/resume")
     assert response.status_code == 200
     assert dispatched.calls == [(running, [2, 3])]

@@ -18,10 +18,8 @@ def campaign(store):
     """250 recipients; 0 sent (wamid.0), 1 failed, the rest pending."""
     c = store.create(factories.campaign(), factories.contacts(250), window=2)
     store.start(c.id)
-    claim = store.claim(c.id, 0, lease=30)
-    store.finish(c.id, 0, S.SENT, message_id="wamid.0", phone=claim.phone)
-    claim = store.claim(c.id, 1, lease=30)
-    store.finish(c.id, 1, S.FAILED, error="131026: undeliverable", phone=claim.phone)
+    factories.settle(store, c.id, 0, S.SENT, message_id="wamid.0")
+    factories.settle(store, c.id, 1, S.FAILED, error="131026: undeliverable")
     return c.id
 
 

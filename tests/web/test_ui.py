@@ -214,8 +214,7 @@ def test_failure_reasons_are_grouped_most_frequent_first(client, store):
     store.start(c.id)
     errors = ["131026: undeliverable", "131047: outside the window", "131026: undeliverable"]
     for index, error in enumerate([*errors, None]):
-        claim = store.claim(c.id, index, lease=30)
-        store.finish(c.id, index, RecipientStatus.FAILED, error=error, phone=claim.phone)
+        factories.settle(store, c.id, index, RecipientStatus.FAILED, error=error)
     body = client.get(f"/campaigns/{c.id}/failures").json()
     assert body["total"] == 4
     assert body["reasons"][0] == {"code": "131026", "reason": "131026: undeliverable", "count": 2}

@@ -26,8 +26,7 @@ def sent(store):
     c = store.create(factories.campaign(), factories.contacts(3), window=3)
     store.start(c.id)
     for i in range(3):
-        claim = store.claim(c.id, i, lease=30)
-        store.finish(c.id, i, S.SENT, message_id=f"wamid.{i}", phone=claim.phone)
+        factories.settle(store, c.id, i, S.SENT, message_id=f"wamid.{i}")
     return c.id
 
 
@@ -218,9 +217,9 @@ def test_a_stop_reply_removes_the_number_from_running_campaigns(anon, store, sen
     other = store.create(factories.campaign(), factories.contacts(3), window=3)
     store.start(other.id)  # phone(1) is queued there, not sent yet
     post(anon, incoming(phone, "BERHENTI"))
-    assert store.claim(other.id, 1, lease=30).code == 4  # suppressed: not sent
+    assert factories.take(store, other.id, 1).code == 4  # suppressed: not sent
     assert rows(store, other.id)[1].status == "skipped"
-    assert store.claim(other.id, 0, lease=30).ok
+    assert factories.take(store, other.id, 0).ok
 
 
 def test_an_oversized_chunked_webhook_is_stopped_at_the_limit(redis, store, sent):
@@ -344,11 +343,18 @@ def test_shuffled_status_streams_end_as_the_ordered_ones(anon, store):
     claims = {}
     for c in (ordered, shuffled):
         for i in range(n):
-            claims[c.id, i] = store.claim(c.id, i, lease=30)
+            claims[c.id, i] = factories.take(store, c.id, i)
 
     def record(c, indexes):
         for i in indexes:
-            store.finish(c.id, i, S.SENT, message_id=f"{c.id}.{i}", phone=claims[c.id, i].phone)
+            store.finish(
+                c.id,
+                i,
+                S.SENT,
+                message_id=f"{c.id}.{i}",
+                phone=claims[c.id, i].phone,
+                lease_until=claims[c.id, i].lease_until,
+            )
 
     record(ordered, range(n))
     todo = events[ordered.id]

@@ -21,9 +21,8 @@ Usage:
 Caveat: a reservation is spent even if the caller then sends nothing.
 """
 
-from .daily import DailyCap
 from .limiter import RateLimiter, Reservation
 from .memory_backend import MemoryBackend
 from .redis_backend import RedisBackend
 
-__all__ = ["DailyCap", "MemoryBackend", "RateLimiter", "RedisBackend", "Reservation"]
+__all__ = ["MemoryBackend", "RateLimiter", "RedisBackend", "Reservation"]

@@ -8,20 +8,9 @@ from collections.abc import Sequence
 
 import redis
 
-__all__ = ["RedisBackend"]
+from broadcaster.store import scripts
 
-_RESERVE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval, max_wait = tonumber(ARGV[1]), tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local wait = tat - now
-if wait > max_wait then return -wait - 1 end
-redis.call('SET', KEYS[1], string.format('%d', tat + interval),
-           'PX', math.floor((wait + interval) / 1000) + 1000)
-return wait
-"""
+__all__ = ["RedisBackend"]
 
 # KEYS: the inner limits' keys, then the outer's; ARGV: an interval per key, max_wait, slack.
 # The inner keys take one common slot (the latest of their next free ones); the outer takes its
@@ -91,7 +80,8 @@ class RedisBackend:
     """The limiter's state in Redis; Redis's own clock is used, so hosts need not agree."""
 
     def __init__(self, client: "redis.Redis") -> None:
-        self._reserve = client.register_script(_RESERVE)
+        # the same GCRA step as the store's prepare.lua, which reserves a send's first slot
+        self._reserve = scripts.load(client, "slot.lua")
         self._nested = client.register_script(_RESERVE_NESTED)
         self._refund = client.register_script(_REFUND)
         self._penalize = client.register_script(_PENALIZE)

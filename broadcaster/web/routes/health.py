@@ -11,7 +11,7 @@ from broadcaster.settings import Settings
 from broadcaster.store import CampaignStore, WebhookRules
 
 from ..deps import RedisDep, SettingsDep, StoreDep
-from ..schemas import HealthOut, WebhookHealth
+from ..schemas import HealthOut, MemoryOut, WebhookHealth
 
 __all__ = ["router"]
 
@@ -29,21 +29,32 @@ DEFAULT_BROKER_TIMEOUT = 2.0
     responses={503: {"model": HealthOut, "description": "A part is failing."}},
 )
 def healthz(redis_client: RedisDep, store: StoreDep, settings: SettingsDep) -> JSONResponse:
-    """200 when Redis and the broker answer and at least one worker is alive, else 503.
+    """200 when Redis and the broker answer, at least one worker is alive and Redis keeps
+    `BROADCASTER_REDIS_MIN_HEADROOM` of its maxmemory free; else 503.
 
     `webhooks` counts callbacks held for their send, expired unapplied, dropped, and Meta's
     value-level errors (for monitoring; they do not change the status).
     """
     redis_state = _check(redis_client.ping)
     broker_state = _check(lambda: _ping_broker(settings.celery_broker_url))
-    workers = _count_workers(store) if redis_state == "ok" else 0
+    reachable = redis_state == "ok"
+    workers = _count_workers(store) if reachable else 0
+    memory = _memory(store, settings.redis_min_headroom) if reachable else None
+    if memory is not None and memory.headroom is not None:
+        if memory.headroom < memory.min_headroom:
+            redis_state = (
+                f"error: memory: {memory.headroom:.1%} of maxmemory free, below "
+                f"{memory.min_headroom:.0%} (BROADCASTER_REDIS_MIN_HEADROOM): delete finished "
+                "campaigns or raise maxmemory"
+            )
     healthy = redis_state == "ok" and broker_state == "ok" and workers > 0
     body = HealthOut(
         status="ok" if healthy else "failing",
         redis=redis_state,
         broker=broker_state,
         workers=workers,
-        webhooks=_webhooks(store, settings) if redis_state == "ok" else None,
+        memory=memory,
+        webhooks=_webhooks(store, settings) if reachable else None,
     )
     return JSONResponse(body.model_dump(), status_code=200 if healthy else 503)
 
@@ -55,6 +66,21 @@ def _webhooks(store: CampaignStore, settings: Settings) -> WebhookHealth | None:
         logger.warning("webhook counters unreadable: %s", exc)
         return None
     return WebhookHealth(**stats._asdict())
+
+
+def _memory(store: Any, min_headroom: float) -> MemoryOut | None:
+    try:
+        memory = store.memory()
+    except Exception as exc:  # a health check reports, it never raises
+        logger.warning("health check: Redis memory not read: %s", exc)
+        return None
+    headroom = memory.headroom
+    return MemoryOut(
+        used=memory.used,
+        max=memory.limit or None,
+        headroom=round(headroom, 4) if headroom is not None else None,
+        min_headroom=min_headroom,
+    )
 
 
 def _check(ping: Any) -> str:
