@@ -5,18 +5,18 @@ Cells become the text a person reads in them: numbers whole (`6281234567890`, ne
 booleans as `TRUE`/`FALSE`. The first visible worksheet is read unless `sheet` names one.
 
 Two readers, chosen by the sheet's size (`docs/benchmarks.md`, "Workbooks"): python-calamine
-(Rust) reads a sheet about 12 times faster than openpyxl but holds all of it in memory, about
-1.5 bytes per byte of sheet XML; so an `.xlsx` whose worksheets hold more than
-`DEFAULT_MAX_SHEET_BYTES_IN_MEMORY` of XML is streamed row by row with openpyxl's read-only
-mode instead. `.xls` (at most 65,536 rows), `.xlsb` and `.ods` are read by calamine only.
+(Rust) reads a sheet about 4 times faster than our own streaming reader (`_xlsxrows`) but holds
+all of it in memory, about 1.5 bytes per byte of sheet XML; so an `.xlsx` whose worksheets
+hold more than `DEFAULT_MAX_SHEET_BYTES_IN_MEMORY` of XML is streamed row by row from its XML
+instead (openpyxl's read-only mode, measured too, was 4 times slower still). `.xls` (at most
+65,536 rows), `.xlsb` and `.ods` are read by calamine only.
 """
 
 import datetime
 import logging
-import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from typing import IO
 
 from broadcaster._tables import Table
 from broadcaster.errors import ContactImportError
@@ -59,16 +59,19 @@ def read_workbook(
     kind: str,
     *,
     sheet: str | None = None,
-    max_sheet_bytes: int = DEFAULT_MAX_SHEET_BYTES_IN_MEMORY,
+    max_sheet_bytes: int | None = None,
 ) -> Table:
     """The table of one worksheet of the workbook in `stream` (binary, seekable).
 
     Args:
-        max_sheet_bytes: worksheet XML above which an `.xlsx` is streamed, not read whole.
+        max_sheet_bytes: worksheet XML above which an `.xlsx` is streamed, not read whole
+            (default: `DEFAULT_MAX_SHEET_BYTES_IN_MEMORY`).
 
     Raises:
         ContactImportError: the workbook cannot be read, or has no sheet `sheet`.
     """
+    if max_sheet_bytes is None:
+        max_sheet_bytes = DEFAULT_MAX_SHEET_BYTES_IN_MEMORY
     if kind == "xlsx" and _sheet_xml_bytes(stream) > max_sheet_bytes:
         return _read_streaming(stream, sheet)
     return _read_whole(stream, kind, sheet)
@@ -123,26 +126,23 @@ def _read_whole(stream: IO[bytes], kind: str, sheet: str | None) -> Table:
     book.close()  # the sheet's data is held by `data`
     if start is None:
         raise ContactImportError(f"the sheet {name!r} is empty", sheets=names)
-    return _table(rows, 1, kind, name, names)  # calamine's rows start at the sheet's row 1
+    return _table(_texts(rows, 1), kind, name, names)  # calamine's rows start at row 1
 
 
 def _read_streaming(stream: IO[bytes], sheet: str | None) -> Table:
-    import openpyxl
+    from broadcaster._xlsxrows import XlsxPackage  # it imports cell_text from here
 
+    package = XlsxPackage(stream)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. "Workbook contains no default style"
-            book = openpyxl.load_workbook(stream, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises what zipfile and its XML parser raise
-        raise ContactImportError(f"this xlsx workbook cannot be read ({exc})") from None
-    sheets = book.worksheets
-    names = [ws.title for ws in sheets]
-    name = _choose(sheet, names, [ws.title for ws in sheets if ws.sheet_state == "visible"])
-    worksheet: Any = book[name]
-    worksheet.reset_dimensions()  # a wrong <dimension> would cut rows off
-    logger.info("streaming sheet %r with openpyxl (large workbook)", name)
-    table = _table(worksheet.iter_rows(values_only=True), 1, "xlsx", name, names)
-    table.close = book.close
+        sheets = {ws.name: ws for ws in package.worksheets}
+        names = list(sheets)
+        name = _choose(sheet, names, [ws.name for ws in package.worksheets if ws.visible])
+        logger.info("streaming sheet %r (large workbook)", name)
+        table = _table(package.rows(sheets[name].path), "xlsx", name, names)
+    except BaseException:
+        package.close()
+        raise
+    table.close = package.close
     return table
 
 
@@ -161,10 +161,9 @@ def _choose(wanted: str | None, names: list[str], visible: list[str]) -> str:
 
 
 def _table(
-    rows: Iterable[Iterable[object]], first: int, kind: str, name: str, names: list[str]
+    texts: Iterator[tuple[int, list[str]]], kind: str, name: str, names: list[str]
 ) -> Table:
     """The table whose first row is the sheet's first non-blank row."""
-    texts = _texts(rows, first)
     for start, cells in texts:
         if any(cell.strip() for cell in cells):
             return Table(cells, start, texts, format=kind, sheet=name, sheets=names)
