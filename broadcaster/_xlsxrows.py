@@ -29,8 +29,8 @@ from typing import IO
 from xml.etree import ElementTree
 from xml.parsers import expat
 
+from broadcaster._cells import cell_text
 from broadcaster.errors import ContactImportError
-from broadcaster.workbooks import cell_text
 
 __all__ = ["Worksheet", "XlsxPackage"]
 

@@ -12,13 +12,14 @@ instead (openpyxl's read-only mode, measured too, was 4 times slower still). `.x
 65,536 rows), `.xlsb` and `.ods` are read by calamine only.
 """
 
-import datetime
 import logging
 import zipfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
+from broadcaster._cells import cell_text
 from broadcaster._tables import Table
+from broadcaster._xlsxrows import XlsxPackage
 from broadcaster.errors import ContactImportError
 
 __all__ = ["DEFAULT_MAX_SHEET_BYTES_IN_MEMORY", "cell_text", "read_workbook", "workbook_kind"]
@@ -29,7 +30,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_SHEET_BYTES_IN_MEMORY = 32 * 1024 * 1024
 
 _ODS = b"application/vnd.oasis.opendocument.spreadsheet"
-_LARGEST_WHOLE_FLOAT = 2**53  # above it a float no longer holds every digit
 
 
 def workbook_kind(stream: IO[bytes]) -> str:
@@ -77,26 +77,6 @@ def read_workbook(
     return _read_whole(stream, kind, sheet)
 
 
-def cell_text(value: object) -> str:
-    """A cell's value as the text a person reads in it."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < _LARGEST_WHOLE_FLOAT:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, datetime.datetime):
-        midnight = value.time() == datetime.time(0)
-        return value.date().isoformat() if midnight else value.isoformat(sep=" ")
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    return str(value)
-
-
 def _sheet_xml_bytes(stream: IO[bytes]) -> int:
     try:
         with zipfile.ZipFile(stream) as archive:
@@ -130,7 +110,6 @@ def _read_whole(stream: IO[bytes], kind: str, sheet: str | None) -> Table:
 
 
 def _read_streaming(stream: IO[bytes], sheet: str | None) -> Table:
-    from broadcaster._xlsxrows import XlsxPackage  # it imports cell_text from here
 
     package = XlsxPackage(stream)
     try:
