@@ -15,7 +15,8 @@ import pytest
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 
-from broadcaster._xlsxrows import XlsxPackage, _format_kind, _Strings
+from broadcaster._xlsxcells import Strings
+from broadcaster._xlsxrows import XlsxPackage, _format_kind
 from broadcaster.contacts import read_contacts
 from broadcaster.errors import ContactImportError
 from broadcaster.workbooks import read_workbook
@@ -209,7 +210,7 @@ def test_a_big_workbook_through_read_contacts_is_streamed(monkeypatch):
 
 
 def test_shared_strings_are_found_across_blocks():
-    strings = _Strings()
+    strings = Strings()
     texts = [f"nama {n}" * (n % 3) for n in range(10_000)]  # some empty
     for text in texts:
         strings.add(text)
