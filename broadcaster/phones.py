@@ -123,6 +123,7 @@ def _normalize_slow(raw: str, region: str) -> str:
     number = _parse(text, region)
     if not text.startswith("+") and not _is_mobile(number):
         number = _with_country_code(text, region) or number
+    number = _without_mexican_one(number)
     _check_mobile(number)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)[1:]
 
@@ -140,6 +141,19 @@ def _with_country_code(text: str, region: str) -> phonenumbers.PhoneNumber | Non
     except NumberParseException:  # pragma: no cover - the national parse fails first
         return None
     return number if _is_mobile(number) else None
+
+
+def _without_mexican_one(number: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
+    """`+52 1 55 1234 5678` -> `+52 55 1234 5678`: the `1` Mexico dropped from mobiles in 2019.
+
+    Address books, CRM exports and WhatsApp's own IDs still carry it; libphonenumber calls
+    the 11-digit form too long. Only a number that is a valid mobile without it is rewritten.
+    """
+    national = str(number.national_number)
+    if number.country_code != 52 or len(national) != 11 or national[0] != "1":
+        return number
+    shorter = phonenumbers.PhoneNumber(country_code=52, national_number=int(national[1:]))
+    return shorter if _is_mobile(shorter) else number
 
 
 def _unwrap(raw: str) -> str:

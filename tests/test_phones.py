@@ -52,6 +52,10 @@ from broadcaster.phones import (
         ("+1 415 555 2671", "14155552671"),  # US: fixed line or mobile, accepted
         ("+44 7911 123456", "447911123456"),
         ("+65 9123 4567", "6591234567"),
+        # Mexico: the 1 dropped from mobiles in 2019, still in exports and WhatsApp IDs
+        ("+52 1 55 1234 5678", "525512345678"),
+        ("+5213312345678", "523312345678"),
+        ("+52 55 1234 5678", "525512345678"),
     ],
 )
 def test_normalize_phone_accepts(raw, expected):
