@@ -486,3 +486,20 @@ def test_launch_says_when_redis_has_no_room(redis, store, tmp_path, maxmemory):
     assert "delete finished campaigns or raise Redis's maxmemory" in " ".join(
         result.output.split()
     )
+
+
+def test_delete_asks_naming_what_goes_and_is_refused_while_running(redis, store):
+    cid = draft(store, [{"phone": factories.phone(i), "name": "x"} for i in range(3)])
+    store.start(cid)
+    refused = runner.invoke(app, ["delete", cid, "--yes"])
+    assert refused.exit_code == 1
+    assert refused.stderr == "error: cannot delete a running campaign: pause or cancel it first\n"
+    store.cancel(cid)
+    declined = runner.invoke(app, ["delete", cid], input="n\n")
+    assert declined.exit_code == 1
+    assert "its 3 recipients with their statuses" in declined.stdout
+    assert store.get(cid).id == cid
+    accepted = runner.invoke(app, ["delete", cid], input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert f"Deleted campaign {cid}: 3 recipients" in accepted.stdout
+    assert not redis.keys(f"bc:c:{cid}*")

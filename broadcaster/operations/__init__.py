@@ -1,6 +1,6 @@
 """Every campaign action, once: launch, pause, resume, cancel, retry failed, resend unknown,
-test send. The HTTP API, the operator page, the command line and `enqueue_broadcast` all call
-these functions; none of them changes a campaign any other way.
+test send, delete. The HTTP API, the operator page, the command line and `enqueue_broadcast`
+all call these functions; none of them changes a campaign any other way.
 
 Each action takes the store and, when it releases recipients, a `Dispatch`: the port through
 which released recipients reach the workers. `workers.dispatch.CeleryDispatch` implements it
@@ -17,6 +17,7 @@ Usage:
     pause(store, result.campaign.id)
 """
 
+from .deletion import delete_campaign, deletion_summary
 from .dispatch import Dispatch, load_dispatch
 from .launching import CampaignRequest, EnqueueResult, LaunchDefaults, Source, launch, start
 from .lifecycle import (
@@ -40,6 +41,8 @@ __all__ = [
     "Source",
     "TrialResult",
     "cancel",
+    "delete_campaign",
+    "deletion_summary",
     "launch",
     "load_dispatch",
     "pause",

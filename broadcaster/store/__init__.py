@@ -8,16 +8,18 @@ flight (the dispatch window), scored by a deadline; a requeue list; counters per
 
 Every state change is one Lua script, so a recipient moves atomically and the counters always
 add up to the total. The store is one class assembled from its parts, one module each:
-`records` (create, read, list, delete), `lifecycle` (start, pause, ..., the ticker's pass),
-`sending` (prepare, claim and outcome), `webhooks` (statuses, replies, the hold for early
-callbacks), `suppression` (each number with its source and time), `rows` (reports), `memory`
-(room left in Redis). Get one with `open_store(settings)`.
+`records` (create, read, list), `deletion` (delete, drop archived data, in steps),
+`lifecycle` (start, pause, ..., the ticker's pass), `sending` (prepare, claim and outcome),
+`webhooks` (statuses, replies, the hold for early callbacks), `suppression` (each number with
+its source and time), `rows` (reports), `memory` (room left in Redis). Get one with
+`open_store(settings)`.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.keys import Keys
 
+from .deletion import Removal, Removing
 from .lifecycle import Lifecycle
 from .memory import BYTES_PER_RECIPIENT, MemoryPart, RedisMemory
 from .records import CampaignRecords
@@ -36,6 +38,7 @@ __all__ = [
     "DailyLimit",
     "RecipientRow",
     "RedisMemory",
+    "Removal",
     "Slot",
     "SuppressionEntry",
     "Ticket",
@@ -47,7 +50,14 @@ __all__ = [
 
 
 class CampaignStore(
-    CampaignRecords, Lifecycle, SendPath, WebhookPath, SuppressionList, RowReader, MemoryPart
+    CampaignRecords,
+    Lifecycle,
+    SendPath,
+    WebhookPath,
+    SuppressionList,
+    RowReader,
+    MemoryPart,
+    Removing,
 ):
     """Reads and writes campaigns in Redis. Every method is safe across processes and hosts.
 

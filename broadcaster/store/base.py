@@ -55,6 +55,10 @@ class StoreBase:
             found = self._scripts[name] = scripts.load(self.redis, name)
         return found
 
+    def delete(self, cid: str) -> None:
+        """Remove a campaign and all its keys (`deletion.Removing` implements it)."""
+        raise NotImplementedError
+
     def base_keys(self, cid: str) -> list[str]:
         """The keys every campaign script starts with (`K` in prelude.lua)."""
         k = self.keys

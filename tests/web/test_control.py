@@ -171,3 +171,18 @@ def test_send_without_replai_credentials_is_503(redis, store):
         response = client.post(f"/campaigns/{c.id}/test-send", json={"phones": ["081234567890"]})
     assert response.status_code == 503
     assert "BROADCASTER_REPLAI_TOKEN" in response.json()["detail"]
+
+
+def test_delete_is_409_while_running_then_removes_the_campaign(client, store, running):
+    response = client.delete(f"/campaigns/{running}")
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "cannot delete a running campaign: pause or cancel it first"
+    }
+    client.post(f"/campaigns/{running}/cancel")
+    response = client.delete(f"/campaigns/{running}")
+    assert response.status_code == 200
+    assert response.json()["id"] == running and response.json()["recipients"] == 4
+    assert not store.redis.keys(f"bc:c:{running}*")
+    assert client.get(f"/campaigns/{running}").status_code == 404
+    assert client.delete(f"/campaigns/{running}").status_code == 404

@@ -314,6 +314,16 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
         expect(page.locator(f".campaign-item[data-id={first}] .badge")).to_have_text("completed")
         shoot(page, "campaigns")
 
+        # delete asks first, naming what goes; the campaign then leaves the list
+        page.click(".campaign-item >> text=Slow one")
+        expect(page.locator("#c-state")).to_have_text("completed")
+        page.click("#act-delete")
+        expect(page.locator("#confirm")).to_be_visible()
+        expect(page.locator("#confirm-text")).to_contain_text("10 recipients with their statuses")
+        page.click("#confirm-ok")
+        page.wait_for_url(url + "/ui/campaigns")
+        expect(page.locator(".campaign-item")).to_have_count(1)
+
         page.goto(url + "/ui/suppression")
         page.fill("#add-phones", "0812 3456 7890")
         page.click("#add-form button[type=submit]")

@@ -46,6 +46,10 @@
     $("#act-pause").disabled = !(state === "running" || state === "scheduled");
     $("#act-resume").disabled = state !== "paused";
     $("#act-cancel").disabled = !ACTIVE.has(state) || state === "draft";
+    $("#act-delete").disabled = state === "running" || state === "scheduled"
+      || k.queued + k.sending > 0;
+    $("#act-delete").title = $("#act-delete").disabled
+      ? "Pause or cancel the campaign, and let its sends in flight finish, to delete it" : "";
     $("#act-retry").disabled = !(open && k.failed > 0);
     $("#act-unknown").disabled = !(open && k.unknown > 0);
     $("#act-retry").textContent = k.failed ? `Retry failed (${num(k.failed)})` : "Retry failed";
@@ -168,6 +172,23 @@
     if (ok) {
       act("resend-unknown", (d) => `Resending to ${plural(d.recipients || 0, "recipient")}.`,
         { confirm: true });
+    }
+  });
+
+  $("#act-delete").addEventListener("click", async () => {
+    if (!campaign) return;
+    const what = campaign.archived_at
+      ? "Its summary goes from Redis; its archived report file is kept."
+      : `Its ${plural(campaign.total, "recipient")} with their statuses, message ids and ` +
+        "replies, its events and report, and its entries in the message and phone indexes " +
+        "go. The suppression list is kept. This cannot be undone.";
+    const ok = await confirmDialog(`Delete “${campaign.name}”?`, what, "Delete the campaign");
+    if (!ok) return;
+    try {
+      await api(base, { method: "DELETE" });
+      location.assign("/ui/campaigns");
+    } catch (err) {
+      show($("#c-error"), err.message);
     }
   });
 
