@@ -20,7 +20,7 @@ from typing import Any
 from broadcaster.errors import CampaignNotFound, CampaignStateError
 from broadcaster.keys import BUCKET_SIZE
 
-from .base import StoreBase, digest
+from .base import ERASED, StoreBase, digest
 
 __all__ = ["DEFAULT_STEP_BUCKETS", "Removal", "Removing"]
 
@@ -113,7 +113,7 @@ class Removing(StoreBase):
                 args += [digest(mid.decode()), ref]
             for field, record in records.items():
                 phone = record.decode().partition(_SEP)[0]
-                if phone:
+                if phone and not phone.startswith(ERASED):
                     names.append(k.by_phone(phone))
                     args += [phone, f"{cid}:{b * BUCKET_SIZE + int(field)}"]
         if not names:
