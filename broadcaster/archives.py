@@ -8,17 +8,32 @@ id, reply and variables emptied, as in Redis.
 """
 
 import csv
+import datetime
 import gzip
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .reports import REPORT_COLUMNS
+from .store import RecipientRow
 
-__all__ = ["archive_path", "blank_numbers", "iter_archive", "read_rows", "write_archive"]
+__all__ = [
+    "archive_path",
+    "archived_rows",
+    "blank_numbers",
+    "iter_archive",
+    "read_rows",
+    "write_archive",
+]
+
+#: The report's first columns (`reports._COLUMNS`); the message's variables follow.
+_COLUMNS = (
+    "index", "phone", "status", "attempts", "updated_at", "message_id", "error", "reply",
+)  # fmt: skip
 
 #: Bytes read per chunk when an archive is streamed.
 DEFAULT_CHUNK = 64 * 1024
+#: What a report puts a `'` in front of (`reports.neutralise`).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: Columns emptied for an erased number (the variables too).
 _ERASED = ("phone", "message_id", "reply")
 
@@ -52,12 +67,41 @@ def read_rows(path: Path) -> Iterator[dict[str, str]]:
         yield from csv.DictReader(file)
 
 
+def archived_rows(path: Path, *, status: str | None = None) -> Iterator[RecipientRow]:
+    """The archived report's recipients as the store gives them (times back to Unix seconds),
+    or only those in one status."""
+    for raw in read_rows(path):
+        if status and raw["status"] != status:
+            continue
+        row = {k: _restore(v) for k, v in raw.items()}
+        variables = {k: v for k, v in row.items() if k not in _COLUMNS}
+        updated = row["updated_at"]
+        yield RecipientRow(
+            int(row["index"]), row["phone"], row["status"], int(row["attempts"] or 0),
+            _unix(updated), row["message_id"] or None, row["error"] or None,
+            row["reply"] or None, variables,
+        )  # fmt: skip
+
+
+def _restore(cell: str) -> str:
+    """A cell as it was before the report put `'` in front of a formula start
+    (`reports.neutralise`)."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in _FORMULA_STARTS else cell
+
+
+def _unix(iso: str) -> int | None:
+    if not iso:
+        return None
+    parsed = datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.UTC)
+    return int(parsed.timestamp())
+
+
 def blank_numbers(path: Path, phones: set[str]) -> int:
     """Rewrite an archive with the rows of `phones` emptied (phone, message id, reply and the
     variables); returns how many rows were. The file is left as it was when none match."""
     partial = path.with_name(path.name + ".erasing")
-    blanked, fixed = 0, len(REPORT_COLUMNS)
-    erased = [REPORT_COLUMNS.index(name) for name in _ERASED]
+    blanked, fixed = 0, len(_COLUMNS)
+    erased = [_COLUMNS.index(name) for name in _ERASED]
     with (
         gzip.open(path, "rt", encoding="utf-8", newline="") as source,
         gzip.open(partial, "wt", encoding="utf-8", newline="") as target,

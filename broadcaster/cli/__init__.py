@@ -1,11 +1,11 @@
 """The `broadcaster` command line (a typer app).
 
 Commands live in modules by subject: `launch`; `campaigns` (list, status, report, pause,
-resume, cancel, retry-failed, resend-unknown); `data` (delete, forget, contact); `provider`
-(templates, device-status); `suppression` (suppress add|remove|list); `services` (web,
-worker, sandbox, demo). Each command imports what it needs inside its body, so `broadcaster
---help` stays fast. An error the operator can fix prints one line, `error: ...`, and exits 1
-(see `group`).
+resume, cancel, retry-failed, resend-unknown); `data` (delete, archive, forget, contact);
+`provider` (templates, device-status); `suppression` (suppress add|remove|list); `services`
+(web, worker, sandbox, demo). Each command imports what it needs inside its body, so
+`broadcaster --help` stays fast. An error the operator can fix prints one line,
+`error: ...`, and exits 1 (see `group`).
 """
 
 import typer
@@ -39,6 +39,7 @@ app.command()(campaigns.cancel)
 app.command()(campaigns.retry_failed)
 app.command()(campaigns.resend_unknown)
 app.command()(data.delete)
+app.command()(data.archive)
 app.command()(data.forget)
 app.command()(data.contact)
 app.command()(provider.templates)

@@ -1,5 +1,5 @@
-"""Data commands: delete a campaign, forget (erase) a number, show what is held about one.
-Each is one `broadcaster.operations` action, as in the API and the page."""
+"""Data commands: delete or archive a campaign, forget (erase) a number, show what is held
+about one. Each is one `broadcaster.operations` action, as in the API and the page."""
 
 from typing import Annotated
 
@@ -11,7 +11,7 @@ from broadcaster import operations
 from .connection import open_store
 from .output import console, print_json
 
-__all__ = ["contact", "delete", "forget"]
+__all__ = ["archive", "contact", "delete", "forget"]
 
 CampaignId = Annotated[str, typer.Argument(metavar="ID", help="The campaign id.")]
 YesFlag = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
@@ -66,3 +66,17 @@ def contact(
 
     (phone,) = normalise([number])
     print_json(operations.contact_data(open_store(), phone))
+
+
+def archive(campaign_id: CampaignId) -> None:
+    """Archive a completed or cancelled campaign now, as retention does: its report goes to
+    BROADCASTER_ARCHIVE_DIR as CSV.gz, its recipients leave Redis, a summary stays."""
+    from broadcaster.settings import get_settings
+
+    store = open_store()
+    removal = operations.archive_campaign(store, campaign_id, get_settings().archive_dir)
+    location = store.get(campaign_id).archive
+    console.print(
+        f"Archived campaign {escape(campaign_id)} to {escape(location or '?')}: "
+        f"{removal.recipients:,} recipients left Redis."
+    )

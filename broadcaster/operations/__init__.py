@@ -1,5 +1,5 @@
 """Every campaign action, once: launch, pause, resume, cancel, retry failed, resend unknown,
-test send, delete, forget a number. The HTTP API, the operator page, the command line and
+test send, delete, archive, forget a number. The HTTP API, the operator page, the command line and
 `enqueue_broadcast` all call these functions; none of them changes a campaign any other way.
 
 Each action takes the store and, when it releases recipients, a `Dispatch`: the port through
@@ -17,6 +17,7 @@ Usage:
     pause(store, result.campaign.id)
 """
 
+from .archiving import DAY, archive_campaign, archive_due
 from .deletion import delete_campaign, deletion_summary
 from .dispatch import Dispatch, load_dispatch
 from .erasure import Forgotten, contact_data, forget
@@ -33,6 +34,7 @@ from .lifecycle import (
 from .trial import TrialResult, trial_send
 
 __all__ = [
+    "DAY",
     "PAUSED_BY_OPERATOR",
     "ActionOutcome",
     "CampaignRequest",
@@ -42,6 +44,8 @@ __all__ = [
     "LaunchDefaults",
     "Source",
     "TrialResult",
+    "archive_campaign",
+    "archive_due",
     "cancel",
     "contact_data",
     "delete_campaign",

@@ -8,7 +8,8 @@ flight (the dispatch window), scored by a deadline; a requeue list; counters per
 
 Every state change is one Lua script, so a recipient moves atomically and the counters always
 add up to the total. The store is one class assembled from its parts, one module each:
-`records` (create, read, list), `deletion` (delete, drop archived data, in steps), `erasure`,
+`records` (create, read, list), `deletion` (delete, drop archived data, in steps),
+`archive` (what an archived campaign keeps), `erasure` (a number's data),
 `lifecycle` (start, pause, ..., the ticker's pass), `sending` (prepare, claim and outcome),
 `webhooks` (statuses, replies, the hold for early callbacks), `suppression` (each number with
 its source and time), `rows` (reports), `memory` (room left in Redis). Get one with
@@ -19,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from broadcaster.keys import Keys
 
-from .deletion import Removal, Removing
+from .archive import Archiving
+from .deletion import Removal
 from .erasure import BlockedNumbers, Erasure
 from .lifecycle import Lifecycle
 from .memory import BYTES_PER_RECIPIENT, MemoryPart, RedisMemory
@@ -59,7 +61,7 @@ class CampaignStore(
     SuppressionList,
     RowReader,
     MemoryPart,
-    Removing,
+    Archiving,
     Erasure,
 ):
     """Reads and writes campaigns in Redis. Every method is safe across processes and hosts.

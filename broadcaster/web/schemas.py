@@ -401,7 +401,8 @@ class WebhookHealth(BaseModel):
     (past BROADCASTER_WEBHOOK_HOLD_SECONDS, cleared at the next callback). Callbacks since
     the store was created: `held`, `released` (applied when the send was recorded), `expired`
     (waited in vain: those statuses were lost), `dropped` (the hold was full), `errors`
-    (Meta's value-level errors), `skipped` (events no recipient could take).
+    (Meta's value-level errors), `skipped` (events no recipient could take), `late` (for an
+    archived campaign: ignored).
     """
 
     waiting: int
@@ -412,6 +413,7 @@ class WebhookHealth(BaseModel):
     dropped: int
     errors: int
     skipped: int
+    late: int = 0
 
 
 class MemoryOut(BaseModel):

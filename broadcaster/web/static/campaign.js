@@ -46,6 +46,8 @@
     $("#act-pause").disabled = !(state === "running" || state === "scheduled");
     $("#act-resume").disabled = state !== "paused";
     $("#act-cancel").disabled = !ACTIVE.has(state) || state === "draft";
+    $("#act-archive").disabled = !(state === "completed" || state === "cancelled")
+      || Boolean(c.archived_at);
     $("#act-delete").disabled = state === "running" || state === "scheduled"
       || k.queued + k.sending > 0;
     $("#act-delete").title = $("#act-delete").disabled
@@ -71,6 +73,9 @@
     $("#c-sender").textContent = `${c.channel} ${c.sender}`;
     $("#c-started").textContent = when(c.started_at || c.send_at);
     $("#c-finished").textContent = when(c.finished_at);
+    show($("#c-archived"), c.archived_at
+      ? `Archived ${when(c.archived_at)}: its recipients left Redis; the report and the ` +
+        "rows below are read from the archive file." : "");
     funnel(c, p);
     controls(c, p);
   }
@@ -175,6 +180,13 @@
     }
   });
 
+  $("#act-archive").addEventListener("click", async () => {
+    const ok = await confirmDialog("Archive the campaign?",
+      `Its report (${plural(campaign.total, "recipient")}) is written to the archive as ` +
+      "CSV.gz and downloads from there; its recipients leave Redis and a summary stays.",
+      "Archive");
+    if (ok) act("archive", (d) => `Archived: ${plural(d.recipients || 0, "recipient")} left Redis.`);
+  });
   $("#act-delete").addEventListener("click", async () => {
     if (!campaign) return;
     const what = campaign.archived_at

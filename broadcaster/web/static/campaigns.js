@@ -27,7 +27,9 @@
     setBar(bar, p.percent);
     return el("article", { class: "card campaign-item", "data-id": campaign.id },
       el("h2", {}, el("a", { href: `/ui/campaigns/${encodeURIComponent(campaign.id)}`,
-        text: campaign.name }), state),
+        text: campaign.name }), state,
+        campaign.archived_at ? el("span", { class: "badge archived", text: "archived",
+          title: `Archived ${when(campaign.archived_at)}` }) : null),
       bar,
       el("p", { class: "small muted" },
         `${num(p.done)} of ${num(p.total)} done (${p.percent.toFixed(0)} %)`),
