@@ -2,9 +2,11 @@
 keeps elsewhere.
 
 Nothing here blocks Redis for long, whatever the campaign's size: recipients are taken
-`DEFAULT_STEP_BUCKETS` buckets (500 recipients) at a time; their message-id and phone index
-entries go in one short Lua step (unindex.lua, only entries still pointing at this campaign),
-then their bucket hashes with UNLINK (freed by Redis in the background). The campaign's
+`DEFAULT_STEP_BUCKETS` buckets (200 recipients) at a time. Their message-id index entries go
+with plain HDELs in a pipeline (a message id is this campaign's alone); their phone index
+entries in a short Lua step per bucket (unindex.lua: only those still pointing at this
+campaign, since a later campaign may have messaged the number since); then their bucket
+hashes with UNLINK (freed by Redis in the background). The campaign's
 other keys are found with SCAN by its prefix and unlinked a batch at a time; UNLINK frees a
 big hash or string outside Redis's main thread.
 
@@ -24,8 +26,8 @@ from .base import ERASED, StoreBase, digest
 
 __all__ = ["DEFAULT_STEP_BUCKETS", "Removal", "Removing"]
 
-#: Recipient buckets handled per step (500 recipients: about 1,000 index entries).
-DEFAULT_STEP_BUCKETS = 5
+#: Recipient buckets handled per step (200 recipients: about 400 index entries).
+DEFAULT_STEP_BUCKETS = 2
 #: Keys unlinked per command.
 DEFAULT_UNLINK_BATCH = 200
 _SEP = "\x1f"
@@ -103,22 +105,22 @@ class Removing(StoreBase):
             pipe.hgetall(k.recipients(cid, b))
             pipe.hgetall(k.message_ids(cid, b))
         replies = pipe.execute()
-        names: list[str] = []
-        args: list[Any] = []
+        pipe = self.redis.pipeline(transaction=False)
+        unindex = self.script("unindex.lua")
         for n, b in enumerate(buckets):
             records, mids = replies[2 * n], replies[2 * n + 1]
-            for field, mid in mids.items():
-                ref = f"{cid}:{b * BUCKET_SIZE + int(field)}"
-                names.append(k.msgindex(mid.decode()))
-                args += [digest(mid.decode()), ref]
+            for mid in mids.values():
+                pipe.hdel(k.msgindex(mid.decode()), digest(mid.decode()))
+            names: list[str] = []
+            args: list[Any] = []
             for field, record in records.items():
                 phone = record.decode().partition(_SEP)[0]
                 if phone and not phone.startswith(ERASED):
                     names.append(k.by_phone(phone))
                     args += [phone, f"{cid}:{b * BUCKET_SIZE + int(field)}"]
-        if not names:
-            return 0
-        return int(self.script("unindex.lua")(keys=names, args=args))
+            if names:
+                unindex(keys=names, args=args, client=pipe)
+        return sum(int(n) for n in pipe.execute())
 
     def _unlink_rest(self, cid: str, keep: tuple[str, ...]) -> int:
         removed = 0
