@@ -324,6 +324,7 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
 
         page.goto(url + "/ui/campaigns")
         expect(page.locator(".campaign-item")).to_have_count(2)
+        expect(page.locator("#memory")).to_contain_text(re.compile(r"Redis memory: [\d,]+ MB"))
         expect(page.locator(f".campaign-item[data-id={first}] .badge")).to_have_text(
             ["completed", "archived"]
         )

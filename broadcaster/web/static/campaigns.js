@@ -43,7 +43,27 @@
           el("dd", { text: `${campaign.channel} ${campaign.sender}` }))));
   }
 
+  const mb = (bytes) => `${num(Math.round(bytes / 1e6))} MB`;
+
+  // Redis memory against maxmemory, from /healthz (which answers 503, with the body, when a
+  // part fails: the figure still shows).
+  async function memory() {
+    try {
+      const response = await fetch("/healthz", { headers: { Accept: "application/json" } });
+      const m = (await response.json()).memory;
+      if (!m) return;
+      const limit = m.max
+        ? ` of ${mb(m.max)} maxmemory (${(100 * m.headroom).toFixed(0)} % free; ` +
+          `below ${(100 * m.min_headroom).toFixed(0)} % new campaigns are refused)`
+        : " (no maxmemory set)";
+      show($("#memory"), `Redis memory: ${mb(m.used)}${limit}.`);
+    } catch (err) {
+      show($("#memory"), "");
+    }
+  }
+
   async function refresh() {
+    memory();
     try {
       const page = await api(`/campaigns?offset=${offset}&limit=${PAGE}`);
       show($("#list-error"), "");
