@@ -119,3 +119,13 @@ def test_erasure_rewrites_the_archive(store, tmp_path):
     assert [
         r["index"] for r in operations.contact_data(store, factories.phone(4))["recipients"]
     ] == ["4"]
+
+
+def test_a_campaign_being_archived_is_not_deleted_until_the_archive_is_done(store, tmp_path):
+    c = finished(store, 5)
+    store.begin_archive(c.id)  # an archive cut short
+    with pytest.raises(CampaignStateError, match="is being archived"):
+        operations.delete_campaign(store, c.id)
+    operations.archive_campaign(store, c.id, tmp_path)  # finishes it
+    operations.delete_campaign(store, c.id)
+    assert not store.redis.keys(f"bc:c:{c.id}*")

@@ -9,7 +9,7 @@
 -- Returns {'ok', total} (also when the step was already done: the removal resumes) or
 -- {'err', message}.
 local cid, mode, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local f = redis.call('HMGET', KEYS[1], 'state', 'total', 'deleting', 'archiving')
+local f = redis.call('HMGET', KEYS[1], 'state', 'total', 'deleting', 'archiving', 'archived_at')
 if not f[1] then return {'err', 'campaign not found'} end
 if f[3] then
   if mode == 'delete' then return {'ok', f[3]} end
@@ -23,6 +23,9 @@ if mode == 'archive' then
   end
 elseif state == 'running' or state == 'scheduled' then
   return {'err', 'cannot delete a ' .. state .. ' campaign: pause or cancel it first'}
+elseif f[4] and not f[5] then
+  return {'err', 'campaign ' .. cid .. ' is being archived: wait for it (or archive it again ' ..
+          'to finish an archive cut short), then delete it'}
 end
 local c = redis.call('HMGET', KEYS[4], 'queued', 'sending')
 if tonumber(c[1] or '0') + tonumber(c[2] or '0') > 0 then
