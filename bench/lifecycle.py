@@ -2,7 +2,7 @@
 1,000,000-recipient campaign without blocking Redis.
 
     python -m bench.lifecycle [--quick] [--days 30] [--per-day 34000] [--retention-days 3]
-                              [--delete 1000000] [--out bench/results]
+                              [--delete 1000000] [--rows memory soak delete] [--out DIR]
 
 On a redis-server of its own (loopback, no persistence). Every recipient goes through the
 store's own send path (prepare, claim, finish with a realistic `wamid` and the phone index),
@@ -18,7 +18,8 @@ pipelined; the clock is the store's, moved a day per campaign, so 30 days take m
   `operations.delete_campaign`, with SLOWLOG catching every command slower than 1 ms and the
   latency monitor on: the longest single command is what Redis was blocked for.
 
-Writes `<out>/lifecycle.json` and `.md` (`lifecycle-quick.*` with `--quick`).
+Writes `<out>/lifecycle-<rows>.json` (and `.md` when every row ran; `lifecycle-quick-*`
+with `--quick`).
 """
 
 import argparse
@@ -38,6 +39,7 @@ from broadcaster.keys import Keys
 from broadcaster.store import CampaignStore
 
 DAY = 86400.0
+ROWS = ("memory", "soak", "delete")
 #: Recipients sent per pipelined round.
 _BATCH = 2000
 
@@ -240,7 +242,7 @@ def _name(command: bytes | str) -> str:
 
 
 def _text(value: Any) -> Any:
-    return value.decode() if isinstance(value, bytes) else value
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -279,6 +281,7 @@ def main() -> None:
     parser.add_argument("--memory", type=int, default=100_000)
     parser.add_argument("--delete", type=int, default=1_000_000)
     parser.add_argument("--out", default=str(harness.ROOT / "bench" / "results"))
+    parser.add_argument("--rows", nargs="+", choices=ROWS, default=list(ROWS))
     args = parser.parse_args()
     if args.quick:
         args.days, args.per_day, args.memory, args.delete = 8, 5_000, 20_000, 50_000
@@ -293,23 +296,26 @@ def main() -> None:
         clock = Clock(1_800_000_000.0)
         store = CampaignStore(server.client(), keys=Keys("bc"), stale_after=60.0, clock=clock)
         result: dict[str, Any] = {"meta": meta}
-        _log("memory row")
-        result["memory"] = memory_row(store, args.memory, Path(tmp))
-        _log(f"memory: {result['memory']}")
-        result["soak"] = soak_row(
-            store, clock, days=args.days, per_day=args.per_day,
-            retention_days=args.retention_days, archive=Path(tmp),
-        )  # fmt: skip
-        result["delete"] = delete_row(store, args.delete)
-        _log(f"delete: {result['delete']}")
+        if "memory" in args.rows:
+            result["memory"] = memory_row(store, args.memory, Path(tmp))
+            _log(f"memory: {result['memory']}")
+        if "soak" in args.rows:
+            result["soak"] = soak_row(
+                store, clock, days=args.days, per_day=args.per_day,
+                retention_days=args.retention_days, archive=Path(tmp),
+            )  # fmt: skip
+        if "delete" in args.rows:
+            result["delete"] = delete_row(store, args.delete)
+            _log(f"delete: {result['delete']}")
     meta["load_end"] = harness.load_average()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = "lifecycle-quick" if args.quick else "lifecycle"
+    stem = ("lifecycle-quick" if args.quick else "lifecycle") + "-" + "-".join(args.rows)
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
-    page = markdown(result)
-    (out / f"{stem}.md").write_text(page)
-    print(page)
+    if set(ROWS) <= set(result):
+        page = markdown(result)
+        (out / f"{stem}.md").write_text(page)
+        print(page)
 
 
 if __name__ == "__main__":
