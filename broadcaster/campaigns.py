@@ -166,6 +166,9 @@ class Campaign:
     summary: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     replies: int = 0
     opted_out: int = 0
+    #: Where its report was archived (a path); its recipients are no longer in Redis.
+    archive: str | None = None
+    archived_at: float | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -237,6 +240,8 @@ class Campaign:
             summary=json.loads(raw.get("summary", "{}")),
             replies=int(raw.get("replies", 0)),
             opted_out=int(raw.get("opted_out", 0)),
+            archive=raw.get("archive") or None,
+            archived_at=_f(raw.get("archived_at")),
         )
 
     def message_for(self, variables: Mapping[str, str]) -> tuple[str | None, list[str]]:

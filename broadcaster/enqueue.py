@@ -28,6 +28,7 @@ from .operations import load_dispatch as _load_dispatch
 from .progress import Progress
 from .progress import campaign_progress as _progress
 from .replai import ReplaiClient
+from .reports import recipient_rows
 from .settings import get_settings
 from .store import CampaignStore, RecipientRow, open_store
 
@@ -120,5 +121,7 @@ def campaign_progress(campaign_id: str, *, store: CampaignStore | None = None) -
 def iter_report_rows(
     campaign_id: str, *, status: str | None = None, store: CampaignStore | None = None
 ) -> Iterator[RecipientRow]:
-    """Every recipient with status, attempts, message id, error and reply, in file order."""
-    return (store or open_store(get_settings())).iter_rows(campaign_id, status=status)
+    """Every recipient with status, attempts, message id, error and reply, in file order (an
+    archived campaign's from its archive)."""
+    store = store or open_store(get_settings())
+    return recipient_rows(store, store.get(campaign_id), status=status)

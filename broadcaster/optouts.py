@@ -52,6 +52,8 @@ class OptOutSource(enum.StrEnum):
     MANUAL = "manual"
     IMPORT = "import"
     LEGACY = "legacy"
+    #: Listed when the number was erased (`broadcaster forget`); kept as a keyed hash.
+    ERASED = "erased"
 
 
 #: Meta's error code for a send to someone who stopped this business's marketing messages.

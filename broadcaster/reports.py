@@ -4,7 +4,8 @@ few replies, and the CSV of every recipient.
 The CSV has one line per recipient (full phone numbers: it is the operator's own data, as in
 the file they uploaded), times in UTC as `2026-11-30T09:15:00Z`, and a `'` in front of any
 cell a spreadsheet would run as a formula. The API streams it with `iter_csv`, the command
-line writes it with `write_csv`: the bytes are the same.
+line writes it with `write_csv`: the bytes are the same. An archived campaign's report is
+read from its archive file (`archives`), which holds those bytes.
 """
 
 import collections
@@ -14,8 +15,10 @@ import datetime
 import io
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import IO
 
+from . import archives
 from .campaigns import OPEN_STATUSES, Campaign
 from .store import CampaignStore, RecipientRow
 
@@ -29,6 +32,7 @@ __all__ = [
     "iso_time",
     "iter_csv",
     "neutralise",
+    "recipient_rows",
     "write_csv",
 ]
 
@@ -76,10 +80,22 @@ class FailureGroup:
     count: int
 
 
+def recipient_rows(
+    store: CampaignStore, campaign: Campaign, *, status: str | None = None
+) -> Iterator[RecipientRow]:
+    """Every recipient (or those in one status): from Redis, or from the archive file."""
+    if campaign.archive:
+        return archives.archived_rows(Path(campaign.archive), status=status)
+    return store.iter_rows(campaign.id, status=status)
+
+
 def failure_groups(
     store: CampaignStore, campaign_id: str, *, limit: int = DEFAULT_MAX_GROUPS
 ) -> list[FailureGroup]:
-    """Failed recipients grouped by code, most frequent first (read in buckets)."""
+    """Failed recipients grouped by code, most frequent first (read in buckets; an archived
+    campaign's were kept when it was archived)."""
+    if store.get(campaign_id).archive:
+        return [FailureGroup(**g) for g in store.archived_failures(campaign_id)]
     reasons: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for row in store.iter_rows(campaign_id, status="failed"):
         reason = row.error or "no reason recorded"
@@ -124,7 +140,7 @@ def build_report(
     failures = failure_groups(store, campaign_id) if counts["failed"] else []
     replies: list[tuple[str, str]] = []
     if campaign.replies and max_replies:
-        for row in store.iter_rows(campaign_id):
+        for row in recipient_rows(store, campaign):
             if row.reply:
                 replies.append((row.phone, row.reply))
                 if len(replies) >= max_replies:
@@ -160,7 +176,11 @@ def iter_csv(
 ) -> Iterator[str]:
     """The CSV report in chunks of `chunk_rows` lines, for streaming (the bytes of
     `write_csv`)."""
-    variables = store.get(campaign_id).variables
+    campaign = store.get(campaign_id)
+    if campaign.archive:
+        yield from archives.iter_archive(Path(campaign.archive))
+        return
+    variables = campaign.variables
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     for n, line in enumerate(_lines(store.iter_rows(campaign_id), variables), start=1):

@@ -142,6 +142,21 @@ class Settings(BaseSettings):
     reply_window: float = Field(default=7 * 86400.0, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
 
+    # Data lifecycle (README, "Retention and erasure")
+    #: Finished (completed or cancelled) campaigns older than this many days are archived by
+    #: the ticker: their report goes to `archive_dir` as CSV.gz and their recipients leave
+    #: Redis. None (the default): never.
+    retention_days: float | None = Field(default=None, gt=0)
+    #: Where archived reports are written; the web processes read reports from it too, so on
+    #: several hosts it is a shared directory.
+    archive_dir: Path = Path("archive")
+    #: Seconds between two looks of the ticker for campaigns to archive.
+    retention_check: float = Field(default=60.0, gt=0)
+    #: Key of the HMAC that replaces an erased number on the suppression list (`broadcaster
+    #: forget`): the entry still blocks the number without keeping it readable. Needed to
+    #: erase; keep it secret and never change it, or erased numbers are no longer recognised.
+    erasure_secret: SecretStr | None = None
+
     @field_validator("api_keys", "opt_out_keywords", "opt_out_buttons", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -486,3 +486,40 @@ def test_launch_says_when_redis_has_no_room(redis, store, tmp_path, maxmemory):
     assert "delete finished campaigns or raise Redis's maxmemory" in " ".join(
         result.output.split()
     )
+
+
+def test_delete_asks_naming_what_goes_and_is_refused_while_running(redis, store):
+    cid = draft(store, [{"phone": factories.phone(i), "name": "x"} for i in range(3)])
+    store.start(cid)
+    refused = runner.invoke(app, ["delete", cid, "--yes"])
+    assert refused.exit_code == 1
+    assert refused.stderr == "error: cannot delete a running campaign: pause or cancel it first\n"
+    store.cancel(cid)
+    declined = runner.invoke(app, ["delete", cid], input="n\n")
+    assert declined.exit_code == 1
+    assert "its 3 recipients with their statuses" in declined.stdout
+    assert store.get(cid).id == cid
+    accepted = runner.invoke(app, ["delete", cid], input="y\n")
+    assert accepted.exit_code == 0, accepted.output
+    assert f"Deleted campaign {cid}: 3 recipients" in accepted.stdout
+    assert not redis.keys(f"bc:c:{cid}*")
+
+
+def test_archive_then_list_and_report_from_the_archive(redis, store, tmp_path, monkeypatch):
+    from broadcaster.settings import get_settings
+
+    monkeypatch.setenv("BROADCASTER_ARCHIVE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    cid = draft(store, [{"phone": factories.phone(i), "name": "x"} for i in range(3)])
+    store.start(cid)
+    for i in range(3):
+        factories.settle(store, cid, i, RecipientStatus.SENT, message_id=f"wamid.{i}")
+    live = runner.invoke(app, ["report", cid, "--csv", "-"]).stdout
+    result = runner.invoke(app, ["archive", cid])
+    assert result.exit_code == 0, result.output
+    assert f"to {tmp_path / (cid + '.csv.gz')}" in result.stdout.replace("\n", "")
+    [listed] = json.loads(runner.invoke(app, ["list", "--json"]).stdout)
+    assert listed["archive"] == str(tmp_path / f"{cid}.csv.gz") and listed["archived_at"]
+    assert listed["counts"]["sent"] == 3
+    assert runner.invoke(app, ["report", cid, "--csv", "-"]).stdout == live
+    get_settings.cache_clear()

@@ -4,7 +4,8 @@ Every `interval` seconds it starts scheduled campaigns whose time has come and, 
 running campaign, releases retries that are due, republishes sends that sat too long in the
 broker (a lost message costs a delay, never a recipient), and marks sends whose worker died
 mid-request as `unknown`. Without Celery ETA tasks, nothing waits in a worker past the broker's
-visibility timeout.
+visibility timeout. With `BROADCASTER_RETENTION_DAYS` set, it also archives finished campaigns
+past it (`retention.Retention`, in a thread of its own).
 """
 
 import logging
@@ -18,9 +19,11 @@ import redis
 from broadcaster import operations
 from broadcaster.errors import BrokerUnavailable, CampaignError
 from broadcaster.operations import Dispatch
+from broadcaster.settings import get_settings
 from broadcaster.store import CampaignStore
 
 from . import resources
+from .retention import Retention
 
 __all__ = ["Ticker"]
 
@@ -49,8 +52,10 @@ class Ticker:
         *,
         interval: float = DEFAULT_INTERVAL,
         node: str | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.store = store
+        self.retention = retention
         self.node = node or f"{socket.gethostname()}:{os.getpid()}"
         self.dispatch = dispatch
         self.interval = interval
@@ -63,7 +68,9 @@ class Ticker:
     def start_global(cls, dispatch: Dispatch) -> None:
         """Start this process's ticker (called when the worker is ready)."""
         if cls._global is None:
-            ticker = cls._global = cls(resources.get().store, dispatch)
+            res = resources.get()
+            retention = Retention.from_settings(res.store, get_settings())
+            ticker = cls._global = cls(res.store, dispatch, retention=retention)
             ticker._thread.start()  # first: with Redis down now, the thread keeps trying
             try:
                 ticker.beat()
@@ -98,6 +105,8 @@ class Ticker:
             if released:
                 self.dispatch.publish(cid, released)
             published += len(released)
+        if self.retention is not None:
+            self.retention.maybe_run()
         return published
 
     def beat(self) -> None:

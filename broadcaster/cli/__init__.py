@@ -1,15 +1,16 @@
 """The `broadcaster` command line (a typer app).
 
 Commands live in modules by subject: `launch`; `campaigns` (list, status, report, pause,
-resume, cancel, retry-failed, resend-unknown); `provider` (templates, device-status);
-`suppression` (suppress add|remove|list); `services` (web, worker, sandbox, demo). Each
-command imports what it needs inside its body, so `broadcaster --help` stays fast. An error
-the operator can fix prints one line, `error: ...`, and exits 1 (see `group`).
+resume, cancel, retry-failed, resend-unknown); `data` (delete, archive, forget, contact);
+`provider` (templates, device-status); `suppression` (suppress add|remove|list); `services`
+(web, worker, sandbox, demo). Each command imports what it needs inside its body, so
+`broadcaster --help` stays fast. An error the operator can fix prints one line,
+`error: ...`, and exits 1 (see `group`).
 """
 
 import typer
 
-from . import campaigns, launch, provider, services, suppression
+from . import campaigns, data, launch, provider, services, suppression
 from .group import CommandGroup
 
 __all__ = ["app", "main"]
@@ -37,6 +38,10 @@ app.command()(campaigns.resume)
 app.command()(campaigns.cancel)
 app.command()(campaigns.retry_failed)
 app.command()(campaigns.resend_unknown)
+app.command()(data.delete)
+app.command()(data.archive)
+app.command()(data.forget)
+app.command()(data.contact)
 app.command()(provider.templates)
 app.command()(provider.device_status)
 app.add_typer(suppression.app, name="suppress")

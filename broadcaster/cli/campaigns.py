@@ -16,7 +16,7 @@ from rich.table import Table
 from broadcaster import operations
 from broadcaster.campaigns import Campaign
 from broadcaster.progress import Progress, campaign_progress
-from broadcaster.reports import build_report, iso_time, write_csv
+from broadcaster.reports import build_report, iso_time, recipient_rows, write_csv
 
 from .connection import open_dispatch, open_store
 from .group import CommandError
@@ -57,7 +57,8 @@ def list_campaigns(
     for c in campaigns:
         p = progress[c.id]
         table.add_row(
-            c.id, escape(c.name), c.state, escape(p.describe()), str(p.done), str(c.total),
+            c.id, escape(c.name), f"{c.state} (archived)" if c.archived_at else c.state,
+            escape(p.describe()), str(p.done), str(c.total),
             local_time(c.created_at),
         )  # fmt: skip
     console.print(table)
@@ -115,6 +116,8 @@ def _status_json(campaign: Campaign, progress: Progress) -> dict[str, Any]:
         "started_at": iso_time(campaign.started_at) or None,
         "finished_at": iso_time(campaign.finished_at) or None,
         "send_at": iso_time(campaign.send_at) or None,
+        "archived_at": iso_time(campaign.archived_at) or None,
+        "archive": campaign.archive,
         "summary": dict(campaign.summary),
     }
 
@@ -132,7 +135,7 @@ def report(
         print_report(build_report(store, campaign_id), out=console)
         return
     campaign = store.get(campaign_id)
-    rows = store.iter_rows(campaign_id)
+    rows = recipient_rows(store, campaign)
     if str(csv_file) == "-":
         write_csv(rows, campaign.variables, sys.stdout)
         return

@@ -22,7 +22,7 @@ Numbers = Annotated[
 ]
 
 
-def _normalise(numbers: list[str]) -> list[str]:
+def normalise(numbers: list[str]) -> list[str]:
     from broadcaster.phones import normalize_phone
     from broadcaster.settings import get_settings
 
@@ -47,7 +47,7 @@ def _store() -> CampaignStore:
 @app.command()
 def add(numbers: Numbers) -> None:
     """Add numbers to the suppression list (source: manual)."""
-    phones = _normalise(numbers)
+    phones = normalise(numbers)
     added = _store().suppress(phones)
     console.print(f"Suppressed {added} numbers ({len(set(phones)) - added} were already).")
 
@@ -55,7 +55,7 @@ def add(numbers: Numbers) -> None:
 @app.command()
 def remove(numbers: Numbers) -> None:
     """Remove numbers from the suppression list."""
-    phones = _normalise(numbers)
+    phones = normalise(numbers)
     removed = _store().unsuppress(phones)
     console.print(f"Removed {removed} numbers ({len(set(phones)) - removed} were not listed).")
 

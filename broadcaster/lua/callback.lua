@@ -24,11 +24,18 @@ local T = 12  -- ARGV index of the first template
 
 local function key(n, cid) return ARGV[T + 2 * n] .. cid .. ARGV[T + 1 + 2 * n] end
 
--- The keys of a campaign that still exists, or nil.
+-- The keys of a campaign that still exists, or nil. A callback for a campaign being archived
+-- or archived (its report is written, its recipients leave Redis) is counted as late and
+-- changes nothing.
 local function campaign(cid)
   local C = {campaign = key(0, cid), status = key(1, cid), counts = key(2, cid),
              meta = key(3, cid), errors = key(4, cid), replies = key(5, cid)}
-  if not redis.call('HGET', C.campaign, 'total') then return nil end
+  local f = redis.call('HMGET', C.campaign, 'total', 'archiving')
+  if not f[1] then return nil end
+  if f[2] then
+    redis.call('HINCRBY', G.stats, 'late', 1)
+    return nil
+  end
   return C
 end
 

@@ -1,6 +1,6 @@
 """Every campaign action, once: launch, pause, resume, cancel, retry failed, resend unknown,
-test send. The HTTP API, the operator page, the command line and `enqueue_broadcast` all call
-these functions; none of them changes a campaign any other way.
+test send, delete, archive, forget a number. The HTTP API, the operator page, the command line and
+`enqueue_broadcast` all call these functions; none of them changes a campaign any other way.
 
 Each action takes the store and, when it releases recipients, a `Dispatch`: the port through
 which released recipients reach the workers. `workers.dispatch.CeleryDispatch` implements it
@@ -17,7 +17,10 @@ Usage:
     pause(store, result.campaign.id)
 """
 
+from .archiving import DAY, archive_campaign, archive_due
+from .deletion import delete_campaign, deletion_summary
 from .dispatch import Dispatch, load_dispatch
+from .erasure import Forgotten, contact_data, forget
 from .launching import CampaignRequest, EnqueueResult, LaunchDefaults, Source, launch, start
 from .lifecycle import (
     PAUSED_BY_OPERATOR,
@@ -31,15 +34,23 @@ from .lifecycle import (
 from .trial import TrialResult, trial_send
 
 __all__ = [
+    "DAY",
     "PAUSED_BY_OPERATOR",
     "ActionOutcome",
     "CampaignRequest",
     "Dispatch",
     "EnqueueResult",
+    "Forgotten",
     "LaunchDefaults",
     "Source",
     "TrialResult",
+    "archive_campaign",
+    "archive_due",
     "cancel",
+    "contact_data",
+    "delete_campaign",
+    "deletion_summary",
+    "forget",
     "launch",
     "load_dispatch",
     "pause",

@@ -147,7 +147,7 @@ def launch(
         phone_column=request.phone_column,
         region=defaults.region,
         sheet=request.sheet,
-        suppressed=store.suppressed(),
+        suppressed=store.blocked(),
     ) as imported:
         columns = [c for c in imported.columns if c != imported.summary.phone_column]
         campaign = request.campaign(columns)

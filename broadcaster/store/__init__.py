@@ -8,16 +8,21 @@ flight (the dispatch window), scored by a deadline; a requeue list; counters per
 
 Every state change is one Lua script, so a recipient moves atomically and the counters always
 add up to the total. The store is one class assembled from its parts, one module each:
-`records` (create, read, list, delete), `lifecycle` (start, pause, ..., the ticker's pass),
-`sending` (prepare, claim and outcome), `webhooks` (statuses, replies, the hold for early
-callbacks), `suppression` (each number with its source and time), `rows` (reports), `memory`
-(room left in Redis). Get one with `open_store(settings)`.
+`records` (create, read, list), `deletion` (delete, drop archived data, in steps),
+`archive` (what an archived campaign keeps), `erasure` (a number's data),
+`lifecycle` (start, pause, ..., the ticker's pass), `sending` (prepare, claim and outcome),
+`webhooks` (statuses, replies, the hold for early callbacks), `suppression` (each number with
+its source and time), `rows` (reports), `memory` (room left in Redis). Get one with
+`open_store(settings)`.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.keys import Keys
 
+from .archive import Archiving
+from .deletion import Removal
+from .erasure import BlockedNumbers, Erasure
 from .lifecycle import Lifecycle
 from .memory import BYTES_PER_RECIPIENT, MemoryPart, RedisMemory
 from .records import CampaignRecords
@@ -31,11 +36,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BYTES_PER_RECIPIENT",
+    "BlockedNumbers",
     "CampaignStore",
     "Claim",
     "DailyLimit",
     "RecipientRow",
     "RedisMemory",
+    "Removal",
     "Slot",
     "SuppressionEntry",
     "Ticket",
@@ -47,7 +54,15 @@ __all__ = [
 
 
 class CampaignStore(
-    CampaignRecords, Lifecycle, SendPath, WebhookPath, SuppressionList, RowReader, MemoryPart
+    CampaignRecords,
+    Lifecycle,
+    SendPath,
+    WebhookPath,
+    SuppressionList,
+    RowReader,
+    MemoryPart,
+    Archiving,
+    Erasure,
 ):
     """Reads and writes campaigns in Redis. Every method is safe across processes and hosts.
 
@@ -68,7 +83,9 @@ def open_store(settings: "Settings", *, redis: Any = None, **overrides: Any) -> 
     """The deployment's store: its Redis (`settings.redis_client()` unless `redis` is given),
     key prefix and timings. `overrides` go to CampaignStore (e.g. `clock=`)."""
     client = redis if redis is not None else settings.redis_client()
+    secret = settings.erasure_secret
     options: dict[str, Any] = {
         "keys": Keys(settings.key_prefix), "stale_after": settings.stale_after,
+        "erasure_secret": secret.get_secret_value().encode() if secret else None,
     } | overrides  # fmt: skip
     return CampaignStore(client, **options)

@@ -13,10 +13,13 @@ from broadcaster.keys import Keys
 
 from . import scripts
 
-__all__ = ["StoreBase", "digest", "pack", "parse_ref"]
+__all__ = ["ERASED", "StoreBase", "digest", "pack", "parse_ref"]
 
 #: Separates a recipient's phone from its packed variables.
 _SEP = "\x1f"
+#: Starts what stands for an erased number (its keyed hash, `erasure`) in a recipient record
+#: and on the suppression list.
+ERASED = "#"
 
 
 class StoreBase:
@@ -28,6 +31,7 @@ class StoreBase:
         stale_after: seconds a released recipient may sit in the broker before it is
             published again (`Settings.stale_after`).
         clock: time source, seconds.
+        erasure_secret: key of the HMAC that stands for an erased number (`erasure`).
     """
 
     def __init__(
@@ -37,6 +41,7 @@ class StoreBase:
         keys: Keys,
         stale_after: float,
         clock: Callable[[], float] = time.time,
+        erasure_secret: bytes | None = None,
     ) -> None:
         if stale_after <= 0:
             raise ValueError(f"stale_after must be positive, got {stale_after}")
@@ -45,6 +50,7 @@ class StoreBase:
         self.keys = keys
         self.clock = clock
         self.stale_after = stale_after
+        self.erasure_secret = erasure_secret
         self._scripts: dict[str, Any] = {}
         self._vars: dict[str, list[str]] = {}
 
@@ -54,6 +60,10 @@ class StoreBase:
         if found is None:
             found = self._scripts[name] = scripts.load(self.redis, name)
         return found
+
+    def delete(self, cid: str) -> None:
+        """Remove a campaign and all its keys (`deletion.Removing` implements it)."""
+        raise NotImplementedError
 
     def base_keys(self, cid: str) -> list[str]:
         """The keys every campaign script starts with (`K` in prelude.lua)."""

@@ -1,7 +1,8 @@
 """How full Redis is, and whether a campaign fits.
 
-The store grows by design (every sent recipient keeps its message id and phone index until the
-campaign is deleted), and a Redis at `maxmemory` with `noeviction` refuses every write. Sends
+The store grows with every campaign (every sent recipient keeps its message id and phone index
+until the campaign is deleted or archived: README, "Data lifecycle"), and a Redis at
+`maxmemory` with `noeviction` refuses every write. Sends
 pause when that happens and go on when there is room again, but a campaign is better refused
 at launch than stopped half way: launch checks the room first.
 """

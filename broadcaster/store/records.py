@@ -135,12 +135,3 @@ class CampaignRecords(StoreBase):
     def events(self, cid: str) -> list[dict[str, Any]]:
         """The campaign's event log, oldest first."""
         return [json.loads(e) for e in self.redis.lrange(self.keys.events(cid), 0, -1)]
-
-    def delete(self, cid: str) -> None:
-        """Remove a campaign and all its keys."""
-        names = list(self.redis.scan_iter(match=self.keys.all_for(cid), count=1000))
-        for i in range(0, len(names), 500):
-            self.redis.delete(*names[i : i + 500])
-        self.redis.zrem(self.keys.campaigns(), cid)
-        self.redis.srem(self.keys.running(), cid)
-        self._vars.pop(cid, None)

@@ -7,7 +7,7 @@ from broadcaster.campaigns import RecipientStatus
 from broadcaster.errors import CampaignNotFound
 from broadcaster.keys import BUCKET_SIZE
 
-from .base import StoreBase
+from .base import ERASED, StoreBase
 
 __all__ = ["RecipientRow", "RowReader"]
 
@@ -46,6 +46,10 @@ class RowReader(StoreBase):
         for start in range(0, total, DEFAULT_PAGE):
             yield from self._rows(cid, start, min(total, start + DEFAULT_PAGE), wanted)
 
+    def row(self, cid: str, index: int) -> RecipientRow:
+        """One recipient."""
+        return next(self._rows(cid, index, index + 1, None))
+
     def _rows(
         self, cid: str, start: int, stop: int, wanted: RecipientStatus | None
     ) -> Iterator[RecipientRow]:
@@ -71,6 +75,8 @@ class RowReader(StoreBase):
             record = rest[pos].get(str(f).encode(), b"").decode()
             mid = rest[pos + 1].get(str(f).encode())
             phone, variables = self.unpack(cid, record)
+            if phone.startswith(ERASED):
+                phone = ""  # an erased number: its keyed hash is nobody's business
             off = (i - start) * 5
             attempts = meta[off] if off < len(meta) else 0
             ts = int.from_bytes(meta[off + 1 : off + 5], "big") if off + 5 <= len(meta) else 0

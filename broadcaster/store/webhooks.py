@@ -77,7 +77,8 @@ class WebhookStats(NamedTuple):
     the next body or `expire_held`). Callbacks: `held` ever, `released` when their send was
     recorded, `expired` cleared after waiting in vain (statuses lost; replies then went by
     phone), `dropped` because the hold was full. `errors`: Meta's value-level errors;
-    `skipped`: events no recipient could take (unknown kinds, unusable numbers).
+    `skipped`: events no recipient could take (unknown kinds, unusable numbers); `late`:
+    callbacks for an archived campaign, ignored.
     """
 
     waiting: int
@@ -88,6 +89,7 @@ class WebhookStats(NamedTuple):
     dropped: int
     errors: int
     skipped: int
+    late: int = 0
 
 
 class WebhookPath(StoreBase):
@@ -186,7 +188,7 @@ class WebhookPath(StoreBase):
         pipe.zcount(k.held_since(), "-inf", self.clock() - rules.hold_seconds)
         raw, held, overdue = pipe.execute()
         n = {key.decode(): int(value) for key, value in raw.items()}
-        counters = ("held", "released", "expired", "dropped", "errors", "skipped")
+        counters = ("held", "released", "expired", "dropped", "errors", "skipped", "late")
         return WebhookStats(held - overdue, overdue, *(n.get(name, 0) for name in counters))
 
 

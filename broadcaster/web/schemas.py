@@ -152,6 +152,10 @@ class CampaignOut(BaseModel):
     finished_at: datetime.datetime | None
     replies: int = Field(description="Replies received from recipients.")
     opted_out: int = Field(description="Recipients who replied with an opt-out keyword.")
+    archived_at: datetime.datetime | None = Field(
+        default=None,
+        description="When its recipients left Redis for its archived report (retention).",
+    )
 
     @classmethod
     def of(cls, c: Campaign) -> "CampaignOut":
@@ -163,6 +167,7 @@ class CampaignOut(BaseModel):
             state=c.state.value, reason=c.reason, total=c.total,
             created_at=timestamp(c.created_at), started_at=timestamp(c.started_at),
             finished_at=timestamp(c.finished_at), replies=c.replies, opted_out=c.opted_out,
+            archived_at=timestamp(c.archived_at),
         )  # fmt: skip
 
 
@@ -269,6 +274,15 @@ class RecipientPage(BaseModel):
     limit: int
     total: int
     items: list[RecipientOut]
+
+
+class CampaignDeleted(BaseModel):
+    """What deleting a campaign removed from Redis."""
+
+    id: str
+    recipients: int
+    keys: int = Field(description="Redis keys removed.")
+    index_entries: int = Field(description="Message-id and phone index entries removed.")
 
 
 class ActionResult(BaseModel):
@@ -387,7 +401,8 @@ class WebhookHealth(BaseModel):
     (past BROADCASTER_WEBHOOK_HOLD_SECONDS, cleared at the next callback). Callbacks since
     the store was created: `held`, `released` (applied when the send was recorded), `expired`
     (waited in vain: those statuses were lost), `dropped` (the hold was full), `errors`
-    (Meta's value-level errors), `skipped` (events no recipient could take).
+    (Meta's value-level errors), `skipped` (events no recipient could take), `late` (for an
+    archived campaign: ignored).
     """
 
     waiting: int
@@ -398,6 +413,7 @@ class WebhookHealth(BaseModel):
     dropped: int
     errors: int
     skipped: int
+    late: int = 0
 
 
 class MemoryOut(BaseModel):

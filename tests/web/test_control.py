@@ -171,3 +171,36 @@ def test_send_without_replai_credentials_is_503(redis, store):
         response = client.post(f"/campaigns/{c.id}/test-send", json={"phones": ["081234567890"]})
     assert response.status_code == 503
     assert "BROADCASTER_REPLAI_TOKEN" in response.json()["detail"]
+
+
+def test_delete_is_409_while_running_then_removes_the_campaign(client, store, running):
+    response = client.delete(f"/campaigns/{running}")
+    assert response.status_code == 409
+    assert response.json() == {
+        "detail": "cannot delete a running campaign: pause or cancel it first"
+    }
+    client.post(f"/campaigns/{running}/cancel")
+    response = client.delete(f"/campaigns/{running}")
+    assert response.status_code == 200
+    assert response.json()["id"] == running and response.json()["recipients"] == 4
+    assert not store.redis.keys(f"bc:c:{running}*")
+    assert client.get(f"/campaigns/{running}").status_code == 404
+    assert client.delete(f"/campaigns/{running}").status_code == 404
+
+
+def test_archive_is_409_until_finished_then_lists_with_its_counts(redis, store, running, tmp_path):
+    with TestClient(build_app(archive_dir=tmp_path), headers=AUTH) as client:
+        response = client.post(f"/campaigns/{running}/archive")
+        assert response.status_code == 409
+        assert "only a completed or cancelled" in response.json()["detail"]
+        client.post(f"/campaigns/{running}/cancel")
+        response = client.post(f"/campaigns/{running}/archive")
+        assert response.status_code == 200 and response.json()["recipients"] == 4
+        [item] = client.get("/campaigns").json()["items"]
+        assert item["archived_at"] and item["progress"]["counts"]["cancelled"] == 2
+        report = client.get(f"/campaigns/{running}/report.csv")
+        assert report.status_code == 200 and report.text.count("\r\n") == 5
+        assert client.get(f"/campaigns/{running}/failures").json()["total"] == 1
+        rows = client.get(f"/campaigns/{running}/recipients", params={"status": "unknown"})
+        assert [r["index"] for r in rows.json()["items"]] == [1]
+    assert (tmp_path / f"{running}.csv.gz").exists()

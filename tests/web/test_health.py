@@ -3,7 +3,9 @@
 from tests.conftest import free_port
 from tests.web.conftest import TestClient, build_app
 
-COUNTERS = ("waiting", "overdue", "held", "released", "expired", "dropped", "errors", "skipped")
+COUNTERS = (
+    "waiting", "overdue", "held", "released", "expired", "dropped", "errors", "skipped", "late",
+)  # fmt: skip
 NO_WEBHOOKS = dict.fromkeys(COUNTERS, 0)
 
 

@@ -184,7 +184,8 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
     from playwright.sync_api import expect, sync_playwright
 
     sandbox.configure(rate_limit_per_minute=0, callback_delay_ms=300)
-    with LiveServer(build_app(replai_base_url=sandbox.url)) as server, sync_playwright() as pw:
+    app = build_app(replai_base_url=sandbox.url, archive_dir=tmp_path / "archive")
+    with LiveServer(app) as server, sync_playwright() as pw:
         sandbox.configure(webhook_url=f"{server.url}/webhooks/replai/{WEBHOOK_SECRET}")
         workers.start("w1", concurrency=2)
         context, page, errors = open_browser(pw, chromium, tmp_path)
@@ -282,6 +283,18 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
         assert rows[undeliverable]["error"].startswith("131026")
         assert rows[plain[0]]["name"] == "Budi"
 
+        # archive asks first; the report then downloads from the archive, the same bytes
+        page.click("#act-archive")
+        expect(page.locator("#confirm-text")).to_contain_text("6 recipients")
+        page.click("#confirm-ok")
+        expect(page.locator("#c-archived")).to_be_visible()
+        expect(page.locator("#act-archive")).to_be_disabled()
+        expect(page.locator("#r-table tbody tr")).to_have_count(6)  # read from the archive
+        with page.expect_download() as download:
+            page.click("#c-report")
+        assert Path(download.value.path()).read_text() == report
+        assert (tmp_path / "archive" / f"{first}.csv.gz").exists()
+
         # a second campaign, slow enough to pause and resume
         more = [factories.phone(i) for i in range(10, 20)]
         upload(page, expect, url, contacts_csv(more, [f"N{i}" for i in range(10)]),
@@ -311,8 +324,21 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
 
         page.goto(url + "/ui/campaigns")
         expect(page.locator(".campaign-item")).to_have_count(2)
-        expect(page.locator(f".campaign-item[data-id={first}] .badge")).to_have_text("completed")
+        expect(page.locator("#memory")).to_contain_text(re.compile(r"Redis memory: [\d,]+ MB"))
+        expect(page.locator(f".campaign-item[data-id={first}] .badge")).to_have_text(
+            ["completed", "archived"]
+        )
         shoot(page, "campaigns")
+
+        # delete asks first, naming what goes; the campaign then leaves the list
+        page.click(".campaign-item >> text=Slow one")
+        expect(page.locator("#c-state")).to_have_text("completed")
+        page.click("#act-delete")
+        expect(page.locator("#confirm")).to_be_visible()
+        expect(page.locator("#confirm-text")).to_contain_text("10 recipients with their statuses")
+        page.click("#confirm-ok")
+        page.wait_for_url(url + "/ui/campaigns")
+        expect(page.locator(".campaign-item")).to_have_count(1)
 
         page.goto(url + "/ui/suppression")
         page.fill("#add-phones", "0812 3456 7890")

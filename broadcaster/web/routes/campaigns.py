@@ -1,4 +1,4 @@
-"""Campaigns: create (contact file upload or JSON recipients), list, read."""
+"""Campaigns: create (contact file upload or JSON recipients), list, read, delete."""
 
 import logging
 from collections.abc import Callable
@@ -21,6 +21,7 @@ from ..errors import ApiError
 from ..schemas import (
     CampaignCreate,
     CampaignCreated,
+    CampaignDeleted,
     CampaignDetail,
     CampaignFields,
     CampaignItem,
@@ -164,6 +165,21 @@ def get_campaign(campaign_id: str, store: StoreDep) -> CampaignDetail:
         progress=ProgressOut.of(progress),
         summary=dict(campaign.summary),
     )
+
+
+@router.delete(
+    "/{campaign_id}", response_model=CampaignDeleted, responses=_ERRORS, summary="Delete"
+)
+def delete_campaign(campaign_id: str, store: StoreDep) -> CampaignDeleted:
+    """Delete a campaign and everything Redis holds of it: recipients, statuses, message ids,
+    replies, events, and its entries in the message and phone indexes (an archived one: its
+    summary; the archive file stays). The suppression list is kept. 409 while it is running
+    or scheduled (pause or cancel it first) or has sends in flight."""
+    removal = operations.delete_campaign(store, campaign_id)
+    return CampaignDeleted(
+        id=campaign_id, recipients=removal.recipients, keys=removal.keys,
+        index_entries=removal.index_entries,
+    )  # fmt: skip
 
 
 def _fields(campaign: Campaign) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Campaign control: pause, resume, cancel, retry failed, resend unknown, and test sends."""
+"""Campaign control: pause, resume, cancel, retry failed, resend unknown, archive, and test
+sends."""
 
 from typing import Annotated, Any
 
@@ -64,6 +65,15 @@ def resend_unknown(
     confirm = body is not None and body.confirm
     done = operations.resend_unknown(store, dispatch, campaign_id, confirm=confirm)
     return _result(done, "resend-unknown")
+
+
+@router.post("/archive", response_model=ActionResult, responses=_ERRORS)
+def archive(campaign_id: str, store: StoreDep, settings: SettingsDep) -> ActionResult:
+    """Archive a completed or cancelled campaign now, as retention does: its report goes to
+    BROADCASTER_ARCHIVE_DIR as CSV.gz (and downloads from there), its recipients leave Redis,
+    a summary stays; `recipients` counts those removed."""
+    removal = operations.archive_campaign(store, campaign_id, settings.archive_dir)
+    return _result(operations.ActionOutcome(store.get(campaign_id), removal.recipients), "archive")
 
 
 def _result(done: operations.ActionOutcome, action: str) -> ActionResult:

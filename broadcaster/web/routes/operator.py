@@ -170,7 +170,7 @@ def _preview(
 ) -> PreviewOut:
     rows: list[PreviewRow] = []
     with read_contacts(
-        file, phone_column=column, region=region, suppressed=store.suppressed(), sheet=sheet
+        file, phone_column=column, region=region, suppressed=store.blocked(), sheet=sheet
     ) as contacts:
         for contact in contacts:  # read to the end: the counts cover the whole file
             if len(rows) < DEFAULT_PREVIEW_ROWS:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from broadcaster.reports import iter_csv
+from broadcaster.reports import iter_csv, recipient_rows
 
 from ..auth import ApiKey
 from ..deps import StoreDep
@@ -30,7 +30,7 @@ def list_recipients(
     """Recipients in file order, optionally only those in one status."""
     campaign = store.get(campaign_id)
     total = store.counts(campaign_id)[status] if status else campaign.total
-    rows = itertools.islice(store.iter_rows(campaign_id, status=status), offset, offset + limit)
+    rows = itertools.islice(recipient_rows(store, campaign, status=status), offset, offset + limit)
     return RecipientPage(
         campaign_id=campaign_id,
         status=status,

@@ -119,7 +119,7 @@ def _import(
 ) -> SuppressionImported:
     added, batch = 0, []
     with read_contacts(
-        file, phone_column=column, region=region, suppressed=store.suppressed()
+        file, phone_column=column, region=region, suppressed=store.blocked()
     ) as contacts:
         for contact in contacts:
             batch.append(contact.phone)

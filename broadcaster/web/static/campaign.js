@@ -46,6 +46,12 @@
     $("#act-pause").disabled = !(state === "running" || state === "scheduled");
     $("#act-resume").disabled = state !== "paused";
     $("#act-cancel").disabled = !ACTIVE.has(state) || state === "draft";
+    $("#act-archive").disabled = !(state === "completed" || state === "cancelled")
+      || Boolean(c.archived_at);
+    $("#act-delete").disabled = state === "running" || state === "scheduled"
+      || k.queued + k.sending > 0;
+    $("#act-delete").title = $("#act-delete").disabled
+      ? "Pause or cancel the campaign, and let its sends in flight finish, to delete it" : "";
     $("#act-retry").disabled = !(open && k.failed > 0);
     $("#act-unknown").disabled = !(open && k.unknown > 0);
     $("#act-retry").textContent = k.failed ? `Retry failed (${num(k.failed)})` : "Retry failed";
@@ -67,6 +73,9 @@
     $("#c-sender").textContent = `${c.channel} ${c.sender}`;
     $("#c-started").textContent = when(c.started_at || c.send_at);
     $("#c-finished").textContent = when(c.finished_at);
+    show($("#c-archived"), c.archived_at
+      ? `Archived ${when(c.archived_at)}: its recipients left Redis; the report and the ` +
+        "rows below are read from the archive file." : "");
     funnel(c, p);
     controls(c, p);
   }
@@ -168,6 +177,30 @@
     if (ok) {
       act("resend-unknown", (d) => `Resending to ${plural(d.recipients || 0, "recipient")}.`,
         { confirm: true });
+    }
+  });
+
+  $("#act-archive").addEventListener("click", async () => {
+    const ok = await confirmDialog("Archive the campaign?",
+      `Its report (${plural(campaign.total, "recipient")}) is written to the archive as ` +
+      "CSV.gz and downloads from there; its recipients leave Redis and a summary stays.",
+      "Archive");
+    if (ok) act("archive", (d) => `Archived: ${plural(d.recipients || 0, "recipient")} left Redis.`);
+  });
+  $("#act-delete").addEventListener("click", async () => {
+    if (!campaign) return;
+    const what = campaign.archived_at
+      ? "Its summary goes from Redis; its archived report file is kept."
+      : `Its ${plural(campaign.total, "recipient")} with their statuses, message ids and ` +
+        "replies, its events and report, and its entries in the message and phone indexes " +
+        "go. The suppression list is kept. This cannot be undone.";
+    const ok = await confirmDialog(`Delete “${campaign.name}”?`, what, "Delete the campaign");
+    if (!ok) return;
+    try {
+      await api(base, { method: "DELETE" });
+      location.assign("/ui/campaigns");
+    } catch (err) {
+      show($("#c-error"), err.message);
     }
   });
 

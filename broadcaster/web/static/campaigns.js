@@ -27,7 +27,9 @@
     setBar(bar, p.percent);
     return el("article", { class: "card campaign-item", "data-id": campaign.id },
       el("h2", {}, el("a", { href: `/ui/campaigns/${encodeURIComponent(campaign.id)}`,
-        text: campaign.name }), state),
+        text: campaign.name }), state,
+        campaign.archived_at ? el("span", { class: "badge archived", text: "archived",
+          title: `Archived ${when(campaign.archived_at)}` }) : null),
       bar,
       el("p", { class: "small muted" },
         `${num(p.done)} of ${num(p.total)} done (${p.percent.toFixed(0)} %)`),
@@ -41,7 +43,27 @@
           el("dd", { text: `${campaign.channel} ${campaign.sender}` }))));
   }
 
+  const mb = (bytes) => `${num(Math.round(bytes / 1e6))} MB`;
+
+  // Redis memory against maxmemory, from /healthz (which answers 503, with the body, when a
+  // part fails: the figure still shows).
+  async function memory() {
+    try {
+      const response = await fetch("/healthz", { headers: { Accept: "application/json" } });
+      const m = (await response.json()).memory;
+      if (!m) return;
+      const limit = m.max
+        ? ` of ${mb(m.max)} maxmemory (${(100 * m.headroom).toFixed(0)} % free; ` +
+          `below ${(100 * m.min_headroom).toFixed(0)} % new campaigns are refused)`
+        : " (no maxmemory set)";
+      show($("#memory"), `Redis memory: ${mb(m.used)}${limit}.`);
+    } catch (err) {
+      show($("#memory"), "");
+    }
+  }
+
   async function refresh() {
+    memory();
     try {
       const page = await api(`/campaigns?offset=${offset}&limit=${PAGE}`);
       show($("#list-error"), "");

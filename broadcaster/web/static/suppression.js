@@ -11,6 +11,7 @@
     user_preferences: "stopped marketing in WhatsApp",
     failed_131050: "send failed: stopped marketing (131050)",
     manual: "added by an operator",
+    erased: "number erased on request (kept as a keyed hash)",
     import: "imported by an operator",
     legacy: "listed before sources were kept",
   };
