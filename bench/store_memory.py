@@ -1,6 +1,9 @@
 """Redis bytes per recipient of a campaign after every recipient was sent (with a message id).
 
-    python bench/store_memory.py [--n 100000] [--redis redis://127.0.0.1:6379/13]
+    python bench/store_memory.py [--n 100000] [--redis URL]
+
+On a redis-server of its own (started on a free port) unless `--redis` names one it may use:
+never the machine's shared Redis by default.
 
 It goes through the store's own API (create, start, prepare, claim, finish), so the layout
 measured is the one the workers leave. It uses its own key prefix and deletes what it wrote.
@@ -13,6 +16,7 @@ import time
 
 import redis
 
+from bench.harness import redis_server
 from broadcaster.campaigns import Campaign, RecipientStatus, new_campaign_id
 from broadcaster.contacts import Contact
 from broadcaster.keys import Keys
@@ -22,9 +26,16 @@ from broadcaster.store import CampaignStore
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--redis", default=None, help="a Redis it may write to (default: its own)")
     args = parser.parse_args()
-    client = redis.Redis.from_url(args.redis)
+    if args.redis is not None:
+        _measure(redis.Redis.from_url(args.redis), args)
+        return
+    with redis_server() as server:
+        _measure(server.client(13), args)
+
+
+def _measure(client: "redis.Redis", args: argparse.Namespace) -> None:
     keys = Keys("bcbench")
     store = CampaignStore(client, keys=keys, stale_after=60.0)
     campaign = Campaign(
