@@ -8,8 +8,11 @@ import pytest
 
 from broadcaster.calendar import Calendar
 from broadcaster.campaigns import CampaignState
+from broadcaster.operations import CampaignRequest, LaunchDefaults, launch
+from broadcaster.progress import campaign_progress
 from broadcaster.replai import ReplaiClient
 from broadcaster.sendhours import SendHours
+from broadcaster.settings import Settings
 from tests import factories
 from tests.conftest import SANDBOX_TOKEN
 from workers.delivery import Resources, deliver
@@ -157,3 +160,28 @@ def test_the_calendar_is_stored_with_the_campaign(world):
     assert calendar == Calendar.parse("fri 22:00-02:00", "Asia/Makassar", ["2026-12-25"],
                                       local=False)  # fmt: skip
     assert w.store.get(cid).zones == ()
+
+
+def test_progress_says_it_waits_for_its_hours_and_counts_closed_hours_to_the_finish(world):
+    w = world(at("2026-11-30T16:00"))  # a Monday: one open hour left today
+    defaults = LaunchDefaults.from_settings(Settings(_env_file=None))  # type: ignore[call-arg]
+    request = CampaignRequest(
+        sender="waba-1", text="Halo {name}", rate_per_minute=1.0, hours="09:00-17:00",
+        days="mon-fri", tz="Asia/Jakarta", local_time=False,
+    )  # fmt: skip
+    cid = launch(w.store, factories.Published(), rows(120), request, defaults=defaults).campaign.id
+    progress = campaign_progress(w.store, cid)
+    assert progress.activity == "sending" and progress.next_at is None
+    # 120 at 1 a minute: 2 open hours, 16:00-17:00 today and 09:00-10:00 tomorrow
+    assert progress.eta == at("2026-12-01T10:00") - at("2026-11-30T16:00")
+    w.clock.t = at("2026-11-30T18:00")
+    progress = campaign_progress(w.store, cid)
+    assert progress.activity == "waiting for hours"
+    assert progress.next_at == at("2026-12-01T09:00")
+    assert progress.describe() == (
+        "waiting for its sending hours: they open Tue 2026-12-01 09:00 Asia/Jakarta"
+    )
+    w.run(cid, at("2026-11-30T20:00"))  # the ticker's passes: its recipients wait, unsent
+    progress = campaign_progress(w.store, cid)
+    assert progress.activity == "waiting for hours" and progress.counts["off_hours"] > 0
+    assert progress.eta == at("2026-12-01T11:00") - at("2026-11-30T20:00")
