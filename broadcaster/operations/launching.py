@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any
 
-from broadcaster.calendar import Calendar, spec_from
+from broadcaster.calendar import DAYS, Calendar, spec_from
 from broadcaster.campaigns import Campaign, Channel, check_columns, dispatch_window
 from broadcaster.campaigns import new_campaign_id as _new_id
 from broadcaster.contacts import read_contacts
@@ -94,7 +94,7 @@ class CampaignRequest:
         """The campaign's calendar: its own hours, else `default` (raises CampaignInvalid)."""
         if self.hours and self.hours.strip().lower() in ("always", "any"):
             return None
-        if self.hours and any(c.isalpha() for c in self.hours):
+        if self.hours and any(day in self.hours.lower() for day in DAYS):
             if self.days:
                 raise CampaignInvalid("give hours as rules (mon-fri 09:00-17:00) or with days")
             spec: str | None = self.hours
