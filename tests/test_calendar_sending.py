@@ -3,14 +3,19 @@ sandbox over HTTP, with the store's and the workers' clock injected (a simulated
 a second; the rate limit reads Redis's own clock, so the rate is set high)."""
 
 import datetime
+import io
+import re
 
 import pytest
+from rich.console import Console
 
 from broadcaster.calendar import Calendar
 from broadcaster.campaigns import CampaignState
+from broadcaster.cli.reports import print_report
 from broadcaster.operations import CampaignRequest, LaunchDefaults, launch
 from broadcaster.progress import campaign_progress
 from broadcaster.replai import ReplaiClient
+from broadcaster.reports import build_report
 from broadcaster.sendhours import SendHours
 from broadcaster.settings import Settings
 from tests import factories
@@ -138,6 +143,11 @@ def test_nothing_is_sent_after_expires_at_and_the_rest_expire(world):
     assert counts["failed"] == 0
     assert {r.status for r in w.store.iter_rows(cid) if r.index not in w.sent_at} == {"expired"}
     assert any(e["event"] == "expired" for e in w.store.events(cid))
+    out = Console(file=io.StringIO(), width=120)
+    print_report(build_report(w.store, cid), out=out)
+    text = out.file.getvalue()
+    assert re.search(r"expired \(not sent before the campaign's expires_at\)\s+│\s+22", text)
+    assert re.search(r"failed\s+│\s+0", text) and "not finished yet" not in text
 
 
 def test_a_recipient_queued_when_the_campaign_expires_is_not_sent(world):
