@@ -6,7 +6,9 @@ import pytest
 
 from broadcaster.calendar import Calendar, CalendarClock, spec_from
 from broadcaster.errors import CampaignInvalid
+from broadcaster.operations import CampaignRequest, LaunchDefaults
 from broadcaster.sendhours import SendHours
+from broadcaster.settings import Settings
 from broadcaster.timezones import recipient_zone
 from tests import factories
 
@@ -139,3 +141,30 @@ def test_send_hours_per_timezone_and_while_every_zone_is_closed():
     until, closed = hours.read(campaign, at("2026-11-30T17:30"))
     assert closed.closed_until == at("2026-12-01T07:00") == until
     assert hours.at(factories.campaign(), 0) is None  # no calendar: any time
+
+
+def test_a_launch_takes_its_own_hours_else_the_deployments_default():
+    settings = Settings(_env_file=None, sending_hours="mon-fri 08:00-20:00",  # type: ignore[call-arg]
+                        sending_tz="Asia/Makassar", blackout_dates="2026-12-25")  # fmt: skip
+    defaults = LaunchDefaults.from_settings(settings)
+    assert defaults.calendar == Calendar.parse(
+        "mon-fri 08:00-20:00", "Asia/Makassar", ["2026-12-25"]
+    )
+    plain = CampaignRequest(sender="s", text="x")
+    assert plain.campaign([], defaults).calendar == defaults.calendar
+    own = CampaignRequest(sender="s", text="x", hours="10:00-12:00", days="sat,sun")
+    assert own.campaign([], defaults).calendar == Calendar.parse(
+        "sat,sun 10:00-12:00", "Asia/Makassar"
+    )
+    rules = CampaignRequest(
+        sender="s", text="x", hours="mon 09:00-10:00; tue 11:00-12:00", tz="UTC"
+    )
+    assert rules.campaign([], defaults).calendar.spec == "mon 09:00-10:00; tue 11:00-12:00"
+    assert (
+        CampaignRequest(sender="s", text="x", hours="always").campaign([], defaults).calendar
+        is None
+    )
+    with pytest.raises(CampaignInvalid, match="rules"):
+        CampaignRequest(sender="s", text="x", hours="mon 09:00-10:00", days="tue").campaign([])
+    with pytest.raises(CampaignInvalid, match="after the start"):
+        CampaignRequest(sender="s", text="x", send_at=100.0, expires_at=50.0).campaign([])
