@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .calendar import Calendar
 from .channels import Channel
 from .errors import CampaignInvalid
 
@@ -76,6 +77,8 @@ class RecipientStatus(enum.IntEnum):
     CANCELLED = 9
     UNKNOWN = 10  # its worker died while the request may have left: never resent silently
     PACED = 11  # waiting for a rate-limit slot (or the daily cap): nothing went wrong
+    EXPIRED = 12  # not sent by the campaign's expires_at: never sent now, not a failure
+    OFF_HOURS = 13  # outside its sending hours: waits for the calendar's next opening
 
     @property
     def label(self) -> str:
@@ -101,6 +104,8 @@ _MEANINGS = {
     RecipientStatus.CANCELLED: "cancelled",
     RecipientStatus.UNKNOWN: "unknown: the request may have reached Replai",
     RecipientStatus.PACED: "waiting for a rate-limit slot",
+    RecipientStatus.EXPIRED: "expired: not sent before the campaign's validity ended",
+    RecipientStatus.OFF_HOURS: "waiting for its sending hours",
 }
 
 
@@ -113,6 +118,7 @@ TERMINAL_STATUSES = frozenset(
         RecipientStatus.SKIPPED,
         RecipientStatus.CANCELLED,
         RecipientStatus.UNKNOWN,
+        RecipientStatus.EXPIRED,
     }
 )
 #: Statuses of recipients that are not finished yet.
@@ -157,6 +163,14 @@ class Campaign:
     account: str | None = None
     #: The tightest limit on its pace, in words (`limits.Limit.describe`), set at launch.
     limited_by: str | None = None
+    #: When (and in which timezones) it may send; None: any time.
+    calendar: Calendar | None = None
+    #: The timezones of its recipients besides the calendar's (set when it is stored).
+    zones: tuple[str, ...] = ()
+    #: Recipients not sent by then end `expired` (seconds since the epoch).
+    expires_at: float | None = None
+    #: The rate it is launched at (sends a minute), for the finish estimate.
+    pace_per_minute: float | None = None
     state: CampaignState = CampaignState.DRAFT
     reason: str | None = None
     total: int = 0
@@ -183,6 +197,13 @@ class Campaign:
             raise CampaignInvalid("text is empty")
         if self.rate_per_minute is not None and self.rate_per_minute <= 0:
             raise CampaignInvalid(f"rate must be positive, got {self.rate_per_minute}")
+        if self.expires_at is not None and self.send_at and self.expires_at <= self.send_at:
+            raise CampaignInvalid("expires_at must be after the start time (send_at)")
+
+    def zone_names(self) -> list[str]:
+        """The timezones its recipients are read in: the calendar's first (zone 0), then
+        `zones` (a recipient's stored zone number indexes this list)."""
+        return [self.calendar.tz if self.calendar else "UTC", *self.zones]
 
     @property
     def variables(self) -> list[str]:
@@ -208,8 +229,10 @@ class Campaign:
             value = getattr(self, field.name)
             if value is None:
                 continue
-            if field.name in ("params", "summary"):
-                out[field.name] = json.dumps(list(value) if field.name == "params" else value)
+            if field.name in ("params", "summary", "zones"):
+                out[field.name] = json.dumps(value if field.name == "summary" else list(value))
+            elif field.name == "calendar":
+                out[field.name] = value.to_json()
             else:
                 out[field.name] = str(value)
         return out
@@ -231,6 +254,10 @@ class Campaign:
             rate_per_minute=_f(raw.get("rate_per_minute")),
             account=raw.get("account") or None,
             limited_by=raw.get("limited_by") or None,
+            calendar=Calendar.from_json(raw["calendar"]) if raw.get("calendar") else None,
+            zones=tuple(json.loads(raw.get("zones", "[]"))),
+            expires_at=_f(raw.get("expires_at")),
+            pace_per_minute=_f(raw.get("pace_per_minute")),
             state=CampaignState(raw.get("state", "draft")),
             reason=raw.get("reason") or None,
             total=int(raw.get("total", 0)),

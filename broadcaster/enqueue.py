@@ -52,6 +52,12 @@ def enqueue_broadcast(
     sheet: str | None = None,
     region: str | None = None,
     window: int | None = None,
+    hours: str | None = None,
+    days: str | None = None,
+    tz: str | None = None,
+    blackout: Sequence[str] = (),
+    local_time: bool = True,
+    expires_at: datetime.datetime | float | None = None,
     store: CampaignStore | None = None,
     client: ReplaiClient | None = None,
     dispatch: Dispatch | None = None,
@@ -64,6 +70,12 @@ def enqueue_broadcast(
     (default `BROADCASTER_DEFAULT_REGION`) is where numbers without a country code are from.
     `window` caps the recipients in flight below `BROADCASTER_DISPATCH_WINDOW`. `account` names
     the Replai account to send through (default: the sender's, else `default`).
+
+    `hours` and `days` set a sending calendar (`hours="09:00-17:00", days="mon-fri"`, or rules
+    `hours="mon-fri 09:00-17:00; sat 10:00-14:00"`; default `BROADCASTER_SENDING_HOURS`,
+    `"always"` for none) in `tz` (default `BROADCASTER_SENDING_TZ`), read in each recipient's
+    own timezone unless `local_time=False`; nothing is sent on `blackout` dates. Recipients
+    not sent by `expires_at` end `expired`.
 
     `contacts` is a CSV, a workbook (`.xlsx`, `.xls`, `.ods`) or a vCard file, judged by its
     content, or a list of dicts. `sheet` names the worksheet of a workbook (by default the
@@ -84,7 +96,8 @@ def enqueue_broadcast(
     request = CampaignRequest(
         sender=sender, text=text, template=template, language=language, params=params,
         channel=channel, name=name, send_at=send_at, rate_per_minute=rate_per_minute,
-        phone_column=phone_column, account=account, sheet=sheet,
+        phone_column=phone_column, account=account, sheet=sheet, hours=hours, days=days, tz=tz,
+        blackout=blackout, local_time=local_time, expires_at=expires_at,
     )  # fmt: skip
     opened: list[ReplaiClient] = []
 

@@ -116,6 +116,10 @@ class Keys:
         """String with one status byte per recipient."""
         return f"{self.prefix}:c:{cid}:st"
 
+    def zones(self, cid: str) -> str:
+        """String with one timezone number per recipient (`Campaign.zone_names`; none: 0)."""
+        return f"{self.prefix}:c:{cid}:tz"
+
     def meta(self, cid: str) -> str:
         """String of packed per-recipient attempts (u8) and last change time (u32)."""
         return f"{self.prefix}:c:{cid}:mt"

@@ -3,8 +3,10 @@
 Recipient statuses say where each recipient is (`RecipientStatus`: `queued`, `paced` for
 waiting on a rate-limit slot, `waiting` for a retry after an error...). A campaign's
 `activity` says in a few words what the campaign as a whole is doing now: `scheduled`,
-`sending`, `pacing` (every open recipient waits for a rate-limit slot), `retrying` (only
-retries are left), `paused`, `completed`... `rate` is the send rate over the last 20 seconds
+`sending`, `pacing` (every open recipient waits for a rate-limit slot), `waiting for hours`
+(outside its sending calendar, `next_at` is the next opening), `retrying` (only retries are
+left), `paused`, `completed`... With a calendar, `eta` counts only open hours (read in the
+calendar's own timezone). `rate` is the send rate over the last 20 seconds
 (requests that reached Replai), None when nothing was sent in that time.
 """
 
@@ -12,7 +14,8 @@ import dataclasses
 import datetime
 from collections.abc import Mapping
 
-from .campaigns import OPEN_STATUSES, Campaign, CampaignState
+from .calendar import zone
+from .campaigns import OPEN_STATUSES, Campaign, CampaignState, RecipientStatus
 from .store import CampaignStore
 from .store.records import DEFAULT_RATE_WINDOW
 
@@ -24,6 +27,7 @@ ACTIVITIES = {
     "scheduled": "waiting for its start time",
     "sending": "recipients are queued for or in the workers",
     "pacing": "every open recipient waits for a rate-limit slot",
+    "waiting for hours": "outside its sending hours: it sends again by itself when they open",
     "retrying": "only recipients waiting to retry after an error are left",
     "finishing": "the last outcomes are being recorded",
     "paused": "paused: nothing is sent until it is resumed",
@@ -40,9 +44,11 @@ class Progress:
         counts: recipients per status label (they add up to `total`).
         done: recipients in a final status.
         rate: requests sent per second over the last 20 s; None when none was sent.
-        eta: seconds to go at that rate; None when not sending.
+        eta: seconds to go at that rate (or, while it waits, at the rate it was launched at),
+            counting only its open hours; None when not known.
         activity: what the campaign does now (one of `ACTIVITIES`).
-        next_at: for `scheduled`, when it starts (seconds since the epoch).
+        next_at: for `scheduled`, when it starts; for `waiting for hours`, when they open
+            (seconds since the epoch).
         limited_by: the tightest limit on its pace (`limits.Limit.describe`).
         sharing: other running campaigns on the same account and route family.
     """
@@ -59,6 +65,8 @@ class Progress:
     next_at: float | None = None
     limited_by: str | None = None
     sharing: int = 0
+    #: The timezone `describe` shows an opening in.
+    tz: str = "UTC"
 
     @property
     def percent(self) -> float:
@@ -75,6 +83,9 @@ class Progress:
         if self.activity == "scheduled" and self.next_at:
             when = datetime.datetime.fromtimestamp(self.next_at, datetime.UTC)
             return f"scheduled for {when:%Y-%m-%d %H:%M} UTC"
+        if self.activity == "waiting for hours" and self.next_at:
+            opens = datetime.datetime.fromtimestamp(self.next_at, zone(self.tz))
+            return f"waiting for its sending hours: they open {opens:%a %Y-%m-%d %H:%M} {self.tz}"
         if self.activity == "paused" and self.reason:
             return f"paused: {self.reason}"
         if self.activity not in ("sending", "pacing"):
@@ -100,6 +111,10 @@ def campaign_progress(store: CampaignStore, campaign_id: str) -> Progress:
         elapsed = max(1.0, min(DEFAULT_RATE_WINDOW, store.clock() - campaign.started_at))
         sent = store.recent_sends(campaign_id, window=elapsed)
         rate = sent / elapsed if sent else None
+    now = store.clock()
+    activity = _activity(campaign, counts)
+    opens = _opening(campaign, counts, now) if activity not in _STILL else None
+    next_at = campaign.send_at if campaign.state == CampaignState.SCHEDULED else None
     return Progress(
         campaign_id=campaign_id,
         state=campaign.state.value,
@@ -108,12 +123,44 @@ def campaign_progress(store: CampaignStore, campaign_id: str) -> Progress:
         counts=counts,
         done=campaign.total - open_,
         rate=rate,
-        eta=open_ / rate if rate else None,
-        activity=_activity(campaign, counts),
-        next_at=campaign.send_at if campaign.state == CampaignState.SCHEDULED else None,
+        eta=_eta(campaign, open_, rate, now),
+        activity="waiting for hours" if opens is not None else activity,
+        next_at=opens if opens is not None else next_at,
         limited_by=campaign.limited_by,
         sharing=_sharing(store, campaign) if campaign.state == CampaignState.RUNNING else 0,
+        tz=campaign.calendar.tz if campaign.calendar else "UTC",
     )
+
+
+#: Activities in which a campaign does not wait for its hours.
+_STILL = frozenset({"not started", "scheduled", "paused", "cancelled", "completed"})
+
+
+def _opening(campaign: Campaign, counts: Mapping[str, int], now: float) -> float | None:
+    """When a running campaign that sends nothing for its calendar opens next: every one of
+    its timezones is closed, or its only open recipients wait for their hours. None else."""
+    calendar = campaign.calendar
+    if calendar is None:
+        return None
+    zones = campaign.zone_names()
+    only_off = counts["off_hours"] and not any(
+        counts[s.label] for s in OPEN_STATUSES if s != RecipientStatus.OFF_HOURS
+    )
+    if not only_off and any(calendar.is_open(now, tz) for tz in zones):
+        return None
+    openings = [t for tz in zones if (t := calendar.next_open(now, tz)) and t > now]
+    return min(openings, default=None)
+
+
+def _eta(campaign: Campaign, left: int, rate: float | None, now: float) -> float | None:
+    """Seconds to go: at the current rate (else the launch's), counting only open hours."""
+    per_second = rate or (campaign.pace_per_minute or 0) / 60
+    if not left or not per_second or campaign.state != CampaignState.RUNNING:
+        return left / rate if rate else None
+    if campaign.calendar is None:
+        return left / per_second if rate else None
+    finish = campaign.calendar.finish_after(now, left / per_second)
+    return finish - now if finish is not None else None
 
 
 def _sharing(store: CampaignStore, campaign: Campaign) -> int:
@@ -138,6 +185,8 @@ def _activity(campaign: Campaign, counts: Mapping[str, int]) -> str:
         return "sending"
     if counts["paced"]:
         return "pacing"
+    if counts["off_hours"]:
+        return "waiting for hours"
     if counts["waiting"]:
         return "retrying"
     return "finishing"

@@ -104,6 +104,18 @@ class Settings(BaseSettings):
     #: batches cost less Celery work per message; keep dispatch_window / send_batch at least
     #: the number of worker threads, or some of them idle.
     send_batch: int = Field(default=8, ge=1, le=100)
+    #: The sending calendar of campaigns launched without one (`calendar.Calendar` rules:
+    #: "mon-fri 09:00-17:00; sat 10:00-14:00"); empty: any time.
+    sending_hours: str = ""
+    #: The timezone of that calendar, and of calendars launched without one.
+    sending_tz: str = "Asia/Jakarta"
+    #: Dates (YYYY-MM-DD, comma separated) the default calendar sends nothing.
+    blackout_dates: str = ""
+    #: A send starts no later than this many seconds before its sending hours end.
+    calendar_margin: float = Field(default=60.0, ge=0)
+    #: For tests and demos only: read calendars on a simulated clock,
+    #: `<start>@<real start>x<speed>` in epoch seconds (empty: the real time).
+    calendar_clock: str = ""
     #: Seconds a claimed send may take before its outcome is declared unknown.
     lease: float = Field(default=120.0, gt=0)
     #: Seconds a released send may wait in the broker before it is published again.

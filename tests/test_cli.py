@@ -15,6 +15,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from broadcaster.calendar import Calendar
 from broadcaster.campaigns import RecipientStatus
 from broadcaster.cli import app
 from broadcaster.cli.group import safe_url
@@ -196,6 +197,26 @@ def test_launch_stores_schedule_rate_name_and_channel(redis, store, tmp_path):
     assert (campaign.name, campaign.channel, campaign.sender) == ("Januari", "device", "dev-1")
     human = runner.invoke(app, ["status", campaign.id])
     assert f"starts {local_time(when)}" in human.stdout
+
+
+def test_launch_stores_sending_hours_and_expiry(redis, store, tmp_path):
+    path = write_csv(tmp_path / "c.csv", [("Budi", "0812-3456-7890")])
+    result = runner.invoke(app, [
+        "launch", str(path), "--sender", "waba-1", "--text", "Halo {nama}", "--hours",
+        "09:00-17:00", "--days", "mon-fri", "--tz", "Asia/Makassar", "--blackout", "2030-01-01",
+        "--expires", "2030-02-01T00:00+07:00", "--send-at", "2030-01-31T09:00+07:00", "--json",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    campaign = store.get(json.loads(result.stdout)["campaign_id"])
+    assert campaign.calendar == Calendar.parse(
+        "mon-fri 09:00-17:00", "Asia/Makassar", ["2030-01-01"]
+    )
+    when = datetime.datetime(2030, 1, 31, 17, 0, tzinfo=datetime.UTC).timestamp()
+    assert campaign.expires_at == when
+    bad = runner.invoke(app, [
+        "launch", str(path), "--sender", "waba-1", "--text", "Halo", "--hours", "9-17", "--json",
+    ])  # fmt: skip
+    assert bad.exit_code != 0 and "HH:MM-HH:MM" in bad.output
 
 
 def test_suppress_add_list_remove(redis, store):

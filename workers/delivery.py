@@ -2,10 +2,11 @@
 
 The order is what keeps `unknown` honest ("the request may have left", nothing else):
 
-1. prepare (one Lua step): still queued, campaign running, number not suppressed, daily cap
-   not reached; then the sender's rate-limit slot is reserved. Nothing is held yet: a worker
-   that dies, or a Redis call that fails, from here to the claim leaves the recipient queued,
-   and it is published and sent later. A recipient that will not be sent spends no slot.
+1. prepare (one Lua step): still queued, campaign running and not expired, number not
+   suppressed, inside its sending hours (else it waits for them), daily cap not reached;
+   then the sender's rate-limit slot is reserved. Nothing is held yet: a worker that dies, or
+   a Redis call that fails, from here to the claim leaves the recipient queued, and it is
+   published and sent later. A recipient that will not be sent spends no slot.
 2. the message is built and the thread sleeps until its slot; one that wakes late (or whose
    claim took long) gives the claim back and takes another slot.
 3. claim (queued -> sending under a lease), then at once the request: nothing that can wait or
@@ -38,6 +39,7 @@ from broadcaster.errors import (
 )
 from broadcaster.phones import mask_phone
 from broadcaster.replai import ReplaiClient
+from broadcaster.sendhours import SendHours
 from broadcaster.store import CampaignStore, Claim, DailyLimit, Slot, Ticket
 
 from .outages import retry_while_unavailable
@@ -111,6 +113,8 @@ class Resources:
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     campaigns: dict[str, Campaign] = dataclasses.field(default_factory=dict)
+    #: Campaigns' sending hours, as the send path needs them (`sendhours`).
+    hours: SendHours = dataclasses.field(default_factory=SendHours)
 
     def campaign(self, cid: str) -> Campaign:
         """The campaign's (immutable) message fields, cached per process."""
@@ -130,7 +134,8 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
     campaign = res.campaign(cid)
     slot = _slot(res, campaign)
     start = time.monotonic()  # the prepare's round trip counts as lateness
-    ticket = res.store.prepare(cid, index, slot=slot, daily=_daily(res, campaign))
+    hours = res.hours.at(campaign, res.clock())  # None: it may send at any time
+    ticket = res.store.prepare(cid, index, slot=slot, daily=_daily(res, campaign), hours=hours)
     if not ticket.ok:
         return ticket.released
     text, params = campaign.message_for(ticket.variables)  # before the claim: nothing after it

@@ -3,6 +3,8 @@
 import logging
 import threading
 
+from broadcaster.calendar import CalendarClock
+from broadcaster.sendhours import SendHours
 from broadcaster.settings import Settings, get_settings
 from broadcaster.store import open_store
 
@@ -30,6 +32,7 @@ def build(settings: Settings) -> Resources:
         limiter=RateLimiter(RedisBackend(client), safety_margin=settings.rate_margin),
         daily_cap=settings.daily_cap,
         policy=Policy.from_settings(settings),
+        hours=SendHours(CalendarClock.parse(settings.calendar_clock), settings.calendar_margin),
     )
 
 

@@ -88,6 +88,45 @@ def launch(
         str | None,
         typer.Option(help="The Replai account to send through (default: the sender's)."),
     ] = None,
+    hours: Annotated[
+        str | None,
+        typer.Option(
+            metavar="HH:MM-HH:MM",
+            help="Sending hours, comma separated (22:00-02:00 crosses midnight), or rules "
+            "'mon-fri 09:00-17:00; sat 10:00-14:00'; 'always' for none (default: "
+            "BROADCASTER_SENDING_HOURS).",
+        ),
+    ] = None,
+    days: Annotated[
+        str | None, typer.Option(metavar="DAYS", help="Days for --hours: mon-fri, sat,sun.")
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ZONE",
+            help="The hours' timezone, e.g. Asia/Jakarta (default: BROADCASTER_SENDING_TZ).",
+        ),
+    ] = None,
+    blackout: Annotated[
+        list[str] | None,
+        typer.Option(metavar="YYYY-MM-DD", help="A date nothing is sent (repeatable)."),
+    ] = None,
+    one_timezone: Annotated[
+        bool,
+        typer.Option(
+            "--one-timezone",
+            help="Read the hours in --tz for everyone (default: each recipient's own timezone "
+            "where known, see README).",
+        ),
+    ] = False,
+    expires: Annotated[
+        datetime.datetime | None,
+        typer.Option(
+            parser=parse_send_at,
+            metavar="ISO8601",
+            help="Recipients not sent by then end expired (local time if no offset).",
+        ),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only import and validate; create nothing.")
     ] = False,
@@ -111,7 +150,8 @@ def launch(
         sender=sender, text=text, template=template, language=lang, params=param or (),
         channel=channel, name=name or (Path(contacts).name if contacts != "-" else None),
         send_at=send_at, rate_per_minute=rate, phone_column=phone_column, account=account,
-        sheet=sheet,
+        sheet=sheet, hours=hours, days=days, tz=tz, blackout=blackout or (),
+        local_time=not one_timezone, expires_at=expires,
     )  # fmt: skip
     result = create_campaign(store, contacts, request, dry_run=dry_run)
     if json_output:

@@ -30,8 +30,8 @@ DEFAULT_INTERVAL = 0.3
 RESTING_STATES = frozenset({"completed", "cancelled", "paused"})
 #: Statuses shown next to the bar, in this order, when not zero.
 _SHOWN = (
-    "queued", "paced", "waiting", "sent", "delivered", "read", "failed", "skipped",
-    "cancelled", "unknown",
+    "queued", "paced", "off_hours", "waiting", "sent", "delivered", "read", "failed",
+    "skipped", "cancelled", "unknown", "expired",
 )  # fmt: skip
 
 

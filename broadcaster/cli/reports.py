@@ -36,6 +36,7 @@ def print_report(report: CampaignReport, *, out: Console) -> None:
         ("skipped (on the suppression list)", n["skipped"]),
         ("unknown (the request may have reached Replai)", n["unknown"]),
         ("cancelled", n["cancelled"]),
+        ("expired (not sent before the campaign's expires_at)", n["expired"]),
     ]
     if report.open:
         rows.append(("not finished yet", report.open))

@@ -9,7 +9,8 @@
 -- holds its lease_until, see release.lua) is refused. The campaign's state and the
 -- suppression list are read again here, at the last moment.
 -- Returns {code, released}: 1 claimed; 0 not queued (taken, finished or given back: drop it);
--- 2 put back (campaign paused); 3 cancelled; 4 skipped (number suppressed meanwhile).
+-- 2 put back (campaign paused); 3 cancelled; 4 skipped (number suppressed meanwhile);
+-- 5 expired (the campaign's expires_at passed).
 local cid, idx, now = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local lease_until = tonumber(ARGV[4])
 local s = status_of(KEYS[2], idx)
@@ -26,6 +27,12 @@ if state ~= 'running' then
   move(KEYS[2], KEYS[5], idx, QUEUED, PENDING)
   redis.call('RPUSH', KEYS[4], idx)
   return {2, {}}
+end
+if expired(KEYS, now) then  -- its validity ended while it waited for its slot
+  move(KEYS[2], KEYS[5], idx, QUEUED, EXPIRED)
+  redis.call('ZREM', KEYS[3], idx)
+  redis.call('BITFIELD', KEYS[11], 'SET', 'u32', idx * 40 + 8, math.floor(now))
+  return {5, refill(KEYS, cid, now, tonumber(ARGV[5]))}
 end
 if redis.call('HEXISTS', KEYS[9], ARGV[6]) == 1 then
   move(KEYS[2], KEYS[5], idx, QUEUED, SKIPPED)

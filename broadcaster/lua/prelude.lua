@@ -40,10 +40,12 @@ end
 -- K = {campaign, status, active, requeue, counts, running, events, parked}; returns indexes
 -- to publish.
 local function refill(K, cid, now, stale)
-  local c = redis.call('HMGET', K[1], 'state', 'window', 'cursor', 'total')
+  local c = redis.call('HMGET', K[1], 'state', 'window', 'cursor', 'total', 'closed_until')
   if c[1] ~= 'running' then return {} end
   local window, cursor, total = tonumber(c[2]), tonumber(c[3] or '0'), tonumber(c[4])
   local free = window - redis.call('ZCARD', K[3]) + redis.call('SCARD', K[8])
+  -- every timezone of the campaign is outside its sending hours until then (prepare.lua)
+  if tonumber(c[5] or '0') > now then free = 0 end
   local out = {}
   -- release in chunks of an eighth of the window: publishing many messages at once is much
   -- cheaper per message than one per finished send
@@ -80,7 +82,7 @@ local function refill(K, cid, now, stale)
 end
 
 -- A recipient waiting for a due time: a retry after an error, or a rate-limit slot.
-local function deferred(s) return s == WAITING or s == PACED end
+local function deferred(s) return s == WAITING or s == PACED or s == OFF_HOURS end
 
 -- Keep a waiting recipient in the window until `due`; one due later than `stale` from now is
 -- parked too (see above).
@@ -90,9 +92,10 @@ local function hold(K, idx, due, now, stale)
 end
 
 -- A queued recipient goes back to wait for its time (no rate-limit slot within reach, or the
--- sender's daily cap): paced, nothing attempted. `meta` keeps its last change time.
-local function pace(K, meta, errors, idx, due, now, stale, err)
-  move(K[2], K[5], idx, QUEUED, PACED)
+-- sender's daily cap): paced, nothing attempted; or `status` (off_hours: outside its sending
+-- hours). `meta` keeps its last change time.
+local function pace(K, meta, errors, idx, due, now, stale, err, status)
+  move(K[2], K[5], idx, QUEUED, status or PACED)
   hold(K, idx, due, now, stale)
   redis.call('BITFIELD', meta, 'SET', 'u32', idx * 40 + 8, math.floor(now))
   if err ~= '' then redis.call('HSET', errors, idx, err) end
@@ -133,4 +136,48 @@ local function count_send(key, now)
     if tonumber(s) == sec then n = tonumber(c) end
   end
   redis.call('HSET', key, slot, sec .. ':' .. (n + 1))
+end
+
+-- The campaign's validity ended (its expires_at): every recipient not sent and not being sent
+-- ends `expired`; one in `sending` keeps its claim (its request may have left), and its outcome
+-- completes the campaign. Returns how many expired.
+local function expire_all(K, meta, now)
+  local c = redis.call('HMGET', K[1], 'cursor', 'total')
+  local cursor, total = tonumber(c[1] or '0'), tonumber(c[2])
+  local n = total - cursor
+  if n > 0 then
+    redis.call('SETRANGE', K[2], cursor, string.rep(string.char(EXPIRED), n))
+    redis.call('HINCRBY', K[5], 'pending', -n)
+    redis.call('HINCRBY', K[5], 'expired', n)
+    redis.call('HSET', K[1], 'cursor', total)
+  end
+  local function expire(i, s)
+    move(K[2], K[5], i, s, EXPIRED)
+    redis.call('BITFIELD', meta, 'SET', 'u32', i * 40 + 8, math.floor(now))
+    n = n + 1
+  end
+  for _, m in ipairs(redis.call('LRANGE', K[4], 0, -1)) do
+    local i = tonumber(m)
+    if status_of(K[2], i) == PENDING then expire(i, PENDING) end
+  end
+  redis.call('DEL', K[4])
+  for _, m in ipairs(redis.call('ZRANGE', K[3], 0, -1)) do
+    local i = tonumber(m)
+    local s = status_of(K[2], i)
+    if s ~= SENDING then
+      if s == QUEUED or deferred(s) then expire(i, s) end
+      redis.call('ZREM', K[3], i)
+      redis.call('SREM', K[8], i)
+    end
+  end
+  if n > 0 then event(K[7], now, 'expired', {count = n}) end
+  return n
+end
+
+-- True when the campaign's validity (expires_at, in its hash) has ended at `now`; also the
+-- seconds left (nil without one).
+local function expired(K, now)
+  local at = tonumber(redis.call('HGET', K[1], 'expires_at') or '')
+  if not at then return false, nil end
+  return now >= at, at - now
 end

@@ -1,11 +1,16 @@
--- KEYS: campaign status active requeue counts running events parked errors
+-- KEYS: campaign status active requeue counts running events parked errors meta
 -- ARGV: cid now stale limit
 -- Acts on recipients whose deadline passed: republishes stale `queued` ones (harmless: claims
 -- are idempotent), releases `waiting` and `paced` ones whose time is due (those back from a long wait go
 -- to the front of the requeue list, so the window bounds them too), and turns `sending` ones whose
--- lease expired (their worker died mid-send) into `unknown`. Then refills the window.
+-- lease expired (their worker died mid-send) into `unknown`. Then refills the window. Once the
+-- campaign's expires_at has passed, it expires every recipient not sent instead (expire_all).
 local cid, now, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return {} end
+if expired(KEYS, now) then
+  expire_all(KEYS, KEYS[10], now)
+  return refill(KEYS, cid, now, stale)
+end
 local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
 local out = {}
 for _, m in ipairs(due) do

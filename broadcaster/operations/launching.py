@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Any
 
+from broadcaster.calendar import DAYS, Calendar, spec_from
 from broadcaster.campaigns import Campaign, Channel, check_columns, dispatch_window
 from broadcaster.campaigns import new_campaign_id as _new_id
 from broadcaster.contacts import read_contacts
@@ -32,6 +33,10 @@ class LaunchDefaults:
     limits: Limits
     #: Share of Redis's maxmemory a launch leaves free (`Settings.redis_min_headroom`).
     min_headroom: float
+    #: The calendar of launches that give no hours (`Settings.sending_hours`); None: any time.
+    calendar: Calendar | None = None
+    #: The timezone of calendars launched without one (`Settings.sending_tz`).
+    tz: str = "Asia/Jakarta"
 
     @classmethod
     def from_settings(cls, settings: Any) -> "LaunchDefaults":
@@ -42,6 +47,12 @@ class LaunchDefaults:
             send_batch=settings.send_batch,
             limits=Limits.from_settings(settings),
             min_headroom=settings.redis_min_headroom,
+            calendar=Calendar.parse(
+                settings.sending_hours, settings.sending_tz, settings.blackout_dates.split(",")
+            )
+            if settings.sending_hours
+            else None,
+            tz=settings.sending_tz,
         )
 
 
@@ -67,10 +78,39 @@ class CampaignRequest:
     #: the default one.
     account: str | None = None
     sheet: str | None = None  #: the worksheet of a workbook (by default the first visible)
+    #: Sending hours: `09:00-17:00` (with `days`), or rules `mon-fri 09:00-17:00; sat
+    #: 10:00-14:00`; `always` for none (over the deployment's default calendar).
+    hours: str | None = None
+    days: str | None = None  #: `mon-fri`, `mon,wed,fri`; alone: all day on those days
+    tz: str | None = None  #: the calendar's timezone (default `BROADCASTER_SENDING_TZ`)
+    blackout: Sequence[str] = ()  #: dates (YYYY-MM-DD) nothing is sent
+    #: Read the hours in each recipient's own timezone where known (`timezones`); False:
+    #: in `tz` for everyone.
+    local_time: bool = True
+    #: Recipients not sent by then end `expired`.
+    expires_at: datetime.datetime | float | None = None
 
-    def campaign(self, columns: Sequence[str]) -> Campaign:
+    def calendar(self, default: Calendar | None, tz: str) -> Calendar | None:
+        """The campaign's calendar: its own hours, else `default` (raises CampaignInvalid)."""
+        if self.hours and self.hours.strip().lower() in ("always", "any"):
+            return None
+        if self.hours and any(day in self.hours.lower() for day in DAYS):
+            if self.days:
+                raise CampaignInvalid("give hours as rules (mon-fri 09:00-17:00) or with days")
+            spec: str | None = self.hours
+        else:
+            spec = spec_from(self.hours, self.days)
+        if spec is None:
+            if default is None or not (self.tz or self.blackout):
+                return default
+            spec = default.spec
+        return Calendar.parse(spec, self.tz or tz, self.blackout, local=self.local_time)
+
+    def campaign(
+        self, columns: Sequence[str], defaults: "LaunchDefaults | None" = None
+    ) -> Campaign:
         """The campaign this asks for, given the contact columns (raises CampaignInvalid)."""
-        when = self.send_at
+        when, expires = self.send_at, self.expires_at
         campaign = Campaign(
             id=_new_id(),
             name=self.name or f"campaign {time.strftime('%Y-%m-%d %H:%M')}",
@@ -83,6 +123,10 @@ class CampaignRequest:
             send_at=when.timestamp() if isinstance(when, datetime.datetime) else when,
             rate_per_minute=self.rate_per_minute,
             account=self.account,
+            calendar=self.calendar(defaults.calendar, defaults.tz)
+            if defaults
+            else self.calendar(None, "UTC"),
+            expires_at=expires.timestamp() if isinstance(expires, datetime.datetime) else expires,
         )
         check_columns(campaign, columns)
         return campaign
@@ -150,11 +194,17 @@ def launch(
         suppressed=store.blocked(),
     ) as imported:
         columns = [c for c in imported.columns if c != imported.summary.phone_column]
-        campaign = request.campaign(columns)
+        campaign = request.campaign(columns, defaults)
+        if campaign.expires_at is not None and campaign.expires_at <= store.clock():
+            raise CampaignInvalid("expires_at is in the past")
         account = limits.account_for(campaign.sender, campaign.account)
         campaign = dataclasses.replace(campaign, account=account)
         limits.check(campaign)
-        campaign = dataclasses.replace(campaign, limited_by=limits.binding(campaign).describe())
+        campaign = dataclasses.replace(
+            campaign,
+            limited_by=limits.binding(campaign).describe(),
+            pace_per_minute=limits.rate(campaign),
+        )
         if campaign.template is not None:
             if client is None:
                 raise CampaignInvalid("a Replai client is needed to check the template")

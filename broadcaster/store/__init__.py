@@ -27,7 +27,7 @@ from .lifecycle import Lifecycle
 from .memory import BYTES_PER_RECIPIENT, MemoryPart, RedisMemory
 from .records import CampaignRecords
 from .rows import RecipientRow, RowReader
-from .sending import Claim, DailyLimit, SendPath, Slot, Ticket
+from .sending import Claim, DailyLimit, Hours, SendPath, Slot, Ticket
 from .suppression import SuppressionEntry, SuppressionList
 from .webhooks import WebhookPath, WebhookResult, WebhookRules, WebhookStats
 
@@ -40,6 +40,7 @@ __all__ = [
     "CampaignStore",
     "Claim",
     "DailyLimit",
+    "Hours",
     "RecipientRow",
     "RedisMemory",
     "Removal",

@@ -9,12 +9,16 @@ import redis
 
 from broadcaster.campaigns import Campaign, CampaignState, RecipientStatus
 from broadcaster.contacts import Contact
-from broadcaster.errors import CampaignNotFound, StoreFull
+from broadcaster.errors import CampaignInvalid, CampaignNotFound, StoreFull
 from broadcaster.keys import BUCKET_SIZE
+from broadcaster.timezones import TIMEZONE_COLUMN, recipient_zone
 
 from .base import StoreBase, pack
 
 __all__ = ["DEFAULT_IMPORT_BATCH", "DEFAULT_RATE_WINDOW", "CampaignRecords"]
+
+#: Timezones a campaign's recipients may be in (one byte each, 0 the calendar's own).
+MAX_ZONES = 255
 
 #: Recipients written per pipeline while importing.
 DEFAULT_IMPORT_BATCH = 5_000
@@ -54,9 +58,11 @@ class CampaignRecords(StoreBase):
         k, cid, names = self.keys, campaign.id, campaign.variables
         pipe = self.redis.pipeline(transaction=False)
         buckets: dict[int, dict[str, str]] = {}
+        zones = _Zones(campaign)
         for contact in contacts:
             bucket, field = divmod(written[0], BUCKET_SIZE)
             buckets.setdefault(bucket, {})[str(field)] = pack(contact, names)
+            zones.add(contact)
             written[0] += 1
             if written[0] % DEFAULT_IMPORT_BATCH == 0:
                 self._flush(pipe, cid, buckets)
@@ -69,7 +75,10 @@ class CampaignRecords(StoreBase):
             created_at=now,
             state=CampaignState.DRAFT,
             summary=summary.to_dict() if summary is not None else campaign.summary,
+            zones=tuple(zones.names),
         )
+        if zones.names:
+            pipe.set(k.zones(cid), bytes(zones.numbers))
         fields = stored.to_redis() | {"window": str(window), "cursor": "0"}
         pipe.hset(k.campaign(cid), mapping=fields)
         if total:
@@ -135,3 +144,31 @@ class CampaignRecords(StoreBase):
     def events(self, cid: str) -> list[dict[str, Any]]:
         """The campaign's event log, oldest first."""
         return [json.loads(e) for e in self.redis.lrange(self.keys.events(cid), 0, -1)]
+
+
+class _Zones:
+    """The timezone number of each recipient of a campaign read in its recipients' own time
+    (`timezones.recipient_zone`): 0 the calendar's, n the n-th of `names`."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        calendar = campaign.calendar
+        self.default = calendar.tz if calendar is not None and calendar.local else None
+        self.names: list[str] = []
+        self.numbers = bytearray()
+
+    def add(self, contact: Contact) -> None:
+        if self.default is None:
+            return
+        try:
+            override = contact.variables.get(TIMEZONE_COLUMN)
+            name = recipient_zone(contact.phone, override, self.default)
+        except CampaignInvalid as exc:
+            raise CampaignInvalid(f"line {contact.line}: {exc}") from None
+        number = 0
+        if name != self.default:
+            if name not in self.names:
+                if len(self.names) == MAX_ZONES:
+                    raise CampaignInvalid(f"recipients in more than {MAX_ZONES} timezones")
+                self.names.append(name)
+            number = self.names.index(name) + 1
+        self.numbers.append(number)

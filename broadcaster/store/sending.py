@@ -21,7 +21,7 @@ from broadcaster.keys import BUCKET_SIZE
 
 from .base import StoreBase, digest
 
-__all__ = ["Claim", "DailyLimit", "SendPath", "Slot", "Ticket"]
+__all__ = ["Claim", "DailyLimit", "Hours", "SendPath", "Slot", "Ticket"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,11 +45,25 @@ class DailyLimit(NamedTuple):
     due: float
 
 
+class Hours(NamedTuple):
+    """A campaign's sending hours as a worker read its calendar (`sendhours.hours_now`), for
+    `prepare` to keep each recipient inside its own."""
+
+    #: Per timezone number + 1, `closes,reopens` (seconds since the epoch; closes 0: closed
+    #: now), separated by `;`.
+    windows: str
+    #: When every timezone of the campaign is closed: the first reopening; else 0.
+    closed_until: float
+    #: A send starts no later than this many seconds before its hours end.
+    margin: float
+
+
 class Ticket(NamedTuple):
     """What `prepare` found."""
 
     #: 1 ready; 0 not queued (a stale delivery); 2 put back (paused); 3 cancelled;
-    #: 4 skipped (suppressed); 5 paced (no slot within reach, or the daily cap).
+    #: 4 skipped (suppressed); 5 paced (no slot within reach, or the daily cap); 6 off hours
+    #: (outside its sending hours: waits for the next opening); 7 expired.
     code: int
     #: Seconds until the reserved slot (ready), or until the recipient is due (paced).
     wait: float
@@ -67,7 +81,8 @@ class Ticket(NamedTuple):
 class Claim(NamedTuple):
     """What `claim` found."""
 
-    #: 1 claimed; 0 not queued; 2 put back (paused); 3 cancelled; 4 skipped (suppressed).
+    #: 1 claimed; 0 not queued; 2 put back (paused); 3 cancelled; 4 skipped (suppressed);
+    #: 5 expired.
     code: int
     #: The lease deadline that names this claim (`finish` and `give_back` need it).
     lease_until: float
@@ -83,19 +98,30 @@ class SendPath(StoreBase):
     """Preparing, claiming and recording sends (a part of `CampaignStore`)."""
 
     def prepare(
-        self, cid: str, index: int, *, slot: Slot | None = None, daily: DailyLimit | None = None
+        self,
+        cid: str,
+        index: int,
+        *,
+        slot: Slot | None = None,
+        daily: DailyLimit | None = None,
+        hours: Hours | None = None,
     ) -> Ticket:
-        """Check a queued recipient and reserve its sender's slot; nothing is claimed."""
+        """Check a queued recipient and reserve its sender's slot; nothing is claimed.
+
+        With `hours`, a recipient outside its sending hours waits (off_hours) for its next
+        opening; past the campaign's expires_at it ends expired.
+        """
         k, now = self.keys, self.clock()
         bucket, field = divmod(index, BUCKET_SIZE)
         keys = [
             *self.base_keys(cid), k.suppression(), k.recipients(cid, bucket), k.meta(cid),
-            k.errors(cid), slot.key if slot else "", daily.key if daily else "",
+            k.errors(cid), slot.key if slot else "", daily.key if daily else "", k.zones(cid),
         ]  # fmt: skip
         args: list[Any] = [
             cid, index, now, self.stale_after, field,
             slot.interval_us if slot else 0, round(slot.max_wait * 1e6) if slot else 0,
             daily.cap if daily else 0, daily.due if daily else 0,
+            *(hours if hours else ("", 0, 0)),
         ]  # fmt: skip
         code, wait_us, rec, attempts, released = self.script("prepare.lua")(keys=keys, args=args)
         if code != 1:

@@ -87,15 +87,33 @@ class CampaignFields(BaseModel):
     account: str | None = Field(
         default=None, description="Replai account to send through (default: the sender's)."
     )
+    hours: str | None = Field(
+        default=None,
+        description="Sending hours: '09:00-17:00' (with days; '22:00-02:00' crosses midnight), "
+        "or rules 'mon-fri 09:00-17:00; sat 10:00-14:00'; 'always' for none. Default: the "
+        "deployment's (BROADCASTER_SENDING_HOURS).",
+    )
+    days: str | None = Field(default=None, description="Days for hours: 'mon-fri', 'sat,sun'.")
+    tz: str | None = Field(
+        default=None, description="The hours' timezone (IANA, e.g. Asia/Jakarta)."
+    )
+    blackout: list[str] = Field(
+        default_factory=list, description="Dates (YYYY-MM-DD) nothing is sent (repeatable)."
+    )
+    local_time: bool = Field(
+        default=True,
+        description="Read the hours in each recipient's own timezone where known (the "
+        "'timezone' column, else the number's); false: in tz for everyone.",
+    )
+    expires_at: datetime.datetime | None = Field(
+        default=None,
+        description="ISO 8601; recipients not sent by then end 'expired'. Without an offset "
+        "it is UTC.",
+    )
 
     def start_time(self) -> float | None:
         """`send_at` in seconds since the epoch (a naive time is read as UTC)."""
-        if self.send_at is None:
-            return None
-        when = self.send_at
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=datetime.UTC)
-        return when.timestamp()
+        return _utc(self.send_at)
 
     def request(self) -> CampaignRequest:
         """The campaign these fields ask for (`operations.launch`)."""
@@ -103,8 +121,19 @@ class CampaignFields(BaseModel):
             sender=self.sender, text=self.text, template=self.template, language=self.language,
             params=self.params, channel=self.channel, name=self.name,
             send_at=self.start_time(), rate_per_minute=self.rate_per_minute,
-            phone_column=self.phone_column, account=self.account,
+            phone_column=self.phone_column, account=self.account, hours=self.hours,
+            days=self.days, tz=self.tz, blackout=self.blackout, local_time=self.local_time,
+            expires_at=_utc(self.expires_at),
         )  # fmt: skip
+
+
+def _utc(when: datetime.datetime | None) -> float | None:
+    """Seconds since the epoch (a naive time is read as UTC)."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return when.timestamp()
 
 
 class CampaignUpload(CampaignFields):
@@ -144,6 +173,11 @@ class CampaignOut(BaseModel):
     send_at: datetime.datetime | None
     rate_per_minute: float | None
     account: str | None
+    calendar: str | None = Field(
+        description="Its sending hours in words, e.g. 'mon-fri 09:00-17:00 (Asia/Jakarta)'; "
+        "null: any time."
+    )
+    expires_at: datetime.datetime | None
     state: str
     reason: str | None
     total: int
@@ -164,8 +198,9 @@ class CampaignOut(BaseModel):
             id=c.id, name=c.name, channel=c.channel, sender=c.sender, text=c.text,
             template=c.template, language=c.language, params=list(c.params),
             send_at=timestamp(c.send_at), rate_per_minute=c.rate_per_minute, account=c.account,
-            state=c.state.value, reason=c.reason, total=c.total,
-            created_at=timestamp(c.created_at), started_at=timestamp(c.started_at),
+            calendar=c.calendar.describe() if c.calendar else None,
+            expires_at=timestamp(c.expires_at), state=c.state.value, reason=c.reason,
+            total=c.total, created_at=timestamp(c.created_at), started_at=timestamp(c.started_at),
             finished_at=timestamp(c.finished_at), replies=c.replies, opted_out=c.opted_out,
             archived_at=timestamp(c.archived_at),
         )  # fmt: skip
@@ -177,7 +212,8 @@ class ProgressOut(BaseModel):
     state: str
     activity: str = Field(
         description="What the campaign does now: not started, scheduled, sending, pacing "
-        "(waiting for rate-limit slots), retrying, finishing, paused, cancelled, completed."
+        "(waiting for rate-limit slots), waiting for hours (outside its sending calendar), "
+        "retrying, finishing, paused, cancelled, completed."
     )
     description: str = Field(description="The activity in words, e.g. 'sending at 118/min'.")
     reason: str | None
@@ -191,8 +227,12 @@ class ProgressOut(BaseModel):
     rate: float | None = Field(
         description="Requests sent per second over the last 20 s; null when none was."
     )
-    eta: float | None = Field(description="Seconds to go at that rate.")
-    next_at: datetime.datetime | None = Field(description="When a scheduled campaign starts.")
+    eta: float | None = Field(
+        description="Seconds to go at that rate (or the launch's), counting only open hours."
+    )
+    next_at: datetime.datetime | None = Field(
+        description="When a scheduled campaign starts, or its sending hours open next."
+    )
     limited_by: str | None = Field(description="The tightest limit on its pace.")
     sharing: int = Field(description="Other running campaigns on its account and route family.")
 

@@ -35,6 +35,24 @@ def test_csv_upload_creates_and_starts_a_campaign(client, store, dispatched):
     assert store.get(cid).total == 3
 
 
+def test_an_upload_with_sending_hours_blackout_and_expiry(client, store):
+    data = csv_bytes([[factories.phone(1), "B"]])
+    response = client.post(
+        "/campaigns",
+        data={"sender": "waba-1", "text": "Halo {name}", "hours": "08:00-12:00,13:00-16:00",
+              "days": "mon-sat", "tz": "Asia/Jayapura", "blackout": ["2030-01-01", "2030-01-02"],
+              "expires_at": "2030-02-01T00:00:00Z", "local_time": "false"},
+        files={"file": ("contacts.csv", data)},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    out = response.json()["campaign"]
+    assert out["calendar"] == (
+        "mon-sat 08:00-12:00,13:00-16:00 (Asia/Jayapura), not on 2030-01-01, 2030-01-02"
+    )
+    assert out["expires_at"].startswith("2030-02-01T00:00:00")
+    assert store.get(out["id"]).calendar.local is False
+
+
 def test_json_recipients_create_a_campaign(client, store, dispatched):
     response = client.post(
         "/campaigns",
@@ -156,6 +174,10 @@ def test_unreadable_file_is_refused(client, store, data, expected):
         ({"rate_per_minute": "-1"}, "body.rate_per_minute"),
         ({"send_at": "tomorrow"}, "body.send_at"),
         ({"message": "Halo"}, "body.message: Extra inputs are not permitted"),
+        ({"hours": "9 to 5"}, "HH:MM-HH:MM"),
+        ({"hours": "09:00-17:00", "days": "weekdays"}, "days 'weekdays'"),
+        ({"hours": "09:00-17:00", "tz": "Jakarta"}, "unknown timezone 'Jakarta'"),
+        ({"expires_at": "2020-01-01T00:00:00Z"}, "expires_at is in the past"),
     ],
 )
 def test_bad_fields_get_a_message_naming_them(client, store, fields, expected):

@@ -14,6 +14,7 @@ size (390 x 844), where the test also checks that nothing reaches past the scree
 
 import base64
 import csv
+import datetime
 import io
 import json
 import os
@@ -339,6 +340,30 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
         page.click("#confirm-ok")
         page.wait_for_url(url + "/ui/campaigns")
         expect(page.locator(".campaign-item")).to_have_count(1)
+
+        # a third campaign whose sending hours are closed now: it waits for them
+        later = [factories.phone(i) for i in range(30, 33)]
+        upload(page, expect, url, contacts_csv(later, ["A", "B", "C"]),
+               sender="waba-1", text="Halo {name}")  # fmt: skip
+        expect(page.locator("#p-valid")).to_have_text("3")
+        opens = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=3)
+        closes = opens + datetime.timedelta(hours=1)
+        page.fill("#hours", f"{opens:%H:00}-{closes:%H:00}")
+        page.fill("#tz", "UTC")
+        page.uncheck("input[name=day][value=sun]")
+        page.fill(
+            "#expires", f"{datetime.datetime.now() + datetime.timedelta(days=30):%Y-%m-%dT%H:%M}"
+        )
+        page.fill("#name", "Office hours")
+        shoot(page, "launch-calendar")
+        page.click("#launch")
+        page.wait_for_url(f"{url}/ui/campaigns/c*")
+        expect(page.locator("#c-calendar")).to_contain_text(
+            f"mon,tue,wed,thu,fri,sat {opens:%H:00}"
+        )
+        expect(page.locator("#c-activity")).to_contain_text("waiting for its sending hours")
+        expect(page.locator("#c-other")).to_contain_text("off_hours 3")
+        assert count(page, "sent") == 0
 
         page.goto(url + "/ui/suppression")
         page.fill("#add-phones", "0812 3456 7890")

@@ -34,7 +34,8 @@
         el("span", { class: "fill", "aria-hidden": "true" }, fill),
         el("strong", { "data-count": key, text: num(value) }));
     }));
-    const other = ["pending", "queued", "sending", "paced", "waiting", "skipped", "cancelled"]
+    const other = ["pending", "queued", "sending", "paced", "off_hours", "waiting", "skipped",
+      "cancelled", "expired"]
       .filter((s) => k[s]).map((s) => `${s} ${num(k[s])}`);
     $("#c-other").textContent = other.length ? "Now also: " + other.join(" · ") : "";
   }
@@ -76,6 +77,8 @@
     show($("#c-archived"), c.archived_at
       ? `Archived ${when(c.archived_at)}: its recipients left Redis; the report and the ` +
         "rows below are read from the archive file." : "");
+    $("#c-calendar").textContent = c.calendar || "any time";
+    $("#c-expires").textContent = c.expires_at ? when(c.expires_at) : "never";
     funnel(c, p);
     controls(c, p);
   }
@@ -155,7 +158,7 @@
     act("resume", (d) => d.note || "Resumed: the workers send the rest."));
   $("#act-cancel").addEventListener("click", async () => {
     const k = counts();
-    const left = k.pending + k.queued + k.paced + k.waiting;
+    const left = k.pending + k.queued + k.paced + (k.off_hours || 0) + k.waiting;
     const ok = await confirmDialog("Cancel the campaign?",
       `${plural(left, "recipient")} not sent yet will not get the message. This cannot be undone.`,
       "Cancel the campaign");

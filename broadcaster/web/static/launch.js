@@ -335,6 +335,19 @@
     }
   });
 
+  // The sending hours: hours and the ticked days (all seven: every day), a timezone, and
+  // when recipients not sent yet expire.
+  function addCalendar(form) {
+    const days = [...document.querySelectorAll("input[name=day]:checked")].map((d) => d.value);
+    const hours = $("#hours").value.trim();
+    if (hours || days.length < 7) {
+      form.append("hours", hours || "00:00-24:00");
+      form.append("days", days.join(",") || "none");
+    }
+    if ($("#tz").value.trim()) form.append("tz", $("#tz").value.trim());
+    if ($("#expires").value) form.append("expires_at", new Date($("#expires").value).toISOString());
+  }
+
   $("#launch-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     if (event.submitter !== $("#launch") || problems().length) return;
@@ -347,6 +360,7 @@
     if ($("#name").value.trim()) form.append("name", $("#name").value.trim());
     if ($("#send-at").value) form.append("send_at", new Date($("#send-at").value).toISOString());
     if ($("#rate").value) form.append("rate_per_minute", $("#rate").value);
+    addCalendar(form);
     $("#launch").disabled = true;
     show($("#launch-error"), "");
     $("#launch-summary").textContent = "Launching…";
