@@ -51,6 +51,8 @@ def enqueue_broadcast(
     sheet: str | None = None,
     region: str | None = None,
     window: int | None = None,
+    events_url: str | None = None,
+    events_secret: str | None = None,
     store: CampaignStore | None = None,
     client: ReplaiClient | None = None,
     dispatch: Dispatch | None = None,
@@ -63,6 +65,9 @@ def enqueue_broadcast(
     (default `BROADCASTER_DEFAULT_REGION`) is where numbers without a country code are from.
     `window` caps the recipients in flight below `BROADCASTER_DISPATCH_WINDOW`. `account` names
     the Replai account to send through (default: the sender's, else `default`).
+    `events_url` receives this campaign's events (docs/events.md), signed per Standard
+    Webhooks with `events_secret` (default `BROADCASTER_EVENTS_SECRET`), besides the
+    deployment's `BROADCASTER_EVENT_WEBHOOKS`.
 
     `contacts` is a CSV, a workbook (`.xlsx`, `.xls`, `.ods`) or a vCard file, judged by its
     content, or a list of dicts. `sheet` names the worksheet of a workbook (by default the
@@ -83,7 +88,8 @@ def enqueue_broadcast(
     request = CampaignRequest(
         sender=sender, text=text, template=template, language=language, params=params,
         channel=channel, name=name, send_at=send_at, rate_per_minute=rate_per_minute,
-        phone_column=phone_column, account=account, sheet=sheet,
+        phone_column=phone_column, account=account, sheet=sheet, events_url=events_url,
+        events_secret=events_secret,
     )  # fmt: skip
     opened: list[ReplaiClient] = []
 

@@ -14,15 +14,18 @@ from celery.signals import worker_init, worker_process_init, worker_ready, worke
 from broadcaster import operations
 from broadcaster.campaigns import RecipientStatus
 from broadcaster.errors import ConfigurationError
+from broadcaster.events import EventRules
 from broadcaster.settings import get_settings
 
 from . import resources
 from .app import app
 from .delivery import deliver
 from .dispatch import CeleryDispatch, publish_sends
+from .events import EventSender, http_client
 from .outages import retry_while_unavailable, unavailable
 
 __all__ = [
+    "deliver_events",
     "requeue_campaign",
     "resume_campaign",
     "send_message",
@@ -81,6 +84,22 @@ def send_message(campaign_id: str, index: int) -> None:
     publish_sends(campaign_id, deliver(resources.get(), campaign_id, index))
 
 
+@app.task(name="broadcaster.deliver_events", acks_late=True, reject_on_worker_lost=True)
+def deliver_events(subscription: str, token: str) -> None:
+    """Deliver a subscription's waiting events, in order, while `token` holds its lock (the
+    ticker took it for this task). A task delivered twice, or after its lock ran out, does
+    nothing: another has the subscription."""
+    settings = get_settings()
+    rules = EventRules.from_settings(settings)
+    sender = EventSender(resources.get().store, http_client(rules.timeout), rules)
+    sender.run(subscription, token)
+
+
+def hand_out_events(subscription: str, token: str) -> None:
+    """Queue a delivery task for a subscription (the ticker's hook)."""
+    deliver_events.delay(subscription, token)
+
+
 @app.task(name="broadcaster.start_campaign")
 def start_campaign(campaign_id: str) -> None:
     """Start a draft campaign: the task of earlier versions, still consumed (campaigns now
@@ -132,7 +151,7 @@ def _fresh_resources(**_: Any) -> None:
 def _start_ticker(**_: Any) -> None:
     from .ticker import Ticker
 
-    Ticker.start_global(CeleryDispatch())
+    Ticker.start_global(CeleryDispatch(), hand_out_events)
     _freeze_heap()
 
 

@@ -12,6 +12,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 
 import redis
 
@@ -20,7 +21,7 @@ from broadcaster.errors import BrokerUnavailable, CampaignError
 from broadcaster.operations import Dispatch
 from broadcaster.store import CampaignStore
 
-from . import resources
+from . import events, resources
 
 __all__ = ["Ticker"]
 
@@ -49,8 +50,10 @@ class Ticker:
         *,
         interval: float = DEFAULT_INTERVAL,
         node: str | None = None,
+        hand_out_events: Callable[[str, str], None] | None = None,
     ) -> None:
         self.store = store
+        self.hand_out_events = hand_out_events
         self.node = node or f"{socket.gethostname()}:{os.getpid()}"
         self.dispatch = dispatch
         self.interval = interval
@@ -60,10 +63,13 @@ class Ticker:
         self._thread = threading.Thread(target=self._run, name="broadcaster-ticker", daemon=True)
 
     @classmethod
-    def start_global(cls, dispatch: Dispatch) -> None:
+    def start_global(
+        cls, dispatch: Dispatch, hand_out_events: Callable[[str, str], None] | None = None
+    ) -> None:
         """Start this process's ticker (called when the worker is ready)."""
         if cls._global is None:
-            ticker = cls._global = cls(resources.get().store, dispatch)
+            store = resources.get().store
+            ticker = cls._global = cls(store, dispatch, hand_out_events=hand_out_events)
             ticker._thread.start()  # first: with Redis down now, the thread keeps trying
             try:
                 ticker.beat()
@@ -98,7 +104,22 @@ class Ticker:
             if released:
                 self.dispatch.publish(cid, released)
             published += len(released)
+        if self.hand_out_events is not None:
+            self._events_due()
         return published
+
+    def _events_due(self) -> None:
+        """Hand each subscription with events due to a delivery task (with its lock)."""
+        assert self.hand_out_events is not None
+        for sub in self.store.due_hooks():
+            token = uuid.uuid4().hex
+            if not self.store.lock_hook(sub, token, events.HAND_OUT_LEASE):
+                continue
+            try:
+                self.hand_out_events(sub, token)
+            except Exception as exc:  # the broker is away: try again next tick
+                self.store.unlock_hook(sub, token)
+                logger.warning("ticker: events of %s not handed out: %r", sub, exc)
 
     def beat(self) -> None:
         """Tell the world this worker is alive (read by health checks)."""

@@ -26,7 +26,7 @@ local function key(n, cid) return ARGV[T + 2 * n] .. cid .. ARGV[T + 1 + 2 * n] 
 
 -- The keys of a campaign that still exists, or nil.
 local function campaign(cid)
-  local C = {campaign = key(0, cid), status = key(1, cid), counts = key(2, cid),
+  local C = {cid = cid, campaign = key(0, cid), status = key(1, cid), counts = key(2, cid),
              meta = key(3, cid), errors = key(4, cid), replies = key(5, cid)}
   if not redis.call('HGET', C.campaign, 'total') then return nil end
   return C
@@ -82,6 +82,7 @@ for _ = 1, nst do
       if source ~= '' then
         local phone = recipient_phone(cid, idx)
         if phone ~= '' then opted_out = opted_out + opt_out(G, phone, source, t) end
+        emit(C.campaign, cid, 'recipient.opted_out', idx, t, {source = source})
       end
     end
   else

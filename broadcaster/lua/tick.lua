@@ -24,6 +24,7 @@ for _, m in ipairs(due) do
     move(KEYS[2], KEYS[5], i, SENDING, UNKNOWN)
     redis.call('ZREM', KEYS[3], i)
     redis.call('HSET', KEYS[9], i, 'worker lost during the send: outcome unknown')
+    emit_status(KEYS[1], cid, i, UNKNOWN, now, 'worker lost during the send', '')
   else
     redis.call('ZREM', KEYS[3], i)
   end

@@ -11,6 +11,7 @@ from broadcaster.campaigns import Campaign, Channel, check_columns, dispatch_win
 from broadcaster.campaigns import new_campaign_id as _new_id
 from broadcaster.contacts import read_contacts
 from broadcaster.errors import CampaignInvalid, ContactImportError, ReplaiError
+from broadcaster.events import EventRules, Subscription
 from broadcaster.limits import Limits
 from broadcaster.replai import ReplaiClient
 from broadcaster.store import CampaignStore
@@ -32,6 +33,11 @@ class LaunchDefaults:
     limits: Limits
     #: Share of Redis's maxmemory a launch leaves free (`Settings.redis_min_headroom`).
     min_headroom: float
+    #: Every campaign's event subscriptions (`Settings.event_webhooks`), the secret of a
+    #: campaign's own `events_url` when it names none, and how events are kept.
+    events: tuple[Subscription, ...] = ()
+    events_secret: str | None = None
+    event_rules: EventRules = dataclasses.field(default_factory=EventRules)
 
     @classmethod
     def from_settings(cls, settings: Any) -> "LaunchDefaults":
@@ -42,6 +48,9 @@ class LaunchDefaults:
             send_batch=settings.send_batch,
             limits=Limits.from_settings(settings),
             min_headroom=settings.redis_min_headroom,
+            events=tuple(Subscription.from_config(h) for h in settings.event_webhooks),
+            events_secret=_secret(settings.events_secret),
+            event_rules=EventRules.from_settings(settings),
         )
 
 
@@ -67,6 +76,10 @@ class CampaignRequest:
     #: the default one.
     account: str | None = None
     sheet: str | None = None  #: the worksheet of a workbook (by default the first visible)
+    #: Where this campaign's events go too (signed with `events_secret`, by default the
+    #: deployment's `BROADCASTER_EVENTS_SECRET`).
+    events_url: str | None = None
+    events_secret: str | None = None
 
     def campaign(self, columns: Sequence[str]) -> Campaign:
         """The campaign this asks for, given the contact columns (raises CampaignInvalid)."""
@@ -167,7 +180,9 @@ def launch(
             limits.rate(campaign),
             defaults.send_batch,
         )
+        subscriptions = _subscriptions(request, defaults)
         stored = store.create(campaign, imported, window=size)
+        store.subscribe(stored.id, subscriptions, defaults.event_rules)
     if stored.total == 0:
         store.delete(stored.id)
         raise ContactImportError(_nothing_to_send(stored.summary), summary=stored.summary)
@@ -178,6 +193,24 @@ def launch(
         store.delete(stored.id)  # never leave a campaign that nothing will send
         raise
     return EnqueueResult(store.get(stored.id), stored.summary)
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _subscriptions(request: CampaignRequest, defaults: LaunchDefaults) -> list[Subscription]:
+    """The deployment's subscriptions and the campaign's own (raises CampaignInvalid)."""
+    if not request.events_url:
+        return list(defaults.events)
+    secret = request.events_secret or defaults.events_secret
+    if not secret:
+        raise CampaignInvalid("events_url needs a signing secret: events_secret, or "
+                              "BROADCASTER_EVENTS_SECRET")  # fmt: skip
+    try:
+        return [*defaults.events, Subscription(request.events_url, secret)]
+    except (ValueError, TypeError) as exc:
+        raise CampaignInvalid(f"events_url: {exc}") from exc
 
 
 def _nothing_to_send(summary: Mapping[str, Any]) -> str:

@@ -11,13 +11,14 @@ add up to the total. The store is one class assembled from its parts, one module
 `records` (create, read, list, delete), `lifecycle` (start, pause, ..., the ticker's pass),
 `sending` (prepare, claim and outcome), `webhooks` (statuses, replies, the hold for early
 callbacks), `suppression` (each number with its source and time), `rows` (reports), `memory`
-(room left in Redis). Get one with `open_store(settings)`.
+(room left in Redis), `events` (outbound event subscriptions). Get one with `open_store(settings)`.
 """
 
 from typing import TYPE_CHECKING, Any
 
 from broadcaster.keys import Keys
 
+from .events import EventOutbox, HookState
 from .lifecycle import Lifecycle
 from .memory import BYTES_PER_RECIPIENT, MemoryPart, RedisMemory
 from .records import CampaignRecords
@@ -34,6 +35,7 @@ __all__ = [
     "CampaignStore",
     "Claim",
     "DailyLimit",
+    "HookState",
     "RecipientRow",
     "RedisMemory",
     "Slot",
@@ -47,7 +49,14 @@ __all__ = [
 
 
 class CampaignStore(
-    CampaignRecords, Lifecycle, SendPath, WebhookPath, SuppressionList, RowReader, MemoryPart
+    CampaignRecords,
+    Lifecycle,
+    SendPath,
+    WebhookPath,
+    SuppressionList,
+    RowReader,
+    MemoryPart,
+    EventOutbox,
 ):
     """Reads and writes campaigns in Redis. Every method is safe across processes and hosts.
 
