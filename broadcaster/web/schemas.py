@@ -87,6 +87,16 @@ class CampaignFields(BaseModel):
     account: str | None = Field(
         default=None, description="Replai account to send through (default: the sender's)."
     )
+    events_url: str | None = Field(
+        default=None,
+        description="Where this campaign's events are POSTed too, signed per Standard "
+        "Webhooks (docs/events.md).",
+    )
+    events_secret: str | None = Field(
+        default=None,
+        description="The signing secret for events_url (whsec_...; default: the "
+        "deployment's BROADCASTER_EVENTS_SECRET).",
+    )
 
     def start_time(self) -> float | None:
         """`send_at` in seconds since the epoch (a naive time is read as UTC)."""
@@ -104,6 +114,7 @@ class CampaignFields(BaseModel):
             params=self.params, channel=self.channel, name=self.name,
             send_at=self.start_time(), rate_per_minute=self.rate_per_minute,
             phone_column=self.phone_column, account=self.account,
+            events_url=self.events_url, events_secret=self.events_secret,
         )  # fmt: skip
 
 
