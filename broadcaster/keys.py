@@ -103,6 +103,10 @@ class Keys:
         """Set of unique recipients a sender reached on one UTC day."""
         return f"{self.prefix}:daily:{sender}:{day}"
 
+    def metrics(self) -> str:
+        """Hash of counters and histogram buckets every process adds to (metrics.py)."""
+        return f"{self.prefix}:metrics"
+
     # outbound event webhooks (broadcaster/events.py)
     def hooks(self) -> str:
         """Set of the ids of every event subscription (global and per campaign)."""

@@ -6,6 +6,7 @@ import threading
 from broadcaster.settings import Settings, get_settings
 from broadcaster.store import open_store
 
+from . import instruments
 from .delivery import Policy, Resources
 from .ratelimit import RateLimiter, RedisBackend
 
@@ -24,13 +25,15 @@ def build(settings: Settings) -> Resources:
     client = settings.redis_client(max_connections=DEFAULT_REDIS_CONNECTIONS)
     store = open_store(settings, redis=client)
     store.migrate_suppression()  # before any claim reads the list (a no-op once done)
-    return Resources(
+    res = Resources(
         store=store,
         client=settings.replai_client(),
         limiter=RateLimiter(RedisBackend(client), safety_margin=settings.rate_margin),
         daily_cap=settings.daily_cap,
         policy=Policy.from_settings(settings),
     )
+    instruments.measure(res)
+    return res
 
 
 def get() -> Resources:

@@ -17,7 +17,7 @@ from broadcaster.errors import ConfigurationError
 from broadcaster.events import EventRules
 from broadcaster.settings import get_settings
 
-from . import resources
+from . import instruments, resources
 from .app import app
 from .delivery import deliver
 from .dispatch import CeleryDispatch, publish_sends
@@ -172,3 +172,4 @@ def _stop_ticker(**_: Any) -> None:
     from .ticker import Ticker
 
     Ticker.stop_global()
+    instruments.recorder(resources.get().store).flush()  # this process's last counts
