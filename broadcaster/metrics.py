@@ -14,11 +14,13 @@ Labels are bounded: outcome, channel, account, sender (configured senders), call
 subscription id; never a phone number or a campaign id.
 """
 
+import bisect
+import functools
 import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = ["LATENCY_BUCKETS", "WAIT_BUCKETS", "Recorder", "field", "parse_field"]
@@ -36,8 +38,12 @@ _SEP, _EQ = "\x1f", "\x1e"
 
 def field(name: str, labels: Mapping[str, str]) -> str:
     """The hash field of one series: the name, then `label=value` pairs, sorted."""
-    parts = [name, *(f"{k}{_EQ}{_clean(v)}" for k, v in sorted(labels.items()))]
-    return _SEP.join(parts)
+    return _field(name, tuple(labels.items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _field(name: str, items: tuple[tuple[str, str], ...]) -> str:
+    return _SEP.join([name, *(f"{k}{_EQ}{_clean(v)}" for k, v in sorted(items))])
 
 
 def parse_field(raw: str) -> tuple[str, dict[str, str]]:
@@ -74,15 +80,17 @@ class Recorder:
 
     def observe(
         self, name: str, labels: Mapping[str, str], value: float,
-        buckets: Iterable[float] = LATENCY_BUCKETS,
+        buckets: Sequence[float] = LATENCY_BUCKETS,
     ) -> None:  # fmt: skip
         """Count `value` in a histogram: its bucket (`le`, not cumulative: the reader adds
         them up), the sum and the count."""
-        le = next((b for b in buckets if value <= b), float("inf"))
+        at = bisect.bisect_left(buckets, value)
+        le = _le(buckets[at]) if at < len(buckets) else "+Inf"
+        items = tuple(labels.items())
         self._add([
-            (field(name + "_bucket", {**labels, "le": _le(le)}), 1.0),
-            (field(name + "_sum", labels), value),
-            (field(name + "_count", labels), 1.0),
+            (_field(name + "_bucket", (*items, ("le", le))), 1.0),
+            (_field(name + "_sum", items), value),
+            (_field(name + "_count", items), 1.0),
         ])  # fmt: skip
 
     def flush(self) -> None:
