@@ -65,7 +65,8 @@ def test_metrics_after_a_campaign_sent_by_two_worker_processes(redis, broker, sa
     assert total(latency, "broadcaster_replai_request_seconds_bucket", le="0.01") == 0  # 20 ms
     assert total(latency, "broadcaster_replai_request_seconds_bucket", le="+Inf") == n
     assert (
-        total(found["broadcaster_slot_wait_seconds"], "broadcaster_slot_wait_seconds_count") == n
+        total(found["broadcaster_slot_wait_seconds"], "broadcaster_slot_wait_seconds_count")
+        >= n  # a send published twice is prepared twice, claimed once
     )
     assert total(found["broadcaster_window_recipients"], "broadcaster_window_recipients") == 0
     assert total(found["broadcaster_event_backlog"], "broadcaster_event_backlog") == 0
