@@ -16,6 +16,7 @@ Usage (a receiver):
 
 import dataclasses
 import datetime
+import functools
 import hashlib
 import json
 import random
@@ -134,6 +135,11 @@ def event_id(entry_id: str, fields: Mapping[str, str]) -> str:
     return "evt_" + (fields.get("id") or entry_id).replace("-", "_")
 
 
+@functools.lru_cache(maxsize=64)
+def _signer(secret: str) -> Webhook:
+    return Webhook(secret)
+
+
 def signed_request(
     entry_id: str, fields: Mapping[str, str], phone: str | None, secret: str, now: float
 ) -> tuple[dict[str, str], bytes]:
@@ -145,6 +151,6 @@ def signed_request(
         "content-type": "application/json",
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(now)),
-        "webhook-signature": Webhook(secret).sign(msg_id, when, body),
+        "webhook-signature": _signer(secret).sign(msg_id, when, body),
     }
     return headers, body.encode()

@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     reply_window: float = Field(default=7 * 86400.0, gt=0)
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
 
+    #: Workers count and time their sends for /metrics (docs/metrics.md).
+    metrics: bool = True
+
     # Outbound event webhooks (broadcaster/events.py, docs/events.md)
     #: Subscriptions to every campaign's events (JSON list: [{"url": "https://...",
     #: "secret": "whsec_..."}]); a campaign gets those configured when it is launched.

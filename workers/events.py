@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 HAND_OUT_LEASE = 10.0
 #: Seconds one task delivers before it gives the subscription back (others get the thread).
 DEFAULT_BUDGET = 5.0
-_BATCH = 20
+_BATCH = 50
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -101,26 +101,36 @@ class EventSender:
             batch = self.store.waiting_events(sub, _BATCH)
             if not batch:
                 break
-            for entry_id, fields in batch:
-                if time.monotonic() - renewed > self.lock_ttl / 3:
-                    if not self.store.lock_hook(sub, token, self.lock_ttl):
-                        return done  # the lock ran out: another task has the subscription
-                    renewed = time.monotonic()
-                phone = self.store.event_phone(fields)
-                headers, body = events.signed_request(
-                    entry_id, fields, phone, secret, self.clock()
-                )
-                started = time.monotonic()
-                outcome = post_event(self.http, url, headers, body)
-                if self.observe is not None:
-                    self.observe(fields["type"], outcome, time.monotonic() - started)
-                if outcome.ok:
-                    self.store.event_delivered(sub, entry_id)
+            delivered: list[str] = []
+            try:
+                for (entry_id, fields), phone in zip(
+                    batch, self.store.event_phones(batch), strict=True
+                ):
+                    if time.monotonic() - renewed > self.lock_ttl / 3:
+                        if not self.store.lock_hook(sub, token, self.lock_ttl):
+                            return done  # the lock ran out: another task has the subscription
+                        renewed = time.monotonic()
+                    outcome = self._post(url, secret, entry_id, fields, phone)
+                    if not outcome.ok:
+                        self.store.events_delivered(sub, delivered)
+                        delivered = []
+                        self._failed(sub, entry_id, fields, outcome)
+                        return done
+                    delivered.append(entry_id)
                     done += 1
-                    continue
-                self._failed(sub, entry_id, fields, outcome)
-                return done
+            finally:  # acknowledged a batch at a time: a crash repeats at most one batch
+                self.store.events_delivered(sub, delivered)
         return done
+
+    def _post(
+        self, url: str, secret: str, entry_id: str, fields: dict[str, str], phone: str | None
+    ) -> Outcome:
+        headers, body = events.signed_request(entry_id, fields, phone, secret, self.clock())
+        started = time.monotonic()
+        outcome = post_event(self.http, url, headers, body)
+        if self.observe is not None:
+            self.observe(fields["type"], outcome, time.monotonic() - started)
+        return outcome
 
     def _failed(self, sub: str, entry_id: str, fields: dict[str, str], outcome: Outcome) -> None:
         if outcome.gone:

@@ -32,7 +32,8 @@ def build(settings: Settings) -> Resources:
         daily_cap=settings.daily_cap,
         policy=Policy.from_settings(settings),
     )
-    instruments.measure(res)
+    if settings.metrics:
+        instruments.measure(res)
     return res
 
 

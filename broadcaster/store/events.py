@@ -141,21 +141,29 @@ class EventOutbox(StoreBase):
             for eid, fields in entries
         ]
 
-    def event_phone(self, fields: dict[str, str]) -> str | None:
-        """The number of the recipient an event is about (None: a campaign event, or the
-        campaign is gone)."""
-        if "r" not in fields:
-            return None
-        bucket, field = divmod(int(fields["r"]), BUCKET_SIZE)
-        record = self.redis.hget(self.keys.recipients(fields["c"], bucket), field)
-        return record.decode().partition("\x1f")[0] if record else None
+    def event_phones(self, batch: Sequence[tuple[str, dict[str, str]]]) -> list[str | None]:
+        """The number of the recipient each event is about, in one round trip (None: a
+        campaign event, or the campaign is gone)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for _, fields in batch:
+            if "r" in fields:
+                bucket, field = divmod(int(fields["r"]), BUCKET_SIZE)
+                pipe.hget(self.keys.recipients(fields["c"], bucket), field)
+        found = iter(pipe.execute())
+        phones: list[str | None] = []
+        for _, fields in batch:
+            record = next(found) if "r" in fields else None
+            phones.append(record.decode().partition("\x1f")[0] if record else None)
+        return phones
 
-    def event_delivered(self, sub: str, entry_id: str) -> None:
-        """The receiver took the event: it leaves the queue."""
+    def events_delivered(self, sub: str, entry_ids: Sequence[str]) -> None:
+        """The receiver took these events: they leave the queue."""
+        if not entry_ids:
+            return
         k = self.keys
         pipe = self.redis.pipeline()
-        pipe.xdel(k.hook_events(sub), entry_id)
-        pipe.hincrby(k.hook(sub), "delivered", 1)
+        pipe.xdel(k.hook_events(sub), *entry_ids)
+        pipe.hincrby(k.hook(sub), "delivered", len(entry_ids))
         pipe.hset(k.hook(sub), mapping={"attempts": 0, "next_at": 0})
         pipe.execute()
 
