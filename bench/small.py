@@ -39,12 +39,15 @@ class Arrivals:
         arrivals = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers
+
             def do_POST(self) -> None:
                 now = time.time()
                 body = json.loads(self.rfile.read(int(self.headers["content-length"])))
                 stamp = _parse_stamp(body["timestamp"])
                 arrivals.got.setdefault(self.headers["webhook-id"], (now, stamp))
                 self.send_response(204)
+                self.send_header("content-length", "0")
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:

@@ -149,6 +149,7 @@ def signed_request(
     when = datetime.datetime.fromtimestamp(int(now), datetime.UTC)
     headers = {
         "content-type": "application/json",
+        "user-agent": "broadcaster-events/1",
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(now)),
         "webhook-signature": _signer(secret).sign(msg_id, when, body),

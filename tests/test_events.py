@@ -4,7 +4,6 @@ receiver on loopback, in order, retried, dead-lettered, replayed."""
 
 import dataclasses
 
-import httpx
 import pytest
 
 from broadcaster.campaigns import RecipientStatus
@@ -12,6 +11,7 @@ from broadcaster.events import EventRules, Subscription, backoff
 from broadcaster.webhook_changes import Reply, StatusChange, WebhookChanges
 from tests import factories
 from tests.event_receiver import SECRET, Receiver
+from workers.event_http import EventConnections
 from workers.events import EventSender
 
 S = RecipientStatus
@@ -113,7 +113,7 @@ def test_two_subscribers_get_one_event_id_and_a_full_queue_drops_counted(store):
 
 
 def sender(store, rules=RULES, timeout=2.0):
-    http = httpx.Client(timeout=timeout)
+    http = EventConnections(timeout)
     return EventSender(store, http, dataclasses.replace(rules, timeout=timeout),
                        clock=store.clock)  # fmt: skip
 

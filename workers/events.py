@@ -20,12 +20,13 @@ import logging
 import os
 import time
 from collections.abc import Callable
-
-import httpx
+from http.client import HTTPException
 
 from broadcaster import events
 from broadcaster.events import EventRules
 from broadcaster.store import CampaignStore
+
+from .event_http import EventConnections
 
 __all__ = ["HAND_OUT_LEASE", "EventSender", "Outcome", "post_event"]
 
@@ -49,15 +50,14 @@ class Outcome:
     status: int | None = None
 
 
-def post_event(http: httpx.Client, url: str, headers: dict[str, str], body: bytes) -> Outcome:
+def post_event(http: EventConnections, url: str, headers: dict[str, str], body: bytes) -> Outcome:
     """POST one signed event; never raises for the receiver's failures."""
     try:
-        response = http.post(url, content=body, headers=headers)
-    except httpx.TimeoutException as exc:
-        return Outcome(False, error=f"timeout: {type(exc).__name__}")
-    except httpx.HTTPError as exc:
+        code = http.post(url, headers, body)
+    except TimeoutError as exc:
+        return Outcome(False, error=f"timeout: {exc or type(exc).__name__}")
+    except (OSError, HTTPException) as exc:
         return Outcome(False, error=f"connection error: {type(exc).__name__}: {exc}")
-    code = response.status_code
     if 200 <= code < 300:
         return Outcome(True, status=code)
     return Outcome(False, gone=code == 410, error=f"HTTP {code}", status=code)
@@ -69,7 +69,7 @@ class EventSender:
     def __init__(
         self,
         store: CampaignStore,
-        http: httpx.Client,
+        http: EventConnections,
         rules: EventRules,
         *,
         clock: Callable[[], float] = time.time,
@@ -151,16 +151,12 @@ class EventSender:
         )
 
 
-_http: tuple[int, httpx.Client] | None = None
+_http: tuple[int, EventConnections] | None = None
 
 
-def http_client(timeout: float) -> httpx.Client:
-    """This process's client for event POSTs (a new one after a fork)."""
+def http_client(timeout: float) -> EventConnections:
+    """This process's connections for event POSTs (new ones after a fork)."""
     global _http
     if _http is None or _http[0] != os.getpid():
-        client = httpx.Client(
-            timeout=timeout, follow_redirects=False,
-            headers={"user-agent": "broadcaster-events/1"},
-        )  # fmt: skip
-        _http = (os.getpid(), client)
+        _http = (os.getpid(), EventConnections(timeout))
     return _http[1]
