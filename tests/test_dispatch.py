@@ -15,7 +15,7 @@ from broadcaster.limits import Limits
 from broadcaster.settings import Settings, get_settings
 from tests import factories
 from tests.conftest import BROKER_DB, redis_url
-from workers.dispatch import SPREAD, batch_size
+from workers.dispatch import FAN_OUT_MAX
 
 
 @pytest.fixture
@@ -78,22 +78,26 @@ def test_publish_sends_queues_tasks_of_send_batch_recipients_carrying_ids_only(r
     from workers.tasks import app, publish_sends
 
     batch = get_settings().send_batch
-    n = SPREAD * batch + 3
+    n = FAN_OUT_MAX + 3
     publish_sends("c1", range(n))
     tasks = _queued_tasks(app.conf.task_default_queue)
-    assert [name for name, _ in tasks] == ["broadcaster.send_messages"] * (SPREAD + 1)
+    assert [name for name, _ in tasks] == ["broadcaster.send_messages"] * len(tasks)
     assert [args for _, args in tasks] == [
         ["c1", list(range(start, min(start + batch, n)))] for start in range(0, n, batch)
     ]
     publish_sends("c1", [])
-    assert len(_queued_tasks(app.conf.task_default_queue)) == SPREAD + 1
+    assert len(_queued_tasks(app.conf.task_default_queue)) == len(tasks)
 
 
-@pytest.mark.parametrize(
-    "released,expected", [(1, 1), (2, 1), (4, 1), (5, 2), (10, 3), (32, 8), (33, 8), (500, 8)]
-)
-def test_a_small_release_is_spread_over_several_tasks(released, expected):
-    assert batch_size(released, 8) == expected
+def test_a_small_release_is_one_task_sent_side_by_side(redis):
+    from workers.tasks import app, publish_sends
+
+    publish_sends("c1", range(10))
+    [message] = redis_lib.Redis.from_url(redis_url(BROKER_DB)).lrange(
+        app.conf.task_default_queue, 0, -1
+    )
+    body = json.loads(base64.b64decode(json.loads(message)["body"]))
+    assert body[0] == ["c1", list(range(10))] and body[1] == {"fan_out": True}
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from broadcaster.settings import get_settings
 
 from .app import app
 
-__all__ = ["SEND_TASK", "CeleryDispatch", "batch_size", "publish_sends"]
+__all__ = ["FAN_OUT_MAX", "SEND_TASK", "CeleryDispatch", "publish_sends"]
 
 #: The task that sends a batch of recipients (`workers.tasks.send_messages`).
 SEND_TASK = "broadcaster.send_messages"
@@ -22,27 +22,25 @@ def publish_sends(
     campaign_id: str, indexes: Iterable[int], *, celery_app: Celery | None = None
 ) -> None:
     """Put the recipients on the queue as send tasks of `BROADCASTER_SEND_BATCH` each, in one
-    batch of broker writes (on Redis; RabbitMQ confirms each publish)."""
+    batch of broker writes (on Redis; RabbitMQ confirms each publish); a release of at most
+    `FAN_OUT_MAX` as one task sent side by side."""
     indexes = list(indexes)
     if not indexes:
         return
-    size, on = batch_size(len(indexes), get_settings().send_batch), celery_app or app
+    size, on = get_settings().send_batch, celery_app or app
+    if 1 < len(indexes) <= FAN_OUT_MAX:
+        on.send_task(SEND_TASK, (campaign_id, indexes), {"fan_out": True})
+        return
     with on.producer_or_acquire() as producer, producer.batch():
         for start in range(0, len(indexes), size):
             chunk = indexes[start : start + size]
             on.send_task(SEND_TASK, (campaign_id, chunk), producer=producer)
 
 
-#: A release this small or smaller is spread over up to this many tasks, so a small campaign's
-#: recipients go out side by side on several threads instead of one after the other.
-SPREAD = 4
-
-
-def batch_size(released: int, send_batch: int) -> int:
-    """Recipients per task for a release of `released`: `send_batch`, or fewer for a small
-    release (10 recipients: 3 tasks of 3 or 4 rather than 8 and 2, so the last of them
-    leaves about 4 provider round trips after the call, not 8)."""
-    return max(1, min(send_batch, -(-released // SPREAD)))
+#: A release of at most this many recipients (a small campaign's) goes out as one task whose
+#: recipients are sent side by side (`send_messages(..., fan_out=True)`): one task message
+#: for the campaign, and its last send leaves about when its first does.
+FAN_OUT_MAX = 16
 
 
 class CeleryDispatch:
