@@ -98,6 +98,11 @@ def test_a_small_release_is_one_task_sent_side_by_side(redis):
     )
     body = json.loads(base64.b64decode(json.loads(message)["body"]))
     assert body[0] == ["c1", list(range(10))] and body[1] == {"fan_out": True}
+    publish_sends("c1", range(20, 25))  # a larger campaign's refill: one batch, as before
+    assert _queued_tasks(app.conf.task_default_queue)[-1] == (
+        "broadcaster.send_messages",
+        ["c1", list(range(20, 25))],
+    )
 
 
 @pytest.mark.slow
