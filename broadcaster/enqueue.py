@@ -58,6 +58,8 @@ def enqueue_broadcast(
     blackout: Sequence[str] = (),
     local_time: bool = True,
     expires_at: datetime.datetime | float | None = None,
+    events_url: str | None = None,
+    events_secret: str | None = None,
     store: CampaignStore | None = None,
     client: ReplaiClient | None = None,
     dispatch: Dispatch | None = None,
@@ -70,6 +72,9 @@ def enqueue_broadcast(
     (default `BROADCASTER_DEFAULT_REGION`) is where numbers without a country code are from.
     `window` caps the recipients in flight below `BROADCASTER_DISPATCH_WINDOW`. `account` names
     the Replai account to send through (default: the sender's, else `default`).
+    `events_url` receives this campaign's events (docs/events.md), signed per Standard
+    Webhooks with `events_secret` (default `BROADCASTER_EVENTS_SECRET`), besides the
+    deployment's `BROADCASTER_EVENT_WEBHOOKS`.
 
     `hours` and `days` set a sending calendar (`hours="09:00-17:00", days="mon-fri"`, or rules
     `hours="mon-fri 09:00-17:00; sat 10:00-14:00"`; default `BROADCASTER_SENDING_HOURS`,
@@ -97,7 +102,8 @@ def enqueue_broadcast(
         sender=sender, text=text, template=template, language=language, params=params,
         channel=channel, name=name, send_at=send_at, rate_per_minute=rate_per_minute,
         phone_column=phone_column, account=account, sheet=sheet, hours=hours, days=days, tz=tz,
-        blackout=blackout, local_time=local_time, expires_at=expires_at,
+        blackout=blackout, local_time=local_time, expires_at=expires_at, events_url=events_url,
+        events_secret=events_secret,
     )  # fmt: skip
     opened: list[ReplaiClient] = []
 

@@ -103,6 +103,35 @@ class Keys:
         """Set of unique recipients a sender reached on one UTC day."""
         return f"{self.prefix}:daily:{sender}:{day}"
 
+    def metrics(self) -> str:
+        """Hash of counters and histogram buckets every process adds to (metrics.py)."""
+        return f"{self.prefix}:metrics"
+
+    # outbound event webhooks (broadcaster/events.py)
+    def hooks(self) -> str:
+        """Set of the ids of every event subscription (global and per campaign)."""
+        return f"{self.prefix}:hooks"
+
+    def hook(self, sub: str) -> str:
+        """Hash of one subscription: url, secret, disabled, attempts, next_at, last_error..."""
+        return f"{self.prefix}:hook:{sub}"
+
+    def hook_events(self, sub: str) -> str:
+        """Stream of a subscription's events not delivered yet, oldest first (bounded)."""
+        return f"{self.prefix}:hook:{sub}:q"
+
+    def hook_dead(self, sub: str) -> str:
+        """List of a subscription's events given up on (JSON, newest first; bounded)."""
+        return f"{self.prefix}:hook:{sub}:dead"
+
+    def hook_lock(self, sub: str) -> str:
+        """Lock of the one task delivering a subscription's events (they go in order)."""
+        return f"{self.prefix}:hook:{sub}:lock"
+
+    def hook_stats(self) -> str:
+        """Hash of event counters: `dropped` (a subscription's backlog was full)."""
+        return f"{self.prefix}:hookstats"
+
     # per campaign
     def campaign(self, cid: str) -> str:
         """Hash of the campaign's fields."""

@@ -13,6 +13,7 @@ from redis.retry import Retry
 from .accounts import ReplaiAccount, SenderConfig, load_accounts
 from .channels import Channel
 from .errors import ConfigurationError
+from .events import EventWebhook
 from .limits import DEFAULT_ACCOUNT
 from .optouts import DEFAULT_OPT_OUT_BUTTONS
 from .replai import ReplaiClient
@@ -168,6 +169,26 @@ class Settings(BaseSettings):
     #: forget`): the entry still blocks the number without keeping it readable. Needed to
     #: erase; keep it secret and never change it, or erased numbers are no longer recognised.
     erasure_secret: SecretStr | None = None
+    #: Workers count and time their sends for /metrics (docs/metrics.md).
+    metrics: bool = True
+
+    # Outbound event webhooks (broadcaster/events.py, docs/events.md)
+    #: Subscriptions to every campaign's events (JSON list: [{"url": "https://...",
+    #: "secret": "whsec_..."}]); a campaign gets those configured when it is launched.
+    event_webhooks: list[EventWebhook] = Field(default_factory=list)
+    #: The signing secret of a campaign's own `events_url` when the launch names none
+    #: (Standard Webhooks form: `whsec_` and base64 of 24 to 64 random bytes).
+    events_secret: SecretStr | None = None
+    #: Events waiting per subscription, at most; past it new events are dropped, counted.
+    events_backlog: int = Field(default=100_000, ge=1)
+    #: Events given up on kept per subscription for replay (newest first).
+    events_dead_max: int = Field(default=10_000, ge=1)
+    #: Seconds an event is retried before it goes to the dead-letter list.
+    events_max_age: float = Field(default=86_400.0, gt=0)
+    #: First retry delay in seconds; doubles per failed attempt, with jitter, up to an hour.
+    events_backoff_base: float = Field(default=5.0, gt=0)
+    #: Seconds one event POST may take (connect, send, answer) before it counts as failed.
+    events_timeout: float = Field(default=5.0, gt=0)
 
     @field_validator("api_keys", "opt_out_keywords", "opt_out_buttons", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from broadcaster.limits import Limits
 from broadcaster.settings import Settings, get_settings
 from tests import factories
 from tests.conftest import BROKER_DB, redis_url
+from workers.dispatch import FAN_OUT_MAX
 
 
 @pytest.fixture
@@ -77,16 +78,31 @@ def test_publish_sends_queues_tasks_of_send_batch_recipients_carrying_ids_only(r
     from workers.tasks import app, publish_sends
 
     batch = get_settings().send_batch
-    publish_sends("c1", range(2 * batch + 3))
+    n = FAN_OUT_MAX + 3
+    publish_sends("c1", range(n))
     tasks = _queued_tasks(app.conf.task_default_queue)
-    assert [name for name, _ in tasks] == ["broadcaster.send_messages"] * 3
+    assert [name for name, _ in tasks] == ["broadcaster.send_messages"] * len(tasks)
     assert [args for _, args in tasks] == [
-        ["c1", list(range(batch))],
-        ["c1", list(range(batch, 2 * batch))],
-        ["c1", list(range(2 * batch, 2 * batch + 3))],
+        ["c1", list(range(start, min(start + batch, n)))] for start in range(0, n, batch)
     ]
     publish_sends("c1", [])
-    assert len(_queued_tasks(app.conf.task_default_queue)) == 3
+    assert len(_queued_tasks(app.conf.task_default_queue)) == len(tasks)
+
+
+def test_a_small_release_is_one_task_sent_side_by_side(redis):
+    from workers.tasks import app, publish_sends
+
+    publish_sends("c1", range(10))
+    [message] = redis_lib.Redis.from_url(redis_url(BROKER_DB)).lrange(
+        app.conf.task_default_queue, 0, -1
+    )
+    body = json.loads(base64.b64decode(json.loads(message)["body"]))
+    assert body[0] == ["c1", list(range(10))] and body[1] == {"fan_out": True}
+    publish_sends("c1", range(20, 25))  # a larger campaign's refill: one batch, as before
+    assert _queued_tasks(app.conf.task_default_queue)[-1] == (
+        "broadcaster.send_messages",
+        ["c1", list(range(20, 25))],
+    )
 
 
 @pytest.mark.slow

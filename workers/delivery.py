@@ -115,6 +115,8 @@ class Resources:
     campaigns: dict[str, Campaign] = dataclasses.field(default_factory=dict)
     #: Campaigns' sending hours, as the send path needs them (`sendhours`).
     hours: SendHours = dataclasses.field(default_factory=SendHours)
+    #: Where the wait for each rate-limit slot is reported (workers/instruments.py).
+    observe_wait: Callable[[Campaign, float], None] | None = None
 
     def campaign(self, cid: str) -> Campaign:
         """The campaign's (immutable) message fields, cached per process."""
@@ -138,6 +140,8 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
     ticket = res.store.prepare(cid, index, slot=slot, daily=_daily(res, campaign), hours=hours)
     if not ticket.ok:
         return ticket.released
+    if res.observe_wait is not None:
+        res.observe_wait(campaign, ticket.wait)
     text, params = campaign.message_for(ticket.variables)  # before the claim: nothing after it
     claim = _claim_on_time(res, campaign, index, ticket, slot, start + ticket.wait)
     if claim is None or not claim.ok:

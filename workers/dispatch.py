@@ -12,7 +12,7 @@ from broadcaster.settings import get_settings
 
 from .app import app
 
-__all__ = ["SEND_TASK", "CeleryDispatch", "publish_sends"]
+__all__ = ["FAN_OUT_MAX", "SEND_TASK", "CeleryDispatch", "publish_sends"]
 
 #: The task that sends a batch of recipients (`workers.tasks.send_messages`).
 SEND_TASK = "broadcaster.send_messages"
@@ -22,15 +22,27 @@ def publish_sends(
     campaign_id: str, indexes: Iterable[int], *, celery_app: Celery | None = None
 ) -> None:
     """Put the recipients on the queue as send tasks of `BROADCASTER_SEND_BATCH` each, in one
-    batch of broker writes (on Redis; RabbitMQ confirms each publish)."""
+    batch of broker writes (on Redis; RabbitMQ confirms each publish); a small campaign's
+    release (`FAN_OUT_MAX`) as one task sent side by side."""
     indexes = list(indexes)
     if not indexes:
         return
     size, on = get_settings().send_batch, celery_app or app
+    if len(indexes) > 1 and max(indexes) < FAN_OUT_MAX:  # a small campaign's recipients
+        on.send_task(SEND_TASK, (campaign_id, indexes), {"fan_out": True})
+        return
     with on.producer_or_acquire() as producer, producer.batch():
         for start in range(0, len(indexes), size):
             chunk = indexes[start : start + size]
             on.send_task(SEND_TASK, (campaign_id, chunk), producer=producer)
+
+
+#: A release of recipients all among a campaign's first this many (a small campaign's: the
+#: refills of a larger one come later in the list) goes out as one task whose recipients are
+#: sent side by side (`send_messages(..., fan_out=True)`): one task message for the campaign,
+#: and its last send leaves about when its first does. A larger campaign's refills keep their
+#: batches, sent one after the other, so its pacing is as before.
+FAN_OUT_MAX = 16
 
 
 class CeleryDispatch:

@@ -8,6 +8,7 @@ from broadcaster.sendhours import SendHours
 from broadcaster.settings import Settings, get_settings
 from broadcaster.store import open_store
 
+from . import instruments
 from .delivery import Policy, Resources
 from .ratelimit import RateLimiter, RedisBackend
 
@@ -26,7 +27,7 @@ def build(settings: Settings) -> Resources:
     client = settings.redis_client(max_connections=DEFAULT_REDIS_CONNECTIONS)
     store = open_store(settings, redis=client)
     store.migrate_suppression()  # before any claim reads the list (a no-op once done)
-    return Resources(
+    res = Resources(
         store=store,
         client=settings.replai_client(),
         limiter=RateLimiter(RedisBackend(client), safety_margin=settings.rate_margin),
@@ -34,6 +35,9 @@ def build(settings: Settings) -> Resources:
         policy=Policy.from_settings(settings),
         hours=SendHours(CalendarClock.parse(settings.calendar_clock), settings.calendar_margin),
     )
+    if settings.metrics:
+        instruments.measure(res)
+    return res
 
 
 def get() -> Resources:

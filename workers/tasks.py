@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import redis
@@ -14,15 +15,18 @@ from celery.signals import worker_init, worker_process_init, worker_ready, worke
 from broadcaster import operations
 from broadcaster.campaigns import RecipientStatus
 from broadcaster.errors import ConfigurationError
+from broadcaster.events import EventRules
 from broadcaster.settings import get_settings
 
-from . import resources
+from . import instruments, resources
 from .app import app
 from .delivery import deliver
 from .dispatch import CeleryDispatch, publish_sends
+from .events import EventSender, http_client
 from .outages import retry_while_unavailable, unavailable
 
 __all__ = [
+    "deliver_events",
     "requeue_campaign",
     "resume_campaign",
     "send_message",
@@ -34,7 +38,34 @@ logger = logging.getLogger(__name__)
 
 
 @app.task(name="broadcaster.send_messages", acks_late=True, reject_on_worker_lost=True)
-def send_messages(campaign_id: str, indexes: list[int]) -> None:
+def send_messages(campaign_id: str, indexes: list[int], fan_out: bool = False) -> None:
+    """Send a few recipients' messages: one after the other, or side by side with `fan_out`
+    (a small campaign's whole release in one task, `publish_sends`), on this process's
+    fan-out threads (`FAN_OUT_THREADS`), so its last message leaves about when its first does.
+    Each recipient is handled as below either way.
+    """
+    if fan_out and len(indexes) > 1:
+        futures = [_fan_out_pool().submit(_send_batch, campaign_id, [i]) for i in indexes]
+        failure = next((f.exception() for f in futures if f.exception() is not None), None)
+        if failure is not None:
+            raise failure
+    else:
+        _send_batch(campaign_id, indexes)
+
+
+#: Threads per worker process that send the recipients of fanned-out tasks.
+FAN_OUT_THREADS = 16
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _fan_out_pool() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (os.getpid(), ThreadPoolExecutor(FAN_OUT_THREADS, "broadcaster-fan-out"))
+    return _pool[1]
+
+
+def _send_batch(campaign_id: str, indexes: list[int]) -> None:
     """Send a few recipients' messages, one after the other.
 
     The task carries ids only (no phone number in Flower). Each recipient is claimed just
@@ -79,6 +110,22 @@ def send_messages(campaign_id: str, indexes: list[int]) -> None:
 def send_message(campaign_id: str, index: int) -> None:
     """One recipient: the task of earlier versions, still consumed while their queue drains."""
     publish_sends(campaign_id, deliver(resources.get(), campaign_id, index))
+
+
+@app.task(name="broadcaster.deliver_events", acks_late=True, reject_on_worker_lost=True)
+def deliver_events(subscription: str, token: str) -> None:
+    """Deliver a subscription's waiting events, in order, while `token` holds its lock (the
+    ticker took it for this task). A task delivered twice, or after its lock ran out, does
+    nothing: another has the subscription."""
+    settings = get_settings()
+    rules = EventRules.from_settings(settings)
+    sender = EventSender(resources.get().store, http_client(rules.timeout), rules)
+    sender.run(subscription, token)
+
+
+def hand_out_events(subscription: str, token: str) -> None:
+    """Queue a delivery task for a subscription (the ticker's hook)."""
+    deliver_events.delay(subscription, token)
 
 
 @app.task(name="broadcaster.start_campaign")
@@ -132,7 +179,7 @@ def _fresh_resources(**_: Any) -> None:
 def _start_ticker(**_: Any) -> None:
     from .ticker import Ticker
 
-    Ticker.start_global(CeleryDispatch())
+    Ticker.start_global(CeleryDispatch(), hand_out_events)
     _freeze_heap()
 
 
@@ -153,3 +200,4 @@ def _stop_ticker(**_: Any) -> None:
     from .ticker import Ticker
 
     Ticker.stop_global()
+    instruments.recorder(resources.get().store).flush()  # this process's last counts

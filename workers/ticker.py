@@ -13,6 +13,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 
 import redis
 
@@ -22,7 +23,7 @@ from broadcaster.operations import Dispatch
 from broadcaster.settings import get_settings
 from broadcaster.store import CampaignStore
 
-from . import resources
+from . import events, resources
 from .retention import Retention
 
 __all__ = ["Ticker"]
@@ -53,9 +54,11 @@ class Ticker:
         interval: float = DEFAULT_INTERVAL,
         node: str | None = None,
         retention: Retention | None = None,
+        hand_out_events: Callable[[str, str], None] | None = None,
     ) -> None:
         self.store = store
         self.retention = retention
+        self.hand_out_events = hand_out_events
         self.node = node or f"{socket.gethostname()}:{os.getpid()}"
         self.dispatch = dispatch
         self.interval = interval
@@ -65,12 +68,16 @@ class Ticker:
         self._thread = threading.Thread(target=self._run, name="broadcaster-ticker", daemon=True)
 
     @classmethod
-    def start_global(cls, dispatch: Dispatch) -> None:
+    def start_global(
+        cls, dispatch: Dispatch, hand_out_events: Callable[[str, str], None] | None = None
+    ) -> None:
         """Start this process's ticker (called when the worker is ready)."""
         if cls._global is None:
             res = resources.get()
             retention = Retention.from_settings(res.store, get_settings())
-            ticker = cls._global = cls(res.store, dispatch, retention=retention)
+            ticker = cls._global = cls(
+                res.store, dispatch, retention=retention, hand_out_events=hand_out_events
+            )
             ticker._thread.start()  # first: with Redis down now, the thread keeps trying
             try:
                 ticker.beat()
@@ -107,7 +114,22 @@ class Ticker:
             published += len(released)
         if self.retention is not None:
             self.retention.maybe_run()
+        if self.hand_out_events is not None:
+            self._events_due()
         return published
+
+    def _events_due(self) -> None:
+        """Hand each subscription with events due to a delivery task (with its lock)."""
+        assert self.hand_out_events is not None
+        for sub in self.store.due_hooks():
+            token = uuid.uuid4().hex
+            if not self.store.lock_hook(sub, token, events.HAND_OUT_LEASE):
+                continue
+            try:
+                self.hand_out_events(sub, token)
+            except Exception as exc:  # the broker is away: try again next tick
+                self.store.unlock_hook(sub, token)
+                logger.warning("ticker: events of %s not handed out: %r", sub, exc)
 
     def beat(self) -> None:
         """Tell the world this worker is alive (read by health checks)."""

@@ -28,7 +28,7 @@ local function key(n, cid) return ARGV[T + 2 * n] .. cid .. ARGV[T + 1 + 2 * n] 
 -- or archived (its report is written, its recipients leave Redis) is counted as late and
 -- changes nothing.
 local function campaign(cid)
-  local C = {campaign = key(0, cid), status = key(1, cid), counts = key(2, cid),
+  local C = {cid = cid, campaign = key(0, cid), status = key(1, cid), counts = key(2, cid),
              meta = key(3, cid), errors = key(4, cid), replies = key(5, cid)}
   local f = redis.call('HMGET', C.campaign, 'total', 'archiving')
   if not f[1] then return nil end
@@ -89,6 +89,7 @@ for _ = 1, nst do
       if source ~= '' then
         local phone = recipient_phone(cid, idx)
         if phone ~= '' then opted_out = opted_out + opt_out(G, phone, source, t) end
+        emit(C.campaign, cid, 'recipient.opted_out', idx, t, {source = source})
       end
     end
   else

@@ -30,6 +30,7 @@ if state ~= 'running' then
 end
 if expired(KEYS, now) then  -- its validity ended while it waited for its slot
   move(KEYS[2], KEYS[5], idx, QUEUED, EXPIRED)
+  emit_status(KEYS[1], cid, idx, EXPIRED, now)
   redis.call('ZREM', KEYS[3], idx)
   redis.call('BITFIELD', KEYS[11], 'SET', 'u32', idx * 40 + 8, math.floor(now))
   return {5, refill(KEYS, cid, now, tonumber(ARGV[5]))}

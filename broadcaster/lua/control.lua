@@ -22,6 +22,7 @@ if action == 'start' then
   redis.call('HSET', KEYS[1], 'state', 'running', 'started_at', now)
   redis.call('SADD', KEYS[6], cid)
   event(KEYS[7], now, 'started')
+  emit(KEYS[1], cid, 'campaign.started', nil, now, nil)
   return {'ok', refill(KEYS, cid, now, stale), 0}
 elseif action == 'pause' then
   if state ~= 'running' and state ~= 'scheduled' then return bad() end
@@ -29,6 +30,7 @@ elseif action == 'pause' then
   redis.call('SREM', KEYS[6], cid)
   redis.call('ZREM', KEYS[9], cid)
   event(KEYS[7], now, 'paused', {reason = ARGV[5]})
+  emit(KEYS[1], cid, 'campaign.paused', nil, now, {reason = ARGV[5] or ''})
   return {'ok', {}, 0}
 elseif action == 'resume' then
   if state ~= 'paused' then return bad() end
@@ -36,6 +38,7 @@ elseif action == 'resume' then
   redis.call('HSETNX', KEYS[1], 'started_at', now)
   redis.call('SADD', KEYS[6], cid)
   event(KEYS[7], now, 'resumed')
+  emit(KEYS[1], cid, 'campaign.resumed', nil, now, nil)
   return {'ok', refill(KEYS, cid, now, stale), 0}
 elseif action == 'cancel' then
   if state == 'cancelled' or state == 'completed' then return bad() end
@@ -68,6 +71,7 @@ elseif action == 'cancel' then
   redis.call('DEL', KEYS[8])
   redis.call('HSET', KEYS[1], 'finished_at', now)
   event(KEYS[7], now, 'cancelled', {recipients = n})
+  emit(KEYS[1], cid, 'campaign.cancelled', nil, now, nil)
   return {'ok', {}, n}
 elseif action == 'requeue' then
   if state == 'cancelled' or state == 'draft' then return bad() end

@@ -25,6 +25,7 @@ else
   redis.call('ZREM', KEYS[3], idx)
 end
 move(KEYS[2], KEYS[5], idx, cur, new)
+emit_status(KEYS[1], cid, idx, new, now, ARGV[9], ARGV[7])
 if ARGV[5] == '1' then
   redis.call('BITFIELD', KEYS[9], 'OVERFLOW', 'SAT', 'INCRBY', 'u8', idx * 40, 1)
   count_send(KEYS[14], now)
@@ -45,7 +46,7 @@ end
 -- Callbacks for this message that beat this step to Redis were held (receipts.lua): they are
 -- applied now, in the same step, so the recipient ends as the provider reported.
 if ARGV[7] ~= '' and redis.call('HEXISTS', KEYS[18], ARGV[12]) == 1 then
-  local C = {campaign = KEYS[1], status = KEYS[2], counts = KEYS[5], meta = KEYS[9],
+  local C = {cid = cid, campaign = KEYS[1], status = KEYS[2], counts = KEYS[5], meta = KEYS[9],
              errors = KEYS[12], replies = KEYS[15]}
   local G = {suppression = KEYS[16], resumes = KEYS[17], held = KEYS[18], since = KEYS[19],
              stats = KEYS[20]}

@@ -31,6 +31,43 @@ local function event(key, now, kind, extra)
   redis.call('RPUSH', key, cjson.encode(e))
 end
 
+-- Outbound events (broadcaster/events.py). A campaign with subscriptions has the field
+-- `hooks`: "<cap> <stats key> <stream key>...". An event goes to each stream in this same
+-- step; a stream already holding `cap` events drops it, counted in the stats hash. Streams after
+-- the first get the first one's entry id as `id`: one event id for every subscriber.
+local function emit(ckey, cid, kind, idx, t, extra)
+  local hooks = redis.call('HGET', ckey, 'hooks')
+  if not hooks then return end
+  local f = {'type', kind, 'c', cid, 't', tostring(t)}
+  if idx then f[#f + 1] = 'r'; f[#f + 1] = tostring(idx) end
+  for k, v in pairs(extra or {}) do
+    if v ~= '' then f[#f + 1] = k; f[#f + 1] = v end
+  end
+  local cap, stats
+  for word in string.gmatch(hooks, '%S+') do
+    if not cap then
+      cap = tonumber(word)
+    elseif not stats then
+      stats = word
+    elseif redis.call('XLEN', word) >= cap then
+      redis.call('HINCRBY', stats, 'dropped', 1)
+    else
+      local id = redis.call('XADD', word, '*', unpack(f))
+      if f[#f - 1] ~= 'id' then f[#f + 1] = 'id'; f[#f + 1] = id end
+    end
+  end
+end
+
+-- The recipient statuses subscribers hear about.
+local EMITTED = {[SENT] = 'recipient.sent', [DELIVERED] = 'recipient.delivered',
+                 [READ] = 'recipient.read', [FAILED] = 'recipient.failed',
+                 [UNKNOWN] = 'recipient.unknown', [EXPIRED] = 'recipient.expired'}
+
+local function emit_status(ckey, cid, idx, new, t, err, mid)
+  local kind = EMITTED[new]
+  if kind then emit(ckey, cid, kind, idx, t, {error = err or '', message_id = mid or ''}) end
+end
+
 -- Waiting (and paced) recipients whose time is far off (more than `stale` seconds when they
 -- were put back, as after a 131049 deferral: an hour) are also kept in a set beside the active
 -- zset (K[8], Keys.parked), and do not count toward the window: a few of them must not stall
@@ -77,6 +114,7 @@ local function refill(K, cid, now, stale)
     redis.call('HSET', K[1], 'state', 'completed', 'finished_at', now)
     redis.call('SREM', K[6], cid)
     event(K[7], now, 'completed')
+    emit(K[1], cid, 'campaign.completed', nil, now)
   end
   return out
 end
@@ -140,8 +178,10 @@ end
 
 -- The campaign's validity ended (its expires_at): every recipient not sent and not being sent
 -- ends `expired`; one in `sending` keeps its claim (its request may have left), and its outcome
--- completes the campaign. Returns how many expired.
-local function expire_all(K, meta, now)
+-- completes the campaign. Returns how many expired. Subscribers hear `recipient.expired` for
+-- each recipient that was released (at most the window and the pending list), and one
+-- `campaign.expired` with the range of indexes never released (`from` to `to`, any size).
+local function expire_all(K, meta, cid, now)
   local c = redis.call('HMGET', K[1], 'cursor', 'total')
   local cursor, total = tonumber(c[1] or '0'), tonumber(c[2])
   local n = total - cursor
@@ -150,9 +190,12 @@ local function expire_all(K, meta, now)
     redis.call('HINCRBY', K[5], 'pending', -n)
     redis.call('HINCRBY', K[5], 'expired', n)
     redis.call('HSET', K[1], 'cursor', total)
+    emit(K[1], cid, 'campaign.expired', nil, now,
+         {count = tostring(n), from = tostring(cursor), to = tostring(total - 1)})
   end
   local function expire(i, s)
     move(K[2], K[5], i, s, EXPIRED)
+    emit_status(K[1], cid, i, EXPIRED, now)
     redis.call('BITFIELD', meta, 'SET', 'u32', i * 40 + 8, math.floor(now))
     n = n + 1
   end

@@ -41,6 +41,7 @@ local max_wait = tonumber(ARGV[7])
 local over, left = expired(KEYS, now)
 if over then
   move(KEYS[2], KEYS[5], idx, QUEUED, EXPIRED)
+  emit_status(KEYS[1], cid, idx, EXPIRED, now)
   redis.call('ZREM', KEYS[3], idx)
   redis.call('BITFIELD', KEYS[11], 'SET', 'u32', idx * 40 + 8, math.floor(now))
   return {7, 0, false, 0, refill(KEYS, cid, now, stale)}

@@ -27,6 +27,7 @@ local function apply_status(C, idx, new, t, err)
   if have == nil or RANK[new] <= have then return 0 end
   move(C.status, C.counts, idx, cur, new)
   redis.call('BITFIELD', C.meta, 'SET', 'u32', idx * 40 + 8, t)
+  emit_status(C.campaign, C.cid, idx, new, t, err, '')
   if new == FAILED then
     redis.call('HSET', C.errors, idx, err)
   elseif cur == FAILED then
@@ -44,6 +45,8 @@ local function apply_reply(C, idx, t, kind, text, stop)
   end
   redis.call('HINCRBY', C.campaign, 'replies', 1)
   if stop then redis.call('HINCRBY', C.campaign, 'opted_out', 1) end
+  emit(C.campaign, C.cid, 'recipient.replied', idx, t, {text = text})
+  if stop then emit(C.campaign, C.cid, 'recipient.opted_out', idx, t, {source = kind}) end
 end
 
 local function parse_optout(value)
@@ -126,7 +129,10 @@ local function release(C, G, digest, idx, phone)
   for _, r in ipairs(records) do
     if r.s then
       apply_status(C, idx, r.s, r.t, r.e)
-      if r.o ~= '' and phone ~= '' then opt_out(G, phone, r.o, r.t) end
+      if r.o ~= '' then
+        if phone ~= '' then opt_out(G, phone, r.o, r.t) end
+        emit(C.campaign, C.cid, 'recipient.opted_out', idx, r.t, {source = r.o})
+      end
     else
       apply_reply(C, idx, r.t, r.y, r.x, r.q == 1)
     end

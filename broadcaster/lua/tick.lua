@@ -8,7 +8,7 @@
 local cid, now, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return {} end
 if expired(KEYS, now) then
-  expire_all(KEYS, KEYS[10], now)
+  expire_all(KEYS, KEYS[10], cid, now)
   return refill(KEYS, cid, now, stale)
 end
 local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
@@ -29,6 +29,7 @@ for _, m in ipairs(due) do
     move(KEYS[2], KEYS[5], i, SENDING, UNKNOWN)
     redis.call('ZREM', KEYS[3], i)
     redis.call('HSET', KEYS[9], i, 'worker lost during the send: outcome unknown')
+    emit_status(KEYS[1], cid, i, UNKNOWN, now, 'worker lost during the send', '')
   else
     redis.call('ZREM', KEYS[3], i)
   end

@@ -12,6 +12,7 @@ from broadcaster.campaigns import Campaign, Channel, check_columns, dispatch_win
 from broadcaster.campaigns import new_campaign_id as _new_id
 from broadcaster.contacts import read_contacts
 from broadcaster.errors import CampaignInvalid, ContactImportError, ReplaiError
+from broadcaster.events import EventRules, Subscription
 from broadcaster.limits import Limits
 from broadcaster.replai import ReplaiClient
 from broadcaster.store import CampaignStore
@@ -37,6 +38,11 @@ class LaunchDefaults:
     calendar: Calendar | None = None
     #: The timezone of calendars launched without one (`Settings.sending_tz`).
     tz: str = "Asia/Jakarta"
+    #: Every campaign's event subscriptions (`Settings.event_webhooks`), the secret of a
+    #: campaign's own `events_url` when it names none, and how events are kept.
+    events: tuple[Subscription, ...] = ()
+    events_secret: str | None = None
+    event_rules: EventRules = dataclasses.field(default_factory=EventRules)
 
     @classmethod
     def from_settings(cls, settings: Any) -> "LaunchDefaults":
@@ -53,6 +59,9 @@ class LaunchDefaults:
             if settings.sending_hours
             else None,
             tz=settings.sending_tz,
+            events=tuple(Subscription.from_config(h) for h in settings.event_webhooks),
+            events_secret=_secret(settings.events_secret),
+            event_rules=EventRules.from_settings(settings),
         )
 
 
@@ -89,6 +98,10 @@ class CampaignRequest:
     local_time: bool = True
     #: Recipients not sent by then end `expired`.
     expires_at: datetime.datetime | float | None = None
+    #: Where this campaign's events go too (signed with `events_secret`, by default the
+    #: deployment's `BROADCASTER_EVENTS_SECRET`).
+    events_url: str | None = None
+    events_secret: str | None = None
 
     def calendar(self, default: Calendar | None, tz: str) -> Calendar | None:
         """The campaign's calendar: its own hours, else `default` (raises CampaignInvalid)."""
@@ -217,7 +230,9 @@ def launch(
             limits.rate(campaign),
             defaults.send_batch,
         )
+        subscriptions = _subscriptions(request, defaults)
         stored = store.create(campaign, imported, window=size)
+        store.subscribe(stored.id, subscriptions, defaults.event_rules)
     if stored.total == 0:
         store.delete(stored.id)
         raise ContactImportError(_nothing_to_send(stored.summary), summary=stored.summary)
@@ -228,6 +243,24 @@ def launch(
         store.delete(stored.id)  # never leave a campaign that nothing will send
         raise
     return EnqueueResult(store.get(stored.id), stored.summary)
+
+
+def _secret(value: Any) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def _subscriptions(request: CampaignRequest, defaults: LaunchDefaults) -> list[Subscription]:
+    """The deployment's subscriptions and the campaign's own (raises CampaignInvalid)."""
+    if not request.events_url:
+        return list(defaults.events)
+    secret = request.events_secret or defaults.events_secret
+    if not secret:
+        raise CampaignInvalid("events_url needs a signing secret: events_secret, or "
+                              "BROADCASTER_EVENTS_SECRET")  # fmt: skip
+    try:
+        return [*defaults.events, Subscription(request.events_url, secret)]
+    except (ValueError, TypeError) as exc:
+        raise CampaignInvalid(f"events_url: {exc}") from exc
 
 
 def _nothing_to_send(summary: Mapping[str, Any]) -> str:

@@ -12,8 +12,8 @@ add up to the total. The store is one class assembled from its parts, one module
 `archive` (what an archived campaign keeps), `erasure` (a number's data),
 `lifecycle` (start, pause, ..., the ticker's pass), `sending` (prepare, claim and outcome),
 `webhooks` (statuses, replies, the hold for early callbacks), `suppression` (each number with
-its source and time), `rows` (reports), `memory` (room left in Redis). Get one with
-`open_store(settings)`.
+its source and time), `rows` (reports), `memory` (room left in Redis), `events` (outbound
+event subscriptions). Get one with `open_store(settings)`.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from broadcaster.keys import Keys
 from .archive import Archiving
 from .deletion import Removal
 from .erasure import BlockedNumbers, Erasure
+from .events import EventOutbox, HookState
 from .lifecycle import Lifecycle
 from .memory import BYTES_PER_RECIPIENT, MemoryPart, RedisMemory
 from .records import CampaignRecords
@@ -40,6 +41,7 @@ __all__ = [
     "CampaignStore",
     "Claim",
     "DailyLimit",
+    "HookState",
     "Hours",
     "RecipientRow",
     "RedisMemory",
@@ -64,6 +66,7 @@ class CampaignStore(
     MemoryPart,
     Archiving,
     Erasure,
+    EventOutbox,
 ):
     """Reads and writes campaigns in Redis. Every method is safe across processes and hosts.
 

@@ -17,7 +17,18 @@ from .auth import ApiKeyGate
 from .deps import WebResources
 from .errors import install_error_handlers
 from .pages import install_pages
-from .routes import campaigns, contacts, control, health, operator, reports, suppression, webhooks
+from .routes import (
+    campaigns,
+    contacts,
+    control,
+    events,
+    health,
+    metrics,
+    operator,
+    reports,
+    suppression,
+    webhooks,
+)
 from .routes.webhooks import WebhookReceiver
 from .uploads import BodyLimit
 
@@ -57,7 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # before install_pages: its session middleware must run first, to turn a cookie into a key
     app.add_middleware(BodyLimit, limit=resources.settings.max_upload_bytes)
     app.add_middleware(ApiKeyGate, settings=resources.settings)
-    for module in (campaigns, control, contacts, reports, suppression, webhooks, health, operator):
+    routers = (campaigns, control, contacts, events, reports, suppression, webhooks, health)
+    for module in (*routers, metrics, operator):
         app.include_router(module.router)
     install_pages(app, resources.settings)
     app.add_middleware(WebhookReceiver, resources=resources)  # outermost: callbacks skip the rest

@@ -80,7 +80,9 @@ ApiKey = Depends(require_api_key)
 
 #: The API's paths: each needs an API key (the health check, the webhook with its own
 #: secret, the docs and the operator page with its own sign-in are outside them).
-PROTECTED_PATHS = ("/campaigns", "/suppression", "/templates", "/messages")
+PROTECTED_PATHS = (
+    "/campaigns", "/suppression", "/templates", "/messages", "/events", "/metrics",
+)  # fmt: skip
 
 
 class ApiKeyGate:

@@ -16,6 +16,7 @@ import redis.asyncio
 from fastapi import Depends, Request
 
 from broadcaster.limits import DEFAULT_ACCOUNT
+from broadcaster.metrics import Recorder
 from broadcaster.operations import Dispatch, LaunchDefaults, load_dispatch
 from broadcaster.replai import ReplaiClient
 from broadcaster.settings import Settings
@@ -60,6 +61,8 @@ class WebResources:
         self.store = open_store(settings, redis=self.redis)
         self.webhook_rules = WebhookRules.from_settings(settings)
         self.defaults = LaunchDefaults.from_settings(settings)
+        #: Counts of this process (webhook callbacks), added to Redis once a second.
+        self.metrics = Recorder(self.redis, self.store.keys.metrics())
         self._dispatch: Dispatch | None = None
         self._clients: dict[str, ReplaiClient] = {}
         self._lock = threading.Lock()

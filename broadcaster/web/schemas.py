@@ -110,6 +110,16 @@ class CampaignFields(BaseModel):
         description="ISO 8601; recipients not sent by then end 'expired'. Without an offset "
         "it is UTC.",
     )
+    events_url: str | None = Field(
+        default=None,
+        description="Where this campaign's events are POSTed too, signed per Standard "
+        "Webhooks (docs/events.md).",
+    )
+    events_secret: str | None = Field(
+        default=None,
+        description="The signing secret for events_url (whsec_...; default: the "
+        "deployment's BROADCASTER_EVENTS_SECRET).",
+    )
 
     def start_time(self) -> float | None:
         """`send_at` in seconds since the epoch (a naive time is read as UTC)."""
@@ -123,7 +133,8 @@ class CampaignFields(BaseModel):
             send_at=self.start_time(), rate_per_minute=self.rate_per_minute,
             phone_column=self.phone_column, account=self.account, hours=self.hours,
             days=self.days, tz=self.tz, blackout=self.blackout, local_time=self.local_time,
-            expires_at=_utc(self.expires_at),
+            expires_at=_utc(self.expires_at), events_url=self.events_url,
+            events_secret=self.events_secret,
         )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from broadcaster.callbacks import outcome, read_webhook
 from broadcaster.settings import Settings
 from broadcaster.signatures import META_SIGNATURE_HEADER, SIGNATURE_HEADER, sign, verify_signature
+from broadcaster.webhook_changes import WebhookChanges
 
 from ..deps import WebResources
 from ..schemas import ErrorOut, WebhookAck
@@ -144,7 +145,21 @@ async def receive_webhook(
     except redis.RedisError as exc:
         logger.warning("webhook not applied, Redis error: %s", exc)  # no path: it has the secret
         return 503, {"detail": _STORE_DOWN}
-    return 200, outcome(changes, store.webhook_result(raw)).to_json()
+    result = store.webhook_result(raw)
+    _count(resources, changes, result.duplicate)
+    return 200, outcome(changes, result).to_json()
+
+
+def _count(resources: WebResources, changes: WebhookChanges, duplicate: bool) -> None:
+    """Callbacks by kind, for /metrics."""
+    record = resources.metrics
+    if duplicate:
+        record.inc("callbacks_total", {"kind": "duplicate"})
+        return
+    for kind, items in (("status", changes.statuses), ("reply", changes.replies),
+                        ("opt_out", changes.opt_outs)):  # fmt: skip
+        if items:
+            record.inc("callbacks_total", {"kind": kind}, len(items))
 
 
 def _secret_in(scope: Scope) -> str | None:

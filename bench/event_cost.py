@@ -1,0 +1,76 @@
+"""Client CPU per event delivered by EventSender, to a keep-alive receiver in another process.
+
+    python -m bench.event_cost [--n 2000]
+
+A campaign of `--n` recipients with one subscription, every recipient sent through the store
+(so `--n` + 2 events wait), then EventSender delivers them all; prints this process's CPU per
+event (signing, Redis, HTTP). On a redis-server of its own.
+"""
+
+import argparse
+import base64
+import subprocess
+import sys
+import time
+
+from bench import harness
+from broadcaster.campaigns import Campaign, RecipientStatus, new_campaign_id
+from broadcaster.contacts import Contact
+from broadcaster.events import EventRules, Subscription
+from broadcaster.keys import Keys
+from broadcaster.store import CampaignStore
+from workers.event_http import EventConnections
+from workers.events import EventSender
+
+SECRET = "whsec_" + base64.b64encode(b"c" * 24).decode()
+_RECEIVER = """
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers["content-length"]))
+        self.send_response(204)
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000)
+    args = parser.parse_args()
+    port = harness.free_port()
+    receiver = subprocess.Popen([sys.executable, "-c", _RECEIVER, str(port)])
+    try:
+        time.sleep(0.5)  # the receiver binds its port
+        with harness.redis_server() as server:
+            store = CampaignStore(server.client(), keys=Keys("bc"), stale_after=60.0)
+            campaign = store.create(
+                Campaign(id=new_campaign_id(), name="b", channel="waba", sender="w", text="Hi"),
+                (Contact(line=i + 2, phone=f"6281{i:09d}", variables={}) for i in range(args.n)),
+                window=args.n,
+            )
+            sub = Subscription(f"http://127.0.0.1:{port}/events", SECRET)
+            store.subscribe(campaign.id, [sub], EventRules())
+            store.start(campaign.id)
+            for i in range(args.n):
+                ticket = store.prepare(campaign.id, i)
+                until = store.clock() + 60
+                store.claim(campaign.id, i, lease_until=until, phone=ticket.phone)
+                store.finish(campaign.id, i, RecipientStatus.SENT, message_id=f"wamid.{i}",
+                             phone=ticket.phone, lease_until=until)  # fmt: skip
+            sender = EventSender(store, EventConnections(5.0), EventRules())
+            cpu, delivered = time.process_time(), 0
+            while done := sender.run(sub.id, "bench", budget=60.0):
+                delivered += done
+            per_event = (time.process_time() - cpu) / delivered * 1000
+            print(f"{delivered} events delivered, {per_event:.3f} ms CPU per event")
+    finally:
+        receiver.kill()
+
+
+if __name__ == "__main__":
+    main()

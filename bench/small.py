@@ -1,0 +1,240 @@
+"""Small campaigns offered often: latency from enqueue_broadcast() returning to the provider
+receiving the first and the last message, and the cost per campaign; with `--events`, the lag
+of event webhooks behind the change they report.
+
+    python -m bench.small [--sizes 1 10] [--campaigns 200] [--rate 50] [--latency-ms 20]
+                          [--workers 2] [--concurrency 32] [--events]
+
+A redis-server, a sandbox (`--latency-ms`) and `--workers` project worker processes of their
+own. For each size, `--campaigns` campaigns are offered at `--rate` a second by four threads
+calling `enqueue_broadcast()` as an application does (its own store and Celery dispatch).
+The clock of each campaign starts when its call returns; the sandbox stamps each send as it
+arrives. Reported per size: first and last send after the call, p50 and p99; the call's own
+time; worker CPU per campaign; Redis keys and bytes a finished campaign keeps. With
+`--events`, every campaign has an `events_url` (a receiver in this process) and the report
+adds events per second delivered and the lag from each event's timestamp (the change, on
+Redis's side) to its arrival, p50 and p99.
+"""
+
+import argparse
+import base64
+import http.server
+import json
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from bench import harness
+
+SECRET = "whsec_" + base64.b64encode(b"s" * 24).decode()
+
+
+class Arrivals:
+    """An events receiver: keeps (arrival time, event timestamp) per event id."""
+
+    def __init__(self) -> None:
+        self.got: dict[str, tuple[float, float]] = {}
+        arrivals = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers
+
+            def do_POST(self) -> None:
+                now = time.time()
+                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+                stamp = _parse_stamp(body["timestamp"])
+                arrivals.got.setdefault(self.headers["webhook-id"], (now, stamp))
+                self.send_response(204)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def _parse_stamp(text: str) -> float:
+    import datetime
+
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def offer(session: Any, size: int, campaigns: int, rate: float, events_url: str | None,
+          base: int) -> dict[str, Any]:  # fmt: skip
+    from broadcaster import enqueue
+    from broadcaster.settings import Settings
+    from broadcaster.store import open_store
+    from workers.dispatch import CeleryDispatch
+
+    store = open_store(Settings())
+    dispatch = CeleryDispatch()
+    returned: dict[str, float] = {}
+    calls: list[float] = []
+    start = time.monotonic() + 0.2
+
+    def one(k: int) -> None:
+        time.sleep(max(0.0, start + k / rate - time.monotonic()))
+        rows = [{"phone": _phone(base + k * size + i)} for i in range(size)]
+        t0 = time.perf_counter()
+        result = enqueue.enqueue_broadcast(
+            rows, sender="waba-1", text="Halo", store=store, dispatch=dispatch,
+            events_url=events_url, events_secret=SECRET if events_url else None,
+        )  # fmt: skip
+        calls.append(time.perf_counter() - t0)
+        returned[result.campaign.id] = time.time()
+
+    cpu0 = harness.workers_cpu(session.procs)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(one, range(campaigns)))
+    offered = time.monotonic() - start
+    expected = campaigns * size
+    deadline = time.monotonic() + 60 + campaigns * size / 100
+    while True:
+        ours = [s for s in session.box.sends() if s["ref"].rpartition(":")[0] in returned]
+        if len(ours) >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    cpu = harness.workers_cpu(session.procs) - cpu0
+    first: dict[str, float] = {}
+    last: dict[str, float] = {}
+    for send in ours:
+        cid = send["ref"].rpartition(":")[0]
+        first[cid] = min(first.get(cid, send["t"]), send["t"])
+        last[cid] = max(last.get(cid, 0.0), send["t"])
+    firsts = sorted(first[c] - returned[c] for c in first)
+    lasts = sorted(last[c] - returned[c] for c in last)
+    keys, nbytes = _footprint(store, list(returned)[:20])
+    return {
+        "size": size, "campaigns": campaigns, "offered_per_s": campaigns / offered,
+        "sent": len(ours), "expected": expected,
+        "first_p50_ms": _pct(firsts, 0.5), "first_p99_ms": _pct(firsts, 0.99),
+        "last_p50_ms": _pct(lasts, 0.5), "last_p99_ms": _pct(lasts, 0.99),
+        "call_p50_ms": _pct(sorted(calls), 0.5), "call_p99_ms": _pct(sorted(calls), 0.99),
+        "worker_cpu_ms_per_campaign": cpu / campaigns * 1000,
+        "keys_per_campaign": keys, "bytes_per_campaign": nbytes,
+    }  # fmt: skip
+
+
+def _footprint(store: Any, cids: list[str]) -> tuple[float, float]:
+    keys = nbytes = 0
+    for cid in cids:
+        for key in store.redis.scan_iter(store.keys.all_for(cid)):
+            keys += 1
+            nbytes += store.redis.memory_usage(key, samples=0) or 0
+    return keys / max(1, len(cids)), nbytes / max(1, len(cids))
+
+
+def _pct(values: list[float], q: float) -> float:
+    return round(harness.percentile(values, q) * 1000, 1) if values else float("nan")
+
+
+def _phone(i: int) -> str:
+    return f"6282{i // 4000:05d}{5000 + i % 4000:04d}"
+
+
+def event_lag(arrivals: Arrivals, expected: int, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while len(arrivals.got) < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    got = list(arrivals.got.values())
+    lags = sorted(a - s for a, s in got)
+    span = max(a for a, _ in got) - min(a for a, _ in got) if got else 0.0
+    return {
+        "events": len(got), "expected_events": expected,
+        "events_per_s": round(len(got) / span, 1) if span else None,
+        "lag_p50_ms": _pct(lags, 0.5), "lag_p99_ms": _pct(lags, 0.99),
+    }  # fmt: skip
+
+
+def overhead(n: int, runs: int, latency_ms: int) -> dict[str, Any]:
+    """Worker CPU per send and campaign time of one campaign of `n`: plain (metrics off, no
+    subscription), full (metrics on, every event delivered to a receiver) and down (metrics
+    on, a subscriber whose port refuses every connection), in alternating runs."""
+    from broadcaster import enqueue
+    from broadcaster.settings import Settings
+    from broadcaster.store import open_store
+    from workers.dispatch import CeleryDispatch
+
+    variants = ("plain", "full", "down")
+    per_send: dict[str, list[float]] = {v: [] for v in variants}
+    seconds: dict[str, list[float]] = {v: [] for v in variants}
+    arrivals = Arrivals()
+    urls = {"plain": None, "full": arrivals.url, "down": "http://127.0.0.1:9/refused"}
+    with harness.session(latency_ms=latency_ms) as session:
+        os.environ.update(session.worker_env())
+        for run in range(runs):
+            for variant in variants if run % 2 == 0 else variants[::-1]:
+                session.clean()
+                metrics_on = "false" if variant == "plain" else "true"
+                with session.project_workers(2, BROADCASTER_METRICS=metrics_on) as procs:
+                    store = open_store(Settings())
+                    cpu0, t0 = harness.workers_cpu(procs), time.monotonic()
+                    rows = [{"phone": _phone(i)} for i in range(n)]
+                    url = urls[variant]
+                    cid = enqueue.enqueue_broadcast(
+                        rows, sender="waba-1", text="Halo", store=store,
+                        dispatch=CeleryDispatch(), events_url=url,
+                        events_secret=SECRET if url else None,
+                    ).campaign.id  # fmt: skip
+                    while store.state(cid) != "completed":
+                        time.sleep(0.05)
+                    seconds[variant].append(round(time.monotonic() - t0, 2))
+                    while variant == "full" and store.hook_state(store.hook_ids()[0]).backlog:
+                        time.sleep(0.1)
+                    per_send[variant].append((harness.workers_cpu(procs) - cpu0) / n * 1000)
+    med = {v: sorted(per_send[v])[len(per_send[v]) // 2] for v in variants}
+    return {
+        "recipients": n, "cpu_ms_per_send": per_send, "campaign_seconds": seconds,
+        "plain_ms_per_send": round(med["plain"], 3), "full_ms_per_send": round(med["full"], 3),
+        "overhead_pct": round((med["full"] / med["plain"] - 1) * 100, 1),
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--campaigns", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--events", action="store_true")
+    parser.add_argument(
+        "--overhead",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: CPU per send of events and metrics, campaigns of N",
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if args.overhead:
+        print(json.dumps(overhead(args.overhead, args.runs, args.latency_ms)))
+        return
+    results = []
+    with harness.session(latency_ms=args.latency_ms) as session:
+        os.environ.update(session.worker_env())  # this process's enqueue_broadcast too
+        with session.project_workers(args.workers, concurrency=args.concurrency) as procs:
+            session.procs = procs  # type: ignore[attr-defined]
+            arrivals = Arrivals() if args.events else None
+            base = 0
+            for size in args.sizes:
+                before = len(arrivals.got) if arrivals else 0
+                row = offer(session, size, args.campaigns, args.rate,
+                            arrivals.url if arrivals else None, base)  # fmt: skip
+                base += args.campaigns * size
+                if arrivals is not None:
+                    # started, one sent per recipient, completed
+                    row |= event_lag(arrivals, before + args.campaigns * (size + 2))
+                results.append(row)
+                print(json.dumps(row), flush=True)
+    print(json.dumps({"cpu": harness.machine().get("cpu"), "rows": results}))
+
+
+if __name__ == "__main__":
+    main()

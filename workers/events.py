@@ -1,0 +1,162 @@
+"""Delivering outbound events: one task per subscription at a time, oldest event first.
+
+The ticker hands a subscription whose next attempt is due to a `deliver_events` task, with
+the subscription's lock (`EventOutbox.lock_hook`). The task POSTs its waiting events one after
+the other, each signed (`broadcaster.events.signed_request`), for up to `budget` seconds:
+
+- 2xx: delivered, the event leaves the queue;
+- 410 Gone: the subscription is disabled (Standard Webhooks: the receiver asks to stop);
+- anything else (5xx, other 4xx, timeout, connection error): the same event is tried again
+  after a backoff (5 s, 10 s, 20 s ... up to an hour, with jitter), the events behind it wait
+  (they stay in order); once it has been retried for `max_age` (24 h) it goes to the dead
+  letters and the next one has its turn.
+
+Sending never waits for any of this: the Lua scripts only append to a bounded stream, and at
+most one worker thread per subscription delivers.
+"""
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Callable
+from http.client import HTTPException
+
+from broadcaster import events
+from broadcaster.events import EventRules
+from broadcaster.store import CampaignStore
+
+from .event_http import EventConnections
+
+__all__ = ["HAND_OUT_LEASE", "EventSender", "Outcome", "post_event"]
+
+logger = logging.getLogger(__name__)
+
+#: Seconds a task handed a subscription by the ticker has to start: one lost on its way (or
+#: queued behind many sends) is replaced after it, and finds the lock taken when it comes.
+HAND_OUT_LEASE = 10.0
+#: Seconds one task delivers before it gives the subscription back (others get the thread).
+DEFAULT_BUDGET = 5.0
+_BATCH = 50
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one POST went: ok (2xx), gone (410), or an error to retry on."""
+
+    ok: bool
+    gone: bool = False
+    error: str = ""
+    status: int | None = None
+
+
+def post_event(http: EventConnections, url: str, headers: dict[str, str], body: bytes) -> Outcome:
+    """POST one signed event; never raises for the receiver's failures."""
+    try:
+        code = http.post(url, headers, body)
+    except TimeoutError as exc:
+        return Outcome(False, error=f"timeout: {exc or type(exc).__name__}")
+    except (OSError, HTTPException) as exc:
+        return Outcome(False, error=f"connection error: {type(exc).__name__}: {exc}")
+    if 200 <= code < 300:
+        return Outcome(True, status=code)
+    return Outcome(False, gone=code == 410, error=f"HTTP {code}", status=code)
+
+
+class EventSender:
+    """Delivers one subscription's events while it holds the lock (see the module doc)."""
+
+    def __init__(
+        self,
+        store: CampaignStore,
+        http: EventConnections,
+        rules: EventRules,
+        *,
+        clock: Callable[[], float] = time.time,
+        observe: Callable[[str, Outcome, float], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.http = http
+        self.rules = rules
+        self.clock = clock
+        self.observe = observe
+        #: Seconds a running task holds the subscription without renewing its lock (renewed
+        #: between POSTs): a task whose worker died gives it back to the ticker this long after.
+        self.lock_ttl = max(1.0, 3 * rules.timeout)
+
+    def run(self, sub: str, token: str, *, budget: float = DEFAULT_BUDGET) -> int:
+        """Deliver `sub`'s waiting events for up to `budget` seconds; returns how many went."""
+        target = self.store.hook_secret(sub)
+        if target is None or not self.store.lock_hook(sub, token, self.lock_ttl):
+            return 0
+        try:
+            return self._deliver(sub, token, target, time.monotonic() + budget)
+        finally:
+            self.store.unlock_hook(sub, token)
+
+    def _deliver(self, sub: str, token: str, target: tuple[str, str], until: float) -> int:
+        url, secret = target
+        done, renewed = 0, time.monotonic()
+        while time.monotonic() < until:
+            batch = self.store.waiting_events(sub, _BATCH)
+            if not batch:
+                break
+            delivered: list[str] = []
+            try:
+                for (entry_id, fields), phone in zip(
+                    batch, self.store.event_phones(batch), strict=True
+                ):
+                    if time.monotonic() - renewed > self.lock_ttl / 3:
+                        if not self.store.lock_hook(sub, token, self.lock_ttl):
+                            return done  # the lock ran out: another task has the subscription
+                        renewed = time.monotonic()
+                    outcome = self._post(url, secret, entry_id, fields, phone)
+                    if not outcome.ok:
+                        self.store.events_delivered(sub, delivered)
+                        delivered = []
+                        self._failed(sub, entry_id, fields, outcome)
+                        return done
+                    delivered.append(entry_id)
+                    done += 1
+            finally:  # acknowledged a batch at a time: a crash repeats at most one batch
+                self.store.events_delivered(sub, delivered)
+        return done
+
+    def _post(
+        self, url: str, secret: str, entry_id: str, fields: dict[str, str], phone: str | None
+    ) -> Outcome:
+        headers, body = events.signed_request(entry_id, fields, phone, secret, self.clock())
+        started = time.monotonic()
+        outcome = post_event(self.http, url, headers, body)
+        if self.observe is not None:
+            self.observe(fields["type"], outcome, time.monotonic() - started)
+        return outcome
+
+    def _failed(self, sub: str, entry_id: str, fields: dict[str, str], outcome: Outcome) -> None:
+        if outcome.gone:
+            logger.warning("event subscription %s answered 410 Gone: disabled", sub)
+            self.store.disable_hook(sub, outcome.error)
+            return
+        now = self.clock()
+        age = now - int(entry_id.partition("-")[0]) / 1000
+        next_at: float | None = None
+        if age < self.rules.max_age:
+            attempts = self.store.hook_state(sub).attempts + 1
+            next_at = now + events.backoff(attempts, self.rules.backoff_base)
+        else:
+            logger.warning("event %s to %s given up after %.0f s: %s",
+                           entry_id, sub, age, outcome.error)  # fmt: skip
+        self.store.event_failed(
+            sub, entry_id, fields, error=outcome.error, next_at=next_at, rules=self.rules
+        )
+
+
+_http: tuple[int, EventConnections] | None = None
+
+
+def http_client(timeout: float) -> EventConnections:
+    """This process's connections for event POSTs (new ones after a fork)."""
+    global _http
+    if _http is None or _http[0] != os.getpid():
+        _http = (os.getpid(), EventConnections(timeout))
+    return _http[1]
