@@ -3,12 +3,16 @@
 that did not leave ends `unknown`, every outcome that did leave is kept, and the worker lives.
 """
 
+import contextlib
+import functools
+import gc
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 
 import httpx
@@ -37,15 +41,15 @@ class OwnRedis:
              "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        admin = self.client()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                admin.ping()
-                break
-            except redis_lib.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.02)
+        with contextlib.closing(self.client()) as admin:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    admin.ping()
+                    break
+                except redis_lib.ConnectionError:
+                    assert time.monotonic() < deadline, "redis-server did not start"
+                    time.sleep(0.02)
 
     def url(self, db: int) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -62,11 +66,13 @@ class OwnRedis:
 
     def fill(self) -> None:
         """maxmemory just under what is used: every write that needs memory is refused."""
-        admin = self.client()
-        admin.config_set("maxmemory", str(int(admin.info("memory")["used_memory"]) - 1024))
+        with contextlib.closing(self.client()) as admin:
+            used = int(admin.info("memory")["used_memory"])
+            admin.config_set("maxmemory", str(used - 256 * 1024))
 
     def make_room(self) -> None:
-        self.client().config_set("maxmemory", "0")
+        with contextlib.closing(self.client()) as admin:
+            admin.config_set("maxmemory", "0")
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
@@ -193,3 +199,68 @@ def wait_for(predicate, timeout=60.0):
             return
         time.sleep(0.2)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+# -- acks on a Redis broker ----------------------------------------------------------------
+
+
+def received(url: str, transport):
+    """A message taken from a queue of the broker at `url`, not acked yet."""
+    from kombu import Connection, Exchange, Producer, Queue
+
+    connection = Connection(url, transport=transport)
+    channel = connection.default_channel
+    queue = Queue("q", Exchange("q"), "q")
+    Producer(channel).publish({"task": 1}, exchange=queue.exchange, routing_key="q",
+                              declare=[queue])  # fmt: skip
+    return connection, queue(channel).get(no_ack=False)
+
+
+@pytest.mark.parametrize(("transport", "survives"), [("workers.broker:RedisTransport", True),
+                                                     ("redis", False)])  # fmt: skip
+def test_an_ack_refused_by_a_full_redis_is_left_for_redelivery(own_redis, transport, survives):
+    import logging
+
+    connection, message = received(own_redis.url(1), transport)
+    own_redis.fill()  # Redis 7 refuses every command queued in MULTI, deletions included
+    ack = functools.partial(
+        message.ack_log_error, logging.getLogger(), connection.connection_errors
+    )
+    if survives:
+        ack()  # logged ("Couldn't ack"), not raised: Celery keeps the worker
+        with contextlib.closing(own_redis.client(1)) as broker:
+            assert broker.hlen("unacked") == 1  # back after the visibility timeout
+    else:
+        with pytest.raises(redis_lib.exceptions.OutOfMemoryError):
+            ack()  # kombu's own transport: Celery's "Unrecoverable error"
+    connection.release()
+
+
+@pytest.mark.parametrize(("transport", "survives"), [("workers.broker:RedisTransport", True),
+                                                     ("redis", False)])  # fmt: skip
+def test_an_ack_for_a_connection_lost_to_a_redis_restart_is_left_for_redelivery(
+    own_redis, transport, survives
+):
+    import logging
+
+    connection, message = received(own_redis.url(1), transport)
+    channel = message.channel
+    # what the consumer leaves after a Redis restart (make chaos, both workers ended): the
+    # message's channel closed, its transport without client, its pool disconnected
+    channel._pool.disconnect()
+    channel.closed, channel._pool, connection.transport.client = True, None, None
+    ack = functools.partial(
+        message.ack_log_error, logging.getLogger(), connection.connection_errors
+    )
+    if survives:
+        ack()
+    else:
+        with pytest.raises(AttributeError, match="hostname"):
+            ack()
+    # the state made up above leaves kombu nothing to close its sockets with: no restore at
+    # exit, and the sockets go with the garbage, quietly
+    channel.qos._on_collect.cancel()
+    del ack, message, channel, connection
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
