@@ -5,14 +5,12 @@ that did not leave ends `unknown`, every outcome that did leave is kept, and the
 
 import contextlib
 import functools
-import gc
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 
 import httpx
@@ -73,6 +71,11 @@ class OwnRedis:
     def make_room(self) -> None:
         with contextlib.closing(self.client()) as admin:
             admin.config_set("maxmemory", "0")
+
+    def crash(self) -> None:
+        """SIGKILL: every connection to it is reset."""
+        self.proc.kill()
+        self.proc.wait(10)
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
@@ -238,29 +241,45 @@ def test_an_ack_refused_by_a_full_redis_is_left_for_redelivery(own_redis, transp
 
 @pytest.mark.parametrize(("transport", "survives"), [("workers.broker:RedisTransport", True),
                                                      ("redis", False)])  # fmt: skip
-def test_an_ack_for_a_connection_lost_to_a_redis_restart_is_left_for_redelivery(
+def test_a_connection_lost_to_a_redis_crash_closes_and_its_acks_are_left_for_redelivery(
     own_redis, transport, survives
 ):
+    """What ended a worker in `make chaos` (exit code 1): Redis killed while the consumer
+    holds an unacked message and waits on BRPOP, then Celery's clean-up of the connection.
+
+    Collecting the connection, the channel's close fails on the BRPOP's read (ignored), the
+    control channel's on deleting its auto-delete queue (ends the loop over the channels),
+    and the transport is dropped; the close that follows finishes the channel's close, whose
+    restore of the unacked message needs a client of the dropped transport."""
     import logging
+
+    from kombu import Exchange, Queue
+    from kombu.common import ignore_errors
 
     connection, message = received(own_redis.url(1), transport)
     channel = message.channel
-    # what the consumer leaves after a Redis restart (make chaos, both workers ended): the
-    # message's channel closed, its transport without client, its pool disconnected
-    channel._pool.disconnect()
-    channel.closed, channel._pool, connection.transport.client = True, None, None
+    channel.basic_consume("q", False, lambda m: None, "ctag")
+    # Celery's remote control (pidbox): a channel of its own, an auto-delete fanout queue
+    control = Queue("ctl", Exchange("ctl", type="fanout"), auto_delete=True)(connection.channel())
+    control.declare()
+    control.consume("ctl-tag", callback=lambda m: None)
+    for _ in range(5):  # the subscription's answer, then nothing: the consumer waits on BRPOP
+        with contextlib.suppress(TimeoutError):
+            connection.drain_events(timeout=0.2)
+    assert channel._in_poll
+    own_redis.crash()
+    # Celery's Consumer.on_connection_error_after_connected: collect (its errors ignored:
+    # the first close of the channel fails on the BRPOP's read), then close for real
+    with contextlib.suppress(Exception):
+        connection.collect(socket_timeout=5.0)
+    close = functools.partial(ignore_errors, connection, connection.close)
     ack = functools.partial(
         message.ack_log_error, logging.getLogger(), connection.connection_errors
     )
     if survives:
-        ack()
+        close()  # a connection error, ignored: the consumer reconnects
+        ack()  # logged ("Couldn't ack"): the message comes back after the visibility timeout
+        assert channel.closed
     else:
         with pytest.raises(AttributeError, match="hostname"):
-            ack()
-    # the state made up above leaves kombu nothing to close its sockets with: no restore at
-    # exit, and the sockets go with the garbage, quietly
-    channel.qos._on_collect.cancel()
-    del ack, message, channel, connection
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
+            close()  # kombu's own transport: Celery's "Unrecoverable error", exit code 1
