@@ -31,13 +31,15 @@ so the workers are saturated) and, while it runs:
 
 At the end it reports, as JSON and as text: duplicate sends at the sandbox (must be 0),
 recipients not in a terminal state (must be 0), `unknown` recipients by cause and their bound,
-`unknown` recipients whose request never reached the sandbox (only a SIGKILL between a claim
-and its request can leave one: at most one per thread of the killed process, so the bound is
-kills x concurrency, and 0 with `--no-kills`), worker processes that exited without being
-killed by the harness (must be 0: their supervisors' logs say so), the counts, the kills,
-the events with their times. It also checks the store against the sandbox: every recipient
-marked `sent` was received, and every number received is marked sent (or later) or
-`unknown`. The exit status is 1 when a check fails.
+`unknown` recipients whose request never reached the sandbox and the fault each of them met
+(bench/chaos_faults.py): a SIGKILL between a claim and its request (at most one per thread
+of the killed process: the bound is kills x concurrency), or a request the client wrote but
+the overloaded or stopping sandbox did not handle before the client's timeout (it may have
+left: `unknown` is honest there); none may come from Redis paused or full. Then worker
+processes that exited without being killed by the harness (must be 0: their supervisors'
+logs say so), the counts, the kills, the events with their times. It also checks the store
+against the sandbox: every recipient marked `sent` was received, and every number received
+is marked sent (or later) or `unknown`. The exit status is 1 when a check fails.
 """
 
 import argparse
@@ -58,6 +60,7 @@ from typing import Any
 
 import redis
 
+from bench.chaos_faults import attribute, windows
 from bench.chaos_procs import TOKEN, RabbitNode, RedisServer, SandboxProcess, Workers
 from broadcaster.campaigns import CampaignState
 from broadcaster.settings import Settings
@@ -124,7 +127,7 @@ class Chaos:
         self.spike_seconds: list[float] = []
         self.topology = threading.Lock()  # no worker kill while Redis or the broker is away
         self.stop = threading.Event()
-        self.t0 = time.monotonic()
+        self.t0, self.wall0 = time.monotonic(), time.time()
         self.cid = ""
         self.last_counts: dict[str, int] = {}
         self.errors: list[str] = []
@@ -175,7 +178,7 @@ class Chaos:
             self.workers.start(name, concurrency=self.args.concurrency)
         self.note("workers ready", workers=self.names, broker=self.args.broker)
         self.cid = self.launch()
-        self.t0 = time.monotonic()
+        self.t0, self.wall0 = time.monotonic(), time.time()
         self.note("campaign started", id=self.cid, n=self.plan.n)
         threads = [threading.Thread(target=self.direct, daemon=True)]
         if not self.args.no_kills:
@@ -408,6 +411,10 @@ class Chaos:
             return "worker lost (lease expired)" if LOST in (row.error or "") else "client timeout"
 
         failed = Counter((r.error or "?") for r in rows if r.status == "failed")
+        by_fault = attribute(
+            (((r.updated_at or 0) - self.wall0, LOST in (r.error or "")) for r in never_reached),
+            windows(self.events), lease=LEASE, timeout=REPLAI_TIMEOUT,
+        )  # fmt: skip
         non_terminal = {k: v for k, v in counts.items() if v and k not in TERMINAL}
         bound = self.unknown_bound()
         exits = self.workers.unexpected_exits({k["pid"] for k in self.kills})
@@ -429,6 +436,7 @@ class Chaos:
             "unknown_bound": bound,
             "unknown_never_reached": len(never_reached),
             "unknown_never_reached_by_cause": dict(Counter(cause(r) for r in never_reached)),
+            "unknown_never_reached_by_fault": by_fault,
             "unknown_never_reached_bound": len(self.kills) * self.args.concurrency,
             "sending_at_kills": sum(k["sending"] for k in self.kills),
             "worker_exits": exits,
@@ -467,6 +475,9 @@ def checks(result: dict[str, Any], chaos: Chaos) -> dict[str, bool]:
         "unknown within bound": result["unknown"] <= result["unknown_bound"]["total"],
         "unknown that never reached the sandbox: only from kills, within their bound": (
             result["unknown_never_reached"] <= result["unknown_never_reached_bound"]
+        ),
+        "unknown that never reached the sandbox: none from Redis paused or full": not any(
+            result["unknown_never_reached_by_fault"].get(f) for f in ("Redis paused", "Redis full")
         ),
         "no worker process exited on its own": not result["worker_exits"],
         "rolling restarts were graceful (exit code 0)": all(
@@ -509,7 +520,8 @@ def summary_text(result: dict[str, Any]) -> str:
         f"  unknown that never reached the sandbox: {result['unknown_never_reached']}"
         f" (bound {result['unknown_never_reached_bound']}: {result['kills']} kills x"
         f" {result['concurrency']} threads; {result['sending_at_kills']} claims held by all"
-        f" workers at the kills; {result['unknown_never_reached_by_cause']})",
+        f" workers at the kills; {result['unknown_never_reached_by_cause']};"
+        f" by fault: {result['unknown_never_reached_by_fault']})",
         f"  worker processes that exited on their own: {len(result['worker_exits'])}"
         f" {result['worker_exits'] or ''}",
         f"  counts: {result['counts']}",
