@@ -20,7 +20,10 @@ import redis
 
 from broadcaster.store import CampaignStore
 
-__all__ = ["TOKEN", "RabbitNode", "RedisServer", "SandboxProcess", "Workers", "free_port"]
+__all__ = [
+    "TOKEN", "RabbitNode", "RedisServer", "SandboxProcess", "Workers", "free_port",
+    "rabbitmq_installed",
+]  # fmt: skip
 
 TOKEN = "chaos-token"
 
@@ -191,6 +194,14 @@ def _rabbitmq_server() -> str:
     raise SystemExit(
         "rabbitmq-server is not installed (Debian/Ubuntu: apt-get install rabbitmq-server)"
     )
+
+
+def rabbitmq_installed() -> bool:
+    try:
+        _rabbitmq_server()
+    except SystemExit:
+        return False
+    return True
 
 
 class RabbitNode:
