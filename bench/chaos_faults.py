@@ -2,13 +2,14 @@
 
 Each fault is a window of the run (seconds since the campaign started): from the event that
 starts it to the one that ends it (a worker kill is an instant). A row's `updated_at` (whole
-seconds) says when it became `unknown`; what made it so happened in a window before that:
+seconds) is the time of its last change the scripts record:
 
-- "worker lost (lease expired)": the worker held the claim and died; the ticker marked it
-  one lease later. The death lies in [updated - lease - slack, updated].
-- a client timeout: the request went out `timeout` seconds before the outcome was recorded
-  (later still if Redis was away then). The request lies in [updated - timeout - slack,
-  updated].
+- "worker lost (lease expired)": the claim (tick.lua does not touch the time when it turns
+  an expired lease into `unknown`); the worker died within the lease after it: the death
+  lies in [updated - slack, updated + lease + slack].
+- a client timeout: the outcome; the request went out `timeout` seconds before (earlier
+  still if Redis was away when the outcome was recorded): it lies in [updated - timeout -
+  slack, updated + slack].
 
 The fault is the first, in `PRIORITY`, whose window meets that interval: Redis paused or full
 are last, so they are named only when nothing else can explain the row (the issue's
@@ -66,10 +67,11 @@ def attribute(
     timeout: float,
 ) -> dict[str, int]:
     """How many rows each fault explains; rows are (updated, lost) with `updated` in seconds
-    since the campaign started and `lost` True for a lease that expired."""
+    since the campaign started and `lost` True for a lease that expired (`updated` is then
+    the claim's time)."""
     found: Counter[str] = Counter()
     for updated, lost in rows:
-        lo = updated - (lease if lost else timeout) - SLACK
-        hits = {label for start, end, label in faults if start <= updated + SLACK and end >= lo}
+        lo, hi = (updated, updated + lease) if lost else (updated - timeout, updated)
+        hits = {label for start, end, label in faults if start <= hi + SLACK and end >= lo - SLACK}
         found[next((label for label in PRIORITY if label in hits), "no fault")] += 1
     return dict(found)
