@@ -4,8 +4,8 @@
                           [--workers 2] [--concurrency 16] [--rate 60000] [--latency-ms 20]
                           [--seed N] [--json PATH] [--keep]
 
-`make chaos` runs the full plan on both brokers; `tests/test_chaos.py` runs `--short` inside
-`make test`.
+`make chaos` runs the full plan with Redis as the broker, `make chaos ARGS="--broker
+rabbitmq"` with RabbitMQ; `tests/test_chaos.py` runs `--short` inside `make test`.
 
 What it starts, all on loopback and all its own (bench/chaos_procs.py; the machine's Redis
 and RabbitMQ are never touched):
