@@ -4,9 +4,9 @@ Each fault is a window of the run (seconds since the campaign started): from the
 starts it to the one that ends it (a worker kill is an instant). A row's `updated_at` (whole
 seconds) is the time of its last change the scripts record:
 
-- "worker lost (lease expired)": the claim (tick.lua does not touch the time when it turns
-  an expired lease into `unknown`); the worker died within the lease after it: the death
-  lies in [updated - slack, updated + lease + slack].
+- "worker lost (lease expired)": when the ticker found the lease expired and turned the row
+  `unknown`; the worker died within the lease before: in [updated - lease - slack, updated
+  + slack].
 - a client timeout: the outcome; the request went out `timeout` seconds before (earlier
   still if Redis was away when the outcome was recorded): it lies in [updated - timeout -
   slack, updated + slack].
@@ -67,11 +67,10 @@ def attribute(
     timeout: float,
 ) -> dict[str, int]:
     """How many rows each fault explains; rows are (updated, lost) with `updated` in seconds
-    since the campaign started and `lost` True for a lease that expired (`updated` is then
-    the claim's time)."""
+    since the campaign started and `lost` True for a lease that expired."""
     found: Counter[str] = Counter()
     for updated, lost in rows:
-        lo, hi = (updated, updated + lease) if lost else (updated - timeout, updated)
+        lo, hi = (updated - lease if lost else updated - timeout), updated
         hits = {label for start, end, label in faults if start <= hi + SLACK and end >= lo - SLACK}
         found[next((label for label in PRIORITY if label in hits), "no fault")] += 1
     return dict(found)

@@ -67,11 +67,11 @@ def test_each_unknown_that_never_reached_the_sandbox_is_put_to_the_fault_it_met(
     assert (60.0, 70.0, "Redis full") in faults
     assert (100.0, float("inf"), "sandbox stopped") in faults
     rows = [
-        (3.0, True),  # claimed at 3 s, lease of 15 s: the kill at 16 s ended its worker
+        (31.0, True),  # lease of 15 s expired at 31 s: the kill at 16 s ended its worker
         (45.0, False),  # client timeout of 2 s during the spike
         (12.0, False),  # a timeout inside the pause, nothing else around: the pause's
         (71.0, False),  # Redis full, just over
-        (74.0, True),  # lost, no kill in the 15 s after its claim: no fault explains it
+        (92.0, True),  # lost, no kill in the 15 s before: no fault explains it
         (300.0, False),  # the sandbox still stopped
     ]
     found = attribute(rows, faults, lease=15.0, timeout=2.0)

@@ -1,9 +1,10 @@
--- KEYS: campaign status active requeue counts running events parked errors
+-- KEYS: campaign status active requeue counts running events parked errors meta
 -- ARGV: cid now stale limit
 -- Acts on recipients whose deadline passed: republishes stale `queued` ones (harmless: claims
 -- are idempotent), releases `waiting` and `paced` ones whose time is due (those back from a long wait go
 -- to the front of the requeue list, so the window bounds them too), and turns `sending` ones whose
--- lease expired (their worker died mid-send) into `unknown`. Then refills the window.
+-- lease expired (their worker died mid-send) into `unknown`, with the time of that change.
+-- Then refills the window.
 local cid, now, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return {} end
 local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
@@ -24,6 +25,7 @@ for _, m in ipairs(due) do
     move(KEYS[2], KEYS[5], i, SENDING, UNKNOWN)
     redis.call('ZREM', KEYS[3], i)
     redis.call('HSET', KEYS[9], i, 'worker lost during the send: outcome unknown')
+    redis.call('BITFIELD', KEYS[10], 'SET', 'u32', i * 40 + 8, math.floor(now))
   else
     redis.call('ZREM', KEYS[3], i)
   end

@@ -58,7 +58,7 @@ class Lifecycle(StoreBase):
 
     def tick(self, cid: str, *, limit: int = 1000) -> list[int]:
         """Handle due deadlines of one running campaign; returns recipients to publish."""
-        keys = [*self.base_keys(cid), self.keys.errors(cid)]
+        keys = [*self.base_keys(cid), self.keys.errors(cid), self.keys.meta(cid)]
         out = self.script("tick.lua")(keys=keys, args=[cid, self.clock(), self.stale_after, limit])
         return [int(i) for i in out]
 
