@@ -286,12 +286,15 @@ class Workers:
             "-l", "WARNING", "--max-backoff", str(self.max_backoff), "-n", f"{name}@%h",
             "--without-gossip", "--without-mingle",
         ]  # fmt: skip
+        # a restart appends to the same log: the Celery process started last before this one
+        # (its heartbeat may outlive it) is not the new one being ready
+        previous = self.child(name) if self.log(name).exists() else None
         with open(self.log(name), "ab") as out:
             proc = subprocess.Popen(
                 cmd, env=self.env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT
             )
         self.procs[name], self.concurrency[name] = proc, concurrency
-        self.wait_ready(name, timeout=timeout)
+        self.wait_ready(name, after=previous, timeout=timeout)
 
     def child(self, name: str) -> int | None:
         """The Celery process the supervisor started last."""
