@@ -34,7 +34,8 @@ bench-quick: $(STAMP)
 
 # Reliability (docs/reliability.md), on a redis-server, sandbox and workers of their own (needs
 # redis-server): `chaos` kills workers, Redis and the sandbox during a 5,000-recipient campaign
-# (about 3 min; `ARGS=--short` for the 1-min version in `make test`); `soak` sends 100,000
+# (about 4 min; `ARGS=--short` for the 1-min version in `make test`, `ARGS="--broker rabbitmq"`
+# with a RabbitMQ node of its own as the broker); `soak` sends 100,000
 # recipients with periodic kills and samples memory (about 10 min; not in `make test`).
 chaos: $(STAMP)
 	$(BIN)/python -m bench.chaos $(ARGS)

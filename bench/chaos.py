@@ -1,40 +1,45 @@
 """Chaos: one campaign through real worker processes while everything around them fails.
 
-    python -m bench.chaos [--short] [--n 5000] [--workers 2] [--concurrency 16]
-                          [--rate 60000] [--latency-ms 20] [--seed N] [--json PATH]
+    python -m bench.chaos [--short] [--broker redis|rabbitmq] [--no-kills] [--n 5000]
+                          [--workers 2] [--concurrency 16] [--rate 60000] [--latency-ms 20]
+                          [--seed N] [--json PATH] [--keep]
 
-`make chaos` runs the full plan; `tests/test_chaos.py` runs `--short` inside `make test`.
+`make chaos` runs the full plan with Redis as the broker, `make chaos ARGS="--broker
+rabbitmq"` with RabbitMQ; `tests/test_chaos.py` runs `--short` inside `make test`.
 
-What it starts, all on loopback and all its own (the machine's Redis is never touched):
+What it starts, all on loopback and all its own (bench/chaos_procs.py; the machine's Redis
+and RabbitMQ are never touched):
 - a redis-server on a free port, in a temporary directory, with `--appendonly yes
-  --appendfsync always` (db 0 the campaign store, db 1 the Celery broker);
+  --appendfsync always` and `noeviction` (db 0 the campaign store, db 1 the Celery broker
+  unless `--broker rabbitmq`);
+- with `--broker rabbitmq`, a RabbitMQ node of its own (node name, ports, data directory);
 - the Replai sandbox, throttle off, `--latency-ms` per send;
-- `--workers` Celery worker processes (threads pool), with short recovery settings:
+- `--workers` `broadcaster worker` processes (each supervises a Celery worker, threads pool,
+  started again at most 1 s after it exits), with short recovery settings:
   BROADCASTER_LEASE=15, STALE_AFTER=5, REPLAI_TIMEOUT=2, BACKOFF_BASE=0.5.
 
 Then one campaign of `--n` recipients at `--rate` per minute (far above what the machine does,
 so the workers are saturated) and, while it runs:
-- every few seconds a random worker gets SIGKILL (its whole process group) and is restarted;
+- every few seconds the Celery process of a random worker gets SIGKILL (unless `--no-kills`);
+  its supervisor starts it again;
 - at progress marks (recipients finished / total), one after the other: a storm of 429s, a
-  storm of 500s (`fail_mode`), the sandbox `down` (503 at once), one crash of Redis (SIGKILL,
-  restarted on the same port and directory: the AOF is replayed), latency spikes beyond the
-  client timeout (those sends reach the sandbox, the client gives up: they must end
-  `unknown`, never be sent again), and one real stop of the sandbox process (connection
-  refused), restarted on the same port.
+  storm of 500s, the sandbox `down` (503 at once), a crash of Redis (SIGKILL, restarted from
+  its AOF), latency spikes beyond the client timeout, a real stop of the sandbox process,
+  Redis paused (SIGSTOP, then SIGCONT), Redis full (`maxmemory` under what it uses, then
+  lifted), the RabbitMQ node restarted (with `--broker rabbitmq`), and a graceful rolling
+  restart of every worker (SIGTERM to each supervisor in turn, as a deploy does).
 
-The sandbox keeps its send log in memory, so a real stop would lose it. Before the stop the
-harness sets `down: true` (new sends are answered 503 before they are recorded), waits for
-the sends already inside the sandbox to finish, saves `/_sandbox/sends`, and only then kills
-the process. Duplicates are counted over the saved log and the new process's log together.
-
-At the end (the campaign completed, or the deadline passed) it reports, as JSON and as text:
-duplicate sends at the sandbox (must be 0), recipients not in a terminal state (must be 0),
-`unknown` recipients by cause and their bound (the sends that can have been in flight when a
-worker or Redis was killed, or that met a latency spike), the counts per status, the kills,
-the events with their times, and the total time. It also cross-checks the store against the
-sandbox: every recipient marked `sent` was received by the sandbox, and every number the
-sandbox received belongs to a recipient marked sent (or later), or `unknown`.
-The exit status is 1 when a check fails.
+At the end it reports, as JSON and as text: duplicate sends at the sandbox (must be 0),
+recipients not in a terminal state (must be 0), `unknown` recipients by cause and their bound,
+`unknown` recipients whose request never reached the sandbox and the fault each of them met
+(bench/chaos_faults.py): a SIGKILL between a claim and its request (at most one per thread
+of the killed process: the bound is kills x concurrency), or a request the client wrote but
+the overloaded or stopping sandbox did not handle before the client's timeout (it may have
+left: `unknown` is honest there); none may come from Redis paused or full. Then worker
+processes that exited without being killed by the harness (must be 0: their supervisors'
+logs say so), the counts, the kills, the events with their times. It also checks the store
+against the sandbox: every recipient marked `sent` was received, and every number received
+is marked sent (or later) or `unknown`. The exit status is 1 when a check fails.
 """
 
 import argparse
@@ -44,9 +49,6 @@ import json
 import math
 import os
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -56,187 +58,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import redis
 
+from bench.chaos_faults import attribute, windows
+from bench.chaos_procs import TOKEN, RabbitNode, RedisServer, SandboxProcess, Workers
 from broadcaster.campaigns import CampaignState
 from broadcaster.settings import Settings
-from broadcaster.store import CampaignStore, open_store
+from broadcaster.store import open_store
 
-TOKEN = "chaos-token"
+__all__ = ["FULL", "SHORT", "Chaos", "Plan", "main"]
+
 TERMINAL = ("sent", "delivered", "read", "failed", "skipped", "cancelled", "unknown")
 SENT_OR_LATER = ("sent", "delivered", "read")
 #: The error the ticker writes when a lease expires (the worker died mid-send).
 LOST = "worker lost during the send"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def phone(i: int) -> str:
-    """The i-th Indonesian test mobile; last four digits 5000-8999, none of them scripted."""
-    return f"6281{i // 4000 % 100000:05d}{5000 + i % 4000:04d}"
-
-
-def _stop_group(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-    try:
-        proc.wait(20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-
-class RedisServer:
-    """A private redis-server with AOF (fsync on every write), restartable on its port."""
-
-    def __init__(self, workdir: Path, *, aof: bool = True) -> None:
-        self.port = free_port()
-        self.dir = workdir / "redis"
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.aof = aof
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = self.dir / "redis.log"
-
-    def url(self, db: int) -> str:
-        return f"redis://127.0.0.1:{self.port}/{db}"
-
-    def start(self) -> None:
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.aof else []
-        cmd = [
-            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-            "--dir", str(self.dir), "--save", "", *persistence, "--logfile", str(self.log),
-        ]  # fmt: skip
-        self.proc = subprocess.Popen(cmd, start_new_session=True)
-        client = redis.Redis(port=self.port, socket_connect_timeout=1)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if client.ping():
-                    break
-            except redis.BusyLoadingError:
-                pass  # replaying the AOF
-            except redis.ConnectionError:
-                if self.proc.poll() is not None:
-                    raise RuntimeError(f"redis-server exited; see {self.log}") from None
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server did not answer; see {self.log}")
-            time.sleep(0.05)
-        client.close()
-
-    def crash(self) -> None:
-        """SIGKILL: no shutdown, no final rewrite; what is in the AOF is what survives."""
-        assert self.proc is not None
-        _stop_group(self.proc, signal.SIGKILL)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            _stop_group(self.proc)
-
-
-class SandboxProcess:
-    """The Replai sandbox on a fixed port; its send log survives a real restart (see top)."""
-
-    def __init__(self, workdir: Path, *, latency_ms: int) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.latency_ms = latency_ms
-        self.log = workdir / "sandbox.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.http = httpx.Client(base_url=self.url, timeout=30.0)
-        #: sends recorded by earlier processes, saved before each real stop
-        self.saved: list[dict[str, Any]] = []
-
-    def start(self) -> None:
-        cmd = [
-            sys.executable, "-m", "broadcaster.sandbox", "--port", str(self.port),
-            "--token", TOKEN, "--latency-ms", str(self.latency_ms), "--rate-limit", "0",
-        ]  # fmt: skip
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                cmd, start_new_session=True, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.http.get("/_sandbox/config").raise_for_status()
-                return
-            except httpx.HTTPError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the sandbox did not start; see {self.log}") from None
-                time.sleep(0.05)
-
-    def configure(self, **options: object) -> None:
-        self.http.post("/_sandbox/config", json=options).raise_for_status()
-
-    def sends(self) -> list[dict[str, Any]]:
-        response = self.http.get("/_sandbox/sends")
-        response.raise_for_status()
-        return list(response.json()["sends"])
-
-    def all_sends(self) -> list[dict[str, Any]]:
-        return self.saved + self.sends()
-
-    def stop_for_real(self) -> int:
-        """Quiesce, save the send log, SIGKILL. Returns the sends saved."""
-        assert self.proc is not None
-        self.configure(down=True)  # new sends: 503 before anything is recorded
-        time.sleep(1.0 + self.latency_ms / 1000)  # sends already inside finish recording
-        sends = self.sends()
-        self.saved.extend(sends)
-        _stop_group(self.proc, signal.SIGKILL)
-        return len(sends)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            _stop_group(self.proc)
-        self.http.close()
-
-
-class Workers:
-    """Celery worker processes (threads pool); output appended to one log file per name."""
-
-    def __init__(self, workdir: Path, env: dict[str, str], store: CampaignStore) -> None:
-        self.workdir, self.env, self.store = workdir, env, store
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.concurrency: dict[str, int] = {}
-
-    def start(self, name: str, *, concurrency: int, timeout: float = 90.0) -> None:
-        cmd = [
-            sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-P", "threads",
-            "-c", str(concurrency), "-n", f"{name}@%h", "--without-gossip",
-            "--without-mingle", "-l", "WARNING",
-        ]  # fmt: skip
-        with open(self.workdir / f"{name}.log", "ab") as out:
-            proc = subprocess.Popen(
-                cmd, env=self.env, start_new_session=True, stdout=out, stderr=subprocess.STDOUT
-            )
-        self.procs[name], self.concurrency[name] = proc, concurrency
-        deadline = time.monotonic() + timeout
-        pattern = self.store.keys.worker(f"*:{proc.pid}")
-        while True:  # ready once its ticker thread writes a heartbeat
-            with contextlib.suppress(redis.RedisError):
-                if next(self.store.redis.scan_iter(pattern), None) is not None:
-                    return
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker {name} did not start (exit code {proc.poll()})")
-            time.sleep(0.1)
-
-    def kill(self, name: str) -> None:
-        """SIGKILL the worker's process group, as an OOM killer or a lost host would."""
-        _stop_group(self.procs.pop(name), signal.SIGKILL)
-
-    def stop_all(self) -> None:
-        for name in list(self.procs):
-            _stop_group(self.procs.pop(name))
-
-    def pids(self) -> dict[str, int]:
-        return {name: proc.pid for name, proc in self.procs.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -250,17 +85,23 @@ class Plan:
     stopped: float  # sandbox process really stopped (connection refused)
     spikes: tuple[float, ...]  # latency spikes beyond the client timeout, seconds each
     redis_down: float  # seconds between the Redis crash and its restart
+    redis_paused: float  # seconds between SIGSTOP and SIGCONT
+    redis_full: float  # seconds at maxmemory (noeviction)
+    broker_down: float  # seconds the RabbitMQ node is stopped (with --broker rabbitmq)
+    rolling: bool  # a graceful rolling restart of every worker
     kill_every: tuple[float, float]  # seconds between two worker kills (uniform)
     deadline: float  # seconds the campaign may take after its start
 
 
 FULL = Plan(
     n=5000, storm_429=30, storm_500=30, down=20, stopped=10, spikes=(4.0, 4.0),
-    redis_down=3.0, kill_every=(3.0, 8.0), deadline=540.0,
+    redis_down=3.0, redis_paused=10.0, redis_full=10.0, broker_down=5.0, rolling=True,
+    kill_every=(3.0, 8.0), deadline=600.0,
 )  # fmt: skip
 SHORT = Plan(
     n=1500, storm_429=5, storm_500=5, down=5, stopped=3, spikes=(3.0,),
-    redis_down=2.0, kill_every=(4.0, 8.0), deadline=150.0,
+    redis_down=2.0, redis_paused=3.0, redis_full=3.0, broker_down=2.0, rolling=False,
+    kill_every=(4.0, 8.0), deadline=180.0,
 )  # fmt: skip
 
 #: Client timeout and lease of the workers (seconds); a spike is this + 1.5 s of latency.
@@ -277,15 +118,16 @@ class Chaos:
         self.args, self.plan, self.workdir = args, plan, workdir
         self.rng = random.Random(args.seed)
         self.redis_server = RedisServer(workdir)
+        self.rabbit = RabbitNode(workdir) if args.broker == "rabbitmq" else None
         self.sandbox = SandboxProcess(workdir, latency_ms=args.latency_ms)
         self.events: list[dict[str, Any]] = []
         self.kills: list[dict[str, Any]] = []
-        self.redis_crashes = 0
-        self.sandbox_stops = 0
+        self.faults: Counter[str] = Counter()
+        self.graceful_exits: list[int] = []
         self.spike_seconds: list[float] = []
-        self.topology = threading.Lock()  # no worker kill while Redis is down
+        self.topology = threading.Lock()  # no worker kill while Redis or the broker is away
         self.stop = threading.Event()
-        self.t0 = time.monotonic()
+        self.t0, self.wall0 = time.monotonic(), time.time()
         self.cid = ""
         self.last_counts: dict[str, int] = {}
         self.errors: list[str] = []
@@ -294,9 +136,10 @@ class Chaos:
 
     def env(self) -> dict[str, str]:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("BROADCASTER_")}
+        broker = self.rabbit.url() if self.rabbit else self.redis_server.url(1)
         return clean | {
             "BROADCASTER_REDIS_URL": self.redis_server.url(0),
-            "BROADCASTER_BROKER_URL": self.redis_server.url(1),
+            "BROADCASTER_BROKER_URL": broker,
             "BROADCASTER_KEY_PREFIX": "bc",
             "BROADCASTER_REPLAI_BASE_URL": self.sandbox.url,
             "BROADCASTER_REPLAI_TOKEN": TOKEN,
@@ -320,30 +163,33 @@ class Chaos:
 
     def run(self) -> dict[str, Any]:
         env = self.env()
-        os.environ.update(env)  # this process publishes the start task through the same app
+        os.environ.update(env)  # this process publishes the first sends through the same app
         self.redis_server.start()
+        if self.rabbit is not None:
+            self.rabbit.start()
         self.sandbox.start()
         client = redis.Redis.from_url(
             self.redis_server.url(0), socket_timeout=10, socket_connect_timeout=2
         )
         self.store = open_store(Settings(), redis=client)  # the workers' settings: env above
         self.workers = Workers(self.workdir, env, self.store)
-        names = [f"w{i + 1}" for i in range(self.args.workers)]
-        for name in names:
+        self.names = [f"w{i + 1}" for i in range(self.args.workers)]
+        for name in self.names:
             self.workers.start(name, concurrency=self.args.concurrency)
-        self.note("workers ready", workers=names, concurrency=self.args.concurrency)
+        self.note("workers ready", workers=self.names, broker=self.args.broker)
         self.cid = self.launch()
-        self.t0 = time.monotonic()
+        self.t0, self.wall0 = time.monotonic(), time.time()
         self.note("campaign started", id=self.cid, n=self.plan.n)
-        killer = threading.Thread(target=self.kill_loop, args=(names,), daemon=True)
-        director = threading.Thread(target=self.direct, daemon=True)
-        killer.start()
-        director.start()
+        threads = [threading.Thread(target=self.direct, daemon=True)]
+        if not self.args.no_kills:
+            threads.append(threading.Thread(target=self.kill_loop, daemon=True))
+        for thread in threads:
+            thread.start()
         completed = self.wait_completed()
         elapsed = time.monotonic() - self.t0
         self.stop.set()
-        director.join(60)
-        killer.join(120)
+        for thread in threads:
+            thread.join(120)
         self.note("campaign completed" if completed else "deadline passed", seconds=elapsed)
         return self.report(elapsed, completed)
 
@@ -382,46 +228,61 @@ class Chaos:
     def _open(self) -> dict[str, int]:
         return {k: v for k, v in self.last_counts.items() if v and k not in TERMINAL}
 
+    def _t(self) -> float:
+        return round(time.monotonic() - self.t0, 1)
+
     # -- the chaos ---------------------------------------------------------------------------
 
-    def kill_loop(self, names: list[str]) -> None:
+    def kill_loop(self) -> None:
         low, high = self.plan.kill_every
         while not self.stop.wait(self.rng.uniform(low, high)):
             with self.topology:
                 if self.stop.is_set():
                     return
-                name = self.rng.choice(names)
-                pid = self.workers.procs[name].pid
-                self.workers.kill(name)
-                self.kills.append({"worker": name, "pid": pid, "t": self._t()})
-                self.note("SIGKILL worker", worker=name, pid=pid)
-                time.sleep(self.rng.uniform(0.3, 1.5))
+                name = self.rng.choice(self.names)
+                with contextlib.suppress(redis.RedisError):
+                    self.last_counts = self.store.counts(self.cid)
+                sending = self.last_counts.get("sending", 0)
+                pid = self.workers.kill(name)
+                self.kills.append({"worker": name, "pid": pid, "t": self._t(), "sending": sending})
+                self.note("SIGKILL worker", worker=name, pid=pid, sending_before=sending)
                 try:
-                    self.workers.start(name, concurrency=self.args.concurrency)
+                    self.workers.wait_ready(name, after=pid)
                 except RuntimeError as exc:
                     self.errors.append(str(exc))
                     self.note("worker restart failed", worker=name, error=str(exc))
                     return
 
-    def _t(self) -> float:
-        return round(time.monotonic() - self.t0, 1)
-
-    def direct(self) -> None:
-        """The chaos events, each at a progress mark, one after the other."""
+    def steps(self) -> list[tuple[str, Callable[[], None]]]:
+        """The faults in their order: those of Redis and the broker early, while most of the
+        campaign is still to send (the storms slow it down; the rest goes fast)."""
         plan = self.plan
         steps: list[tuple[str, Callable[[], None]]] = [
-            ("429 storm", lambda: self.storm("429", plan.storm_429)),
+            ("429 storm", lambda: self.storm("429", plan.storm_429))
+        ]
+        if self.rabbit is not None:
+            steps.append(("RabbitMQ restarted", self.broker_restart))
+        steps += [
+            ("Redis paused", self.redis_pause),
             ("500 storm", lambda: self.storm("500", plan.storm_500)),
+            ("Redis full", self.redis_fill),
             ("sandbox down", self.sandbox_down),
             ("Redis crash", self.redis_crash),
         ]
+        if plan.rolling:
+            steps.append(("rolling restart", self.rolling_restart))
         for n, seconds in enumerate(plan.spikes):
             steps.append((f"latency spike {n + 1}", lambda s=seconds: self.spike(s)))
             if n == 0:
                 steps.append(("sandbox stopped", self.sandbox_stop))
-        if len(plan.spikes) == 0:
+        if not plan.spikes:
             steps.append(("sandbox stopped", self.sandbox_stop))
-        marks = [0.06 + 0.8 * k / len(steps) for k in range(len(steps))]
+        return steps
+
+    def direct(self) -> None:
+        """The chaos events, each at a progress mark, one after the other."""
+        steps = self.steps()
+        marks = [0.03 + 0.75 * k / len(steps) for k in range(len(steps))]
         for (label, action), mark in zip(steps, marks, strict=True):
             while self.progress() < mark:
                 if self.stop.wait(0.1):
@@ -449,7 +310,7 @@ class Chaos:
 
     def sandbox_stop(self) -> None:
         saved = self.sandbox.stop_for_real()
-        self.sandbox_stops += 1
+        self.faults["sandbox stops"] += 1
         self.note("sandbox process killed", sends_saved=saved, seconds=self.plan.stopped)
         time.sleep(self.plan.stopped)
         self.sandbox.start()
@@ -463,15 +324,59 @@ class Chaos:
         self.sandbox.configure(latency_ms=self.args.latency_ms)
         self.spike_seconds.append(seconds)
         self.note("latency spike ends")
+        # the last slowed requests are still inside the sandbox for this long: a sandbox stop
+        # right after would lose them from its log
+        time.sleep(latency / 1000)
 
     def redis_crash(self) -> None:
         with self.topology:
             self.redis_server.crash()
-            self.redis_crashes += 1
+            self.faults["Redis crashes"] += 1
             self.note("Redis SIGKILL", seconds_down=self.plan.redis_down)
             time.sleep(self.plan.redis_down)
             self.redis_server.start()
             self.note("Redis restarted from its AOF")
+
+    def redis_pause(self) -> None:
+        with self.topology:
+            self.redis_server.pause()
+            self.faults["Redis pauses"] += 1
+            self.note("Redis SIGSTOP", seconds=self.plan.redis_paused)
+            time.sleep(self.plan.redis_paused)
+            self.redis_server.resume()
+            self.note("Redis SIGCONT")
+
+    def redis_fill(self) -> None:
+        with self.topology:
+            limit = self.redis_server.fill()
+            self.faults["Redis full"] += 1
+            self.note("Redis full (maxmemory, noeviction)", maxmemory=limit,
+                      seconds=self.plan.redis_full)  # fmt: skip
+            time.sleep(self.plan.redis_full)
+            self.redis_server.make_room()
+            self.note("Redis has room again")
+
+    def broker_restart(self) -> None:
+        assert self.rabbit is not None
+        with self.topology:
+            self.rabbit.stop()
+            self.faults["broker restarts"] += 1
+            self.note("RabbitMQ stopped", seconds=self.plan.broker_down)
+            time.sleep(self.plan.broker_down)
+            self.rabbit.start()
+            self.note("RabbitMQ started again")
+
+    def rolling_restart(self) -> None:
+        """A deploy: each worker in turn gets SIGTERM, finishes what it holds, and a new one
+        starts; the next one only once the new one is ready."""
+        with self.topology:
+            for name in self.names:
+                code = self.workers.stop(name)
+                self.graceful_exits.append(code)
+                self.note("worker stopped (SIGTERM)", worker=name, exit_code=code)
+                self.workers.start(name, concurrency=self.args.concurrency)
+                self.note("worker started again", worker=name)
+            self.faults["rolling restarts"] += 1
 
     # -- accounting --------------------------------------------------------------------------
 
@@ -481,17 +386,17 @@ class Chaos:
         spikes = sum(threads * (math.ceil(s / REPLAI_TIMEOUT) + 1) for s in self.spike_seconds)
         bound = {
             "worker_kills": len(self.kills) * self.args.concurrency,
-            "redis_crash": self.redis_crashes * threads,
-            "sandbox_stop": self.sandbox_stops * threads,
+            "redis_crash": self.faults["Redis crashes"] * threads,
+            "sandbox_stop": self.faults["sandbox stops"] * threads,
             "latency_spikes": spikes,
         }
         bound["total"] = sum(bound.values())
         return bound
 
     def report(self, elapsed: float, completed: bool) -> dict[str, Any]:
-        store = self._retrying(lambda: self.store)
-        counts = self._retrying(lambda: store.counts(self.cid))
-        rows = self._retrying(lambda: list(store.iter_rows(self.cid)))
+        store = self.store
+        counts = _retrying(lambda: store.counts(self.cid))
+        rows = _retrying(lambda: list(store.iter_rows(self.cid)))
         sends = self.sandbox.all_sends()
         per_ref = Counter(s["ref"] for s in sends)
         per_phone = Counter(s["phone"] for s in sends)
@@ -500,15 +405,22 @@ class Chaos:
             by_status.setdefault(row.status, set()).add(row.phone)
         sent = set().union(*(by_status.get(s, set()) for s in SENT_OR_LATER))
         unknown_rows = [r for r in rows if r.status == "unknown"]
-        causes = Counter(
-            "worker lost (lease expired)" if LOST in (r.error or "") else "client timeout"
-            for r in unknown_rows
-        )
+        never_reached = [r for r in unknown_rows if r.phone not in per_phone]
+
+        def cause(row: Any) -> str:
+            return "worker lost (lease expired)" if LOST in (row.error or "") else "client timeout"
+
         failed = Counter((r.error or "?") for r in rows if r.status == "failed")
+        by_fault = attribute(
+            (((r.updated_at or 0) - self.wall0, LOST in (r.error or "")) for r in never_reached),
+            windows(self.events), lease=LEASE, timeout=REPLAI_TIMEOUT,
+        )  # fmt: skip
         non_terminal = {k: v for k, v in counts.items() if v and k not in TERMINAL}
         bound = self.unknown_bound()
+        exits = self.workers.unexpected_exits({k["pid"] for k in self.kills})
         result: dict[str, Any] = {
             "mode": "short" if self.args.short else "full",
+            "broker": self.args.broker,
             "n": self.plan.n,
             "workers": self.args.workers,
             "concurrency": self.args.concurrency,
@@ -520,40 +432,29 @@ class Chaos:
             "duplicate_phones": sum(n - 1 for n in per_phone.values()),
             "non_terminal": sum(non_terminal.values()),
             "unknown": counts.get("unknown", 0),
-            "unknown_by_cause": dict(causes),
+            "unknown_by_cause": dict(Counter(cause(r) for r in unknown_rows)),
             "unknown_bound": bound,
+            "unknown_never_reached": len(never_reached),
+            "unknown_never_reached_by_cause": dict(Counter(cause(r) for r in never_reached)),
+            "unknown_never_reached_by_fault": by_fault,
+            "unknown_never_reached_bound": len(self.kills) * self.args.concurrency,
+            "sending_at_kills": sum(k["sending"] for k in self.kills),
+            "worker_exits": exits,
+            "graceful_exit_codes": self.graceful_exits,
             "failed_reasons": dict(failed.most_common(5)),
             "sandbox_sends": len(sends),
             "sent_not_received": len(sent - set(per_phone)),
             "received_not_accounted": len(set(per_phone) - sent - by_status.get("unknown", set())),
             "kills": len(self.kills),
-            "redis_crashes": self.redis_crashes,
-            "sandbox_stops": self.sandbox_stops,
+            "faults": dict(self.faults),
+            "redis_crashes": self.faults["Redis crashes"],
+            "sandbox_stops": self.faults["sandbox stops"],
             "events": [e for e in self.events if e["event"] != "progress"],
             "harness_errors": self.errors,
         }
-        result["checks"] = {
-            "no duplicate send": result["duplicates"] == 0 and result["duplicate_phones"] == 0,
-            "every recipient terminal": completed and result["non_terminal"] == 0,
-            "counts add up": sum(counts.values()) == self.plan.n,
-            "unknown within bound": result["unknown"] <= bound["total"],
-            "every sent recipient reached the sandbox": result["sent_not_received"] == 0,
-            "every send received is accounted": result["received_not_accounted"] == 0,
-            "every planned event ran": not self.errors
-            and not any(e["event"] == "event skipped" for e in self.events),
-        }
+        result["checks"] = checks(result, self)
         result["ok"] = all(result["checks"].values())
         return result
-
-    def _retrying(self, read: Callable[[], Any], attempts: int = 20) -> Any:
-        for n in range(attempts):
-            try:
-                return read()
-            except redis.RedisError:
-                if n == attempts - 1:
-                    raise
-                time.sleep(0.5)
-        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.stop.set()
@@ -561,22 +462,72 @@ class Chaos:
             self.workers.stop_all()
         self.sandbox.stop()
         self.redis_server.stop()
+        if self.rabbit is not None:
+            self.rabbit.stop()
+
+
+def checks(result: dict[str, Any], chaos: Chaos) -> dict[str, bool]:
+    """The verdicts; the run fails when one is False."""
+    return {
+        "no duplicate send": result["duplicates"] == 0 and result["duplicate_phones"] == 0,
+        "every recipient terminal": result["completed"] and result["non_terminal"] == 0,
+        "counts add up": sum(result["counts"].values()) == result["n"],
+        "unknown within bound": result["unknown"] <= result["unknown_bound"]["total"],
+        "unknown that never reached the sandbox: only from kills, within their bound": (
+            result["unknown_never_reached"] <= result["unknown_never_reached_bound"]
+        ),
+        "unknown that never reached the sandbox: none from Redis paused or full": not any(
+            result["unknown_never_reached_by_fault"].get(f) for f in ("Redis paused", "Redis full")
+        ),
+        "no worker process exited on its own": not result["worker_exits"],
+        "rolling restarts were graceful (exit code 0)": all(
+            code == 0 for code in result["graceful_exit_codes"]
+        ),
+        "every sent recipient reached the sandbox": result["sent_not_received"] == 0,
+        "every send received is accounted": result["received_not_accounted"] == 0,
+        "every planned event ran": not chaos.errors
+        and not any(e["event"] == "event skipped" for e in chaos.events),
+    }
+
+
+def phone(i: int) -> str:
+    """The i-th Indonesian test mobile; last four digits 5000-8999, none of them scripted."""
+    return f"6281{i // 4000 % 100000:05d}{5000 + i % 4000:04d}"
+
+
+def _retrying(read: Callable[[], Any], attempts: int = 20) -> Any:
+    for n in range(attempts):
+        try:
+            return read()
+        except redis.RedisError:
+            if n == attempts - 1:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 def summary_text(result: dict[str, Any]) -> str:
     bound = result["unknown_bound"]
+    done = "completed" if result["completed"] else "NOT completed"
     lines = [
-        f"chaos ({result['mode']}): {result['n']} recipients, {result['workers']} workers"
-        f" x {result['concurrency']} threads, {result['total_seconds']} s"
-        f" ({'completed' if result['completed'] else 'NOT completed'})",
+        f"chaos ({result['mode']}, {result['broker']} broker): {result['n']} recipients,"
+        f" {result['workers']} workers x {result['concurrency']} threads,"
+        f" {result['total_seconds']} s ({done})",
         f"  duplicate sends at the sandbox: {result['duplicates']}"
         f" (by phone: {result['duplicate_phones']})",
         f"  recipients not in a terminal state: {result['non_terminal']}",
         f"  unknown: {result['unknown']} (bound {bound['total']}: {result['unknown_by_cause']})",
+        f"  unknown that never reached the sandbox: {result['unknown_never_reached']}"
+        f" (bound {result['unknown_never_reached_bound']}: {result['kills']} kills x"
+        f" {result['concurrency']} threads; {result['sending_at_kills']} claims held by all"
+        f" workers at the kills; {result['unknown_never_reached_by_cause']};"
+        f" by fault: {result['unknown_never_reached_by_fault']})",
+        f"  worker processes that exited on their own: {len(result['worker_exits'])}"
+        f" {result['worker_exits'] or ''}",
         f"  counts: {result['counts']}",
         f"  failed reasons: {result['failed_reasons']}",
-        f"  kills: {result['kills']} workers, {result['redis_crashes']} Redis,"
-        f" {result['sandbox_stops']} sandbox; sandbox received {result['sandbox_sends']}",
+        f"  faults: {result['kills']} worker kills, {result['faults']};"
+        f" sandbox received {result['sandbox_sends']}",
     ]
     for name, ok in result["checks"].items():
         lines.append(f"  [{'ok' if ok else 'FAIL'}] {name}")
@@ -586,6 +537,8 @@ def summary_text(result: dict[str, Any]) -> str:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__)
     parser.add_argument("--short", action="store_true", help="the ~1-2 min version")
+    parser.add_argument("--broker", choices=("redis", "rabbitmq"), default="redis")
+    parser.add_argument("--no-kills", action="store_true", help="every fault but SIGKILLs")
     parser.add_argument("--n", type=int, default=None, help="recipients (5000; short 1500)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=16)

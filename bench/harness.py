@@ -4,6 +4,7 @@ Everything a benchmark starts goes through `process()`, in its own session, and 
 (TERM, then KILL) when the `with` block ends, whatever happens inside it.
 """
 
+import contextlib
 import os
 import platform
 import shutil
@@ -275,7 +276,13 @@ def workers(
     for key in ready.scan_iter(READY_PREFIX + "*"):
         ready.delete(key)
     with ExitStack() as stack:
-        procs = [stack.enter_context(process(cmd, env, log=f"{name}-{i}")) for i in range(count)]
+        # a node name each: on RabbitMQ two workers of one name fight over their pidbox queue
+        named = [
+            [*cmd, "-n", f"{name}{i}@%h"] if "-n" not in cmd else list(cmd) for i in range(count)
+        ]
+        procs = [
+            stack.enter_context(process(c, env, log=f"{name}-{i}")) for i, c in enumerate(named)
+        ]
         deadline = time.monotonic() + 60
         while sum(1 for _ in ready.scan_iter(READY_PREFIX + "*")) < count:
             dead = [p for p in procs if p.poll() is not None]
@@ -399,10 +406,25 @@ def window_for(per_minute: float) -> int:
 
 @dataclass
 class Session:
-    """A private redis-server (store db 0, broker db 1) and one sandbox, shared by the rows."""
+    """A private redis-server (store db 0, broker db 1) and one sandbox, shared by the rows;
+    a RabbitMQ node of its own too, started the first time a row asks for it."""
 
     redis: RedisServer
     box: Sandbox
+    rabbit: Any = None  # bench.chaos_procs.RabbitNode, once started
+
+    def rabbit_url(self) -> str:
+        """The session's RabbitMQ broker (needs rabbitmq-server installed)."""
+        if self.rabbit is None:
+            from bench.chaos_procs import RabbitNode
+
+            node = RabbitNode(Path(tempfile.mkdtemp(prefix="bc-bench-rabbitmq-")))
+            node.start()
+            self.rabbit = node
+        return str(self.rabbit.url())
+
+    def broker_url(self, broker: str = "redis") -> str:
+        return self.rabbit_url() if broker == "rabbitmq" else self.redis.url(BROKER_DB)
 
     def worker_env(self, **extra: str) -> dict[str, str]:
         """Environment of every worker: the project's settings and the baselines'."""
@@ -441,13 +463,19 @@ class Session:
         """Empty the store and the broker, forget the sandbox's sends."""
         self.store_client().flushdb()
         self.broker_client().flushdb()
+        if self.rabbit is not None:
+            from kombu import Connection
+
+            with Connection(self.rabbit.url()) as connection:
+                with contextlib.suppress(Exception):  # no queue yet: nothing to purge
+                    connection.default_channel.queue_purge(PROJECT_QUEUE)
         self.box.reset()
 
-    def start_project_task(self, name: str, *args: Any) -> None:
+    def start_project_task(self, name: str, *args: Any, broker: str = "redis") -> None:
         """Publish one of the project's tasks by name, on the session's broker."""
         from celery import Celery
 
-        app = Celery("bench-client", broker=self.redis.url(BROKER_DB), set_as_current=False)
+        app = Celery("bench-client", broker=self.broker_url(broker), set_as_current=False)
         app.conf.broker_connection_retry_on_startup = True
         with app:
             app.send_task(name, args=args, queue=PROJECT_QUEUE)
@@ -463,7 +491,13 @@ class Session:
 @contextmanager
 def session(*, latency_ms: int = 0) -> Iterator[Session]:
     with redis_server() as server, sandbox_process(latency_ms=latency_ms) as box:
-        yield Session(server, box)
+        session = Session(server, box)
+        try:
+            yield session
+        finally:
+            if session.rabbit is not None:
+                session.rabbit.stop()
+                shutil.rmtree(session.rabbit.dir.parent, ignore_errors=True)
 
 
 @contextmanager

@@ -143,6 +143,13 @@ def _throughput(result: dict[str, Any]) -> list[str]:
             )
     lines.append("")
     for latency, row in rows.items():
+        for key, v in row["variants"].items():
+            if v.get("broker") == "rabbitmq":
+                cpu = v["rabbitmq_cpu_ms_per_send"]["median"]
+                lines.append(
+                    f"- {latency} ms, ({key}): the broker is RabbitMQ (Redis is the store only;"
+                    f" max broker depth not measured), RabbitMQ CPU {cpu:.2f} ms/send"
+                )
         for name, ratio in row["ratios"].items():
             per_run = ", ".join(f"{x:.1f}" for x in ratio["sends_per_s_per_run"])
             lines.append(

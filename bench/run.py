@@ -49,11 +49,21 @@ def _log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
+def throughput_variants() -> list[str]:
+    """(a), (b), (c), and (r), the pipeline on RabbitMQ, where rabbitmq-server is installed."""
+    from bench.chaos_procs import rabbitmq_installed
+
+    if rabbitmq_installed():
+        return ["a", "b", "c", "r"]
+    _log("rabbitmq-server is not installed: no RabbitMQ variant (r) in the throughput row")
+    return ["a", "b", "c"]
+
+
 def run_row(session: harness.Session, name: str, params: dict[str, Any]) -> Any:
     if name == "throughput":
         return throughput.measure(
             session, n=params["n"], runs=params["runs"], latencies=params["latencies"],
-            keys=["a", "b", "c"], n_naive=params.get("n_naive"), log=_log,
+            keys=throughput_variants(), n_naive=params.get("n_naive"), log=_log,
         )  # fmt: skip
     if name == "rate":
         return rate.run(session, **params)

@@ -38,17 +38,8 @@ from typing import Any
 
 import redis
 
-from bench.chaos import (
-    FULL,
-    SENT_OR_LATER,
-    STALE_AFTER,
-    TERMINAL,
-    Chaos,
-    Plan,
-    RedisServer,
-    Workers,
-    workdir,
-)
+from bench.chaos import FULL, SENT_OR_LATER, STALE_AFTER, TERMINAL, Chaos, Plan, workdir
+from bench.chaos_procs import RedisServer, Workers
 from broadcaster.campaigns import CampaignState
 from broadcaster.keys import Keys
 from broadcaster.store import CampaignStore
@@ -71,7 +62,7 @@ class Soak(Chaos):
     """The chaos harness's processes, with a long campaign and a memory sampler instead."""
 
     def __init__(self, args: argparse.Namespace, path: Path) -> None:
-        args.short, args.seed = False, 0
+        args.short, args.seed, args.broker, args.no_kills = False, 0, "redis", False
         plan = Plan(**{**FULL.__dict__, "n": args.n, "deadline": args.max_minutes * MINUTE})
         super().__init__(args, plan, path)
         self.redis_server = RedisServer(path, aof=False)
@@ -86,7 +77,7 @@ class Soak(Chaos):
         self.broker = redis.Redis.from_url(self.redis_server.url(1), socket_timeout=30)
         self.store = CampaignStore(client, keys=Keys("bc"), stale_after=STALE_AFTER)
         self.workers = Workers(self.workdir, env, self.store)
-        names = [f"w{i + 1}" for i in range(self.args.workers)]
+        self.names = names = [f"w{i + 1}" for i in range(self.args.workers)]
         for name in names:
             self.workers.start(name, concurrency=self.args.concurrency)
         created = time.monotonic()
@@ -104,13 +95,11 @@ class Soak(Chaos):
 
     def kill_last(self, name: str) -> None:
         while not self.stop.wait(self.args.kill_every):
-            pid = self.workers.procs[name].pid
-            self.workers.kill(name)
-            self.kills.append({"worker": name, "pid": pid, "t": self._t()})
+            pid = self.workers.kill(name)  # its supervisor starts it again
+            self.kills.append({"worker": name, "pid": pid, "t": self._t(), "sending": 0})
             self.note("SIGKILL worker", worker=name, pid=pid)
-            time.sleep(1.0)
             try:
-                self.workers.start(name, concurrency=self.args.concurrency)
+                self.workers.wait_ready(name, after=pid)
             except RuntimeError as exc:
                 self.errors.append(str(exc))
                 return
@@ -185,6 +174,7 @@ class Soak(Chaos):
             checks.pop("every recipient terminal")  # stopped at --max-minutes: reported
             checks.pop("unknown within bound")
         checks.pop("every planned event ran")
+        checks.pop("rolling restarts were graceful (exit code 0)")
         result["ok"] = all(checks.values()) and not self.errors
         return result
 

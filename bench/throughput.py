@@ -7,7 +7,8 @@
     (set far above what the machine can do, so it paces nothing but still runs), pooled
     client, outcome recorded, dispatch window refilled;
 (b) the naive baseline of `bench/baselines.py`: a `.delay()` per message, `httpx.post()`;
-(c) the bare baseline: one pooled client per process, one kombu batch, no guarantees.
+(c) the bare baseline: one pooled client per process, one kombu batch, no guarantees;
+(r) (a) with RabbitMQ as the broker (a node of the session's own; Redis is the store only).
 
 The clock starts when the campaign is started (a: the start task is published; b, c: the
 first message is published) and stops at the sandbox's arrival time of the last send plus
@@ -64,6 +65,7 @@ class Variant:
     )
     #: More worker options (bench.pipeline --events adds -E, as production runs for Flower).
     extra: tuple[str, ...] = ()
+    broker: str = "redis"  # or "rabbitmq"
 
     def pool(self, latency_ms: int) -> Pool:
         return self.pools.get(latency_ms, self.pools[0])
@@ -73,7 +75,7 @@ class Variant:
         p = self.pool(latency_ms)
         extra = [] if self.app == "workers.app" else ["-Q", self.queue]
         cmd = harness.celery_worker_cmd(self.app, p.pool, p.concurrency, *extra, *self.extra)
-        env = session.worker_env()
+        env = session.worker_env(BROADCASTER_BROKER_URL=session.broker_url(self.broker))
         with harness.workers(
             cmd, env, p.processes, session.ready_client(), name=self.key
         ) as procs:
@@ -101,6 +103,11 @@ def _pipeline_prepare(session: Session, n: int) -> str:
 
 def _pipeline_start(session: Session, cid: str) -> str:
     session.start_project_task("broadcaster.start_campaign", cid)
+    return cid
+
+
+def _pipeline_start_rabbitmq(session: Session, cid: str) -> str:
+    session.start_project_task("broadcaster.start_campaign", cid, broker="rabbitmq")
     return cid
 
 
@@ -150,6 +157,11 @@ VARIANTS = {
         "a", "project pipeline, every guarantee", "workers.app", harness.PROJECT_QUEUE,
         {0: Pool("threads", 32, 2)}, _pipeline_start, _pipeline_check,
     ),
+    "r": Variant(
+        "r", "project pipeline, RabbitMQ broker", "workers.app", harness.PROJECT_QUEUE,
+        {0: Pool("threads", 32, 2)}, _pipeline_start_rabbitmq, _pipeline_check,
+        broker="rabbitmq",
+    ),
     "b": Variant(
         "b", "naive: httpx.post per task, .delay() loop", "bench.baselines:naive",
         "bench_naive", {0: Pool("prefork", 2, 1), 100: Pool("prefork", 8, 1)},
@@ -176,7 +188,8 @@ def run_once(
     """
     session.clean()
     session.box.configure(latency_ms=latency_ms, rate_limit=0)
-    arg: Any = _pipeline_prepare(session, n) if variant.key == "a" else _recipients(n)
+    pipeline = variant.app == "workers.app"
+    arg: Any = _pipeline_prepare(session, n) if pipeline else _recipients(n)
     with ExitStack() as stack:
         procs = stack.enter_context(variant.workers(session, latency_ms))
         if profile:
@@ -184,6 +197,7 @@ def run_once(
         counter = harness.SendCounter(session.box)
         broker = session.broker_client()
         cpu0, rcpu0, scpu0 = harness.workers_cpu(procs), session.redis.cpu(), session.box.cpu()
+        bcpu0 = _rabbit_cpu(session)
         load = harness.load_average()[0]
         busy0, own0, w0 = harness.machine_busy_seconds(), time.process_time(), time.monotonic()
         calls0 = session.redis.commands()
@@ -192,8 +206,9 @@ def run_once(
         depth, sent = _wait(counter, broker, variant.queue, n, time.monotonic() + timeout)
         cpu = harness.workers_cpu(procs) - cpu0
         rcpu, scpu = session.redis.cpu() - rcpu0, session.box.cpu() - scpu0
+        bcpu = _rabbit_cpu(session) - bcpu0
         calls = session.redis.commands()
-        ours = cpu + rcpu + scpu + time.process_time() - own0
+        ours = cpu + rcpu + scpu + bcpu + time.process_time() - own0
         others = (harness.machine_busy_seconds() - busy0 - ours) / (time.monotonic() - w0)
         checked = variant.check(session, state, n)
     wall = (counter.last + latency_ms / 1000 - t0) if sent else float("nan")
@@ -209,6 +224,11 @@ def run_once(
         "worker_cpu_ms_per_send": cpu * 1000 / sent if sent else float("nan"),
         "redis_cpu_ms_per_send": rcpu * 1000 / sent if sent else float("nan"),
         "sandbox_cpu_ms_per_send": scpu * 1000 / sent if sent else float("nan"),
+        # RabbitMQ's CPU (its node runs for every row once started: counted in (r) only)
+        "rabbitmq_cpu_ms_per_send": (
+            bcpu * 1000 / sent if sent and variant.broker == "rabbitmq" else 0.0
+        ),
+        "broker": variant.broker,
         "max_broker_depth": depth,
         "redis_commands_per_send": _per(calls, calls0, "total", sent),
         "redis_scripts_per_send": _per(calls, calls0, "evalsha", sent),
@@ -217,6 +237,11 @@ def run_once(
         "pool": str(variant.pool(latency_ms)),
         **checked,
     }
+
+
+def _rabbit_cpu(session: Session) -> float:
+    proc = session.rabbit.proc if session.rabbit is not None else None
+    return harness.cpu_seconds(proc.pid) if proc is not None else 0.0
 
 
 def _per(after: dict[str, int], before: dict[str, int], name: str, sent: int) -> float:
@@ -276,8 +301,8 @@ def _brief(r: dict[str, Any]) -> dict[str, Any]:
 
 _METRICS = (
     "sends_per_s", "worker_cpu_ms_per_send", "redis_cpu_ms_per_send", "sandbox_cpu_ms_per_send",
-    "wall_s", "load_before", "other_cpus_busy", "redis_commands_per_send",
-    "redis_scripts_per_send",
+    "rabbitmq_cpu_ms_per_send", "wall_s", "load_before", "other_cpus_busy",
+    "redis_commands_per_send", "redis_scripts_per_send",
 )  # fmt: skip
 
 
@@ -287,6 +312,7 @@ def summarize(runs_by: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         v = VARIANTS[key]
         out["variants"][key] = {
             "label": v.label,
+            "broker": v.broker,
             "pool": runs[0]["pool"],
             "n": runs[0]["n"],
             "complete": all(r["complete"] for r in runs),
@@ -325,7 +351,7 @@ def main() -> None:
     parser.add_argument("--n-naive", type=int, default=None, help="recipients for (b)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--latency-ms", type=int, nargs="+", default=[0, 100])
-    parser.add_argument("--variants", nargs="+", default=["a", "b", "c"], choices="abc")
+    parser.add_argument("--variants", nargs="+", default=["a", "b", "c"], choices="abcr")
     parser.add_argument("--json", help="write the result here")
     args = parser.parse_args()
     harness.exit_on_term()

@@ -48,3 +48,32 @@ def test_short_chaos_run_sends_nobody_twice_and_leaves_nobody_open(tmp_path):
                   "sandbox process restarted"):  # fmt: skip
         assert event in ran, (event, log)
     assert result["ok"] and proc.returncode == 0, log
+
+
+def test_each_unknown_that_never_reached_the_sandbox_is_put_to_the_fault_it_met():
+    from bench.chaos_faults import attribute, windows
+
+    events = [
+        {"t": 5.0, "event": "Redis SIGSTOP"},
+        {"t": 15.0, "event": "Redis SIGCONT"},
+        {"t": 16.0, "event": "SIGKILL worker"},
+        {"t": 40.0, "event": "latency spike begins"},
+        {"t": 44.0, "event": "latency spike ends"},
+        {"t": 60.0, "event": "Redis full (maxmemory, noeviction)"},
+        {"t": 70.0, "event": "Redis has room again"},
+        {"t": 100.0, "event": "sandbox process killed"},  # not restarted: open to the end
+    ]
+    faults = windows(events)
+    assert (60.0, 70.0, "Redis full") in faults
+    assert (100.0, float("inf"), "sandbox stopped") in faults
+    rows = [
+        (31.0, True),  # lease of 15 s expired at 31 s: the kill at 16 s ended its worker
+        (45.0, False),  # client timeout of 2 s during the spike
+        (12.0, False),  # a timeout inside the pause, nothing else around: the pause's
+        (71.0, False),  # Redis full, just over
+        (92.0, True),  # lost, no kill in the 15 s before: no fault explains it
+        (300.0, False),  # the sandbox still stopped
+    ]
+    found = attribute(rows, faults, lease=15.0, timeout=2.0)
+    assert found == {"worker kill": 1, "latency spike": 1, "Redis paused": 1, "Redis full": 1,
+                     "no fault": 1, "sandbox stopped": 1}  # fmt: skip

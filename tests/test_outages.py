@@ -3,6 +3,8 @@
 that did not leave ends `unknown`, every outcome that did leave is kept, and the worker lives.
 """
 
+import contextlib
+import functools
 import shutil
 import signal
 import subprocess
@@ -37,15 +39,15 @@ class OwnRedis:
              "--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        admin = self.client()
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                admin.ping()
-                break
-            except redis_lib.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.02)
+        with contextlib.closing(self.client()) as admin:
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    admin.ping()
+                    break
+                except redis_lib.ConnectionError:
+                    assert time.monotonic() < deadline, "redis-server did not start"
+                    time.sleep(0.02)
 
     def url(self, db: int) -> str:
         return f"redis://127.0.0.1:{self.port}/{db}"
@@ -62,11 +64,18 @@ class OwnRedis:
 
     def fill(self) -> None:
         """maxmemory just under what is used: every write that needs memory is refused."""
-        admin = self.client()
-        admin.config_set("maxmemory", str(int(admin.info("memory")["used_memory"]) - 1024))
+        with contextlib.closing(self.client()) as admin:
+            used = int(admin.info("memory")["used_memory"])
+            admin.config_set("maxmemory", str(used - 256 * 1024))
 
     def make_room(self) -> None:
-        self.client().config_set("maxmemory", "0")
+        with contextlib.closing(self.client()) as admin:
+            admin.config_set("maxmemory", "0")
+
+    def crash(self) -> None:
+        """SIGKILL: every connection to it is reset."""
+        self.proc.kill()
+        self.proc.wait(10)
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
@@ -193,3 +202,84 @@ def wait_for(predicate, timeout=60.0):
             return
         time.sleep(0.2)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+# -- acks on a Redis broker ----------------------------------------------------------------
+
+
+def received(url: str, transport):
+    """A message taken from a queue of the broker at `url`, not acked yet."""
+    from kombu import Connection, Exchange, Producer, Queue
+
+    connection = Connection(url, transport=transport)
+    channel = connection.default_channel
+    queue = Queue("q", Exchange("q"), "q")
+    Producer(channel).publish({"task": 1}, exchange=queue.exchange, routing_key="q",
+                              declare=[queue])  # fmt: skip
+    return connection, queue(channel).get(no_ack=False)
+
+
+@pytest.mark.parametrize(("transport", "survives"), [("workers.broker:RedisTransport", True),
+                                                     ("redis", False)])  # fmt: skip
+def test_an_ack_refused_by_a_full_redis_is_left_for_redelivery(own_redis, transport, survives):
+    import logging
+
+    connection, message = received(own_redis.url(1), transport)
+    own_redis.fill()  # Redis 7 refuses every command queued in MULTI, deletions included
+    ack = functools.partial(
+        message.ack_log_error, logging.getLogger(), connection.connection_errors
+    )
+    if survives:
+        ack()  # logged ("Couldn't ack"), not raised: Celery keeps the worker
+        with contextlib.closing(own_redis.client(1)) as broker:
+            assert broker.hlen("unacked") == 1  # back after the visibility timeout
+    else:
+        with pytest.raises(redis_lib.exceptions.OutOfMemoryError):
+            ack()  # kombu's own transport: Celery's "Unrecoverable error"
+    connection.release()
+
+
+@pytest.mark.parametrize(("transport", "survives"), [("workers.broker:RedisTransport", True),
+                                                     ("redis", False)])  # fmt: skip
+def test_a_connection_lost_to_a_redis_crash_closes_and_its_acks_are_left_for_redelivery(
+    own_redis, transport, survives
+):
+    """What ended a worker in `make chaos` (exit code 1): Redis killed while the consumer
+    holds an unacked message and waits on BRPOP, then Celery's clean-up of the connection.
+
+    Collecting the connection, the channel's close fails on the BRPOP's read (ignored), the
+    control channel's on deleting its auto-delete queue (ends the loop over the channels),
+    and the transport is dropped; the close that follows finishes the channel's close, whose
+    restore of the unacked message needs a client of the dropped transport."""
+    import logging
+
+    from kombu import Exchange, Queue
+    from kombu.common import ignore_errors
+
+    connection, message = received(own_redis.url(1), transport)
+    channel = message.channel
+    channel.basic_consume("q", False, lambda m: None, "ctag")
+    # Celery's remote control (pidbox): a channel of its own, an auto-delete fanout queue
+    control = Queue("ctl", Exchange("ctl", type="fanout"), auto_delete=True)(connection.channel())
+    control.declare()
+    control.consume("ctl-tag", callback=lambda m: None)
+    for _ in range(5):  # the subscription's answer, then nothing: the consumer waits on BRPOP
+        with contextlib.suppress(TimeoutError):
+            connection.drain_events(timeout=0.2)
+    assert channel._in_poll
+    own_redis.crash()
+    # Celery's Consumer.on_connection_error_after_connected: collect (its errors ignored:
+    # the first close of the channel fails on the BRPOP's read), then close for real
+    with contextlib.suppress(Exception):
+        connection.collect(socket_timeout=5.0)
+    close = functools.partial(ignore_errors, connection, connection.close)
+    ack = functools.partial(
+        message.ack_log_error, logging.getLogger(), connection.connection_errors
+    )
+    if survives:
+        close()  # a connection error, ignored: the consumer reconnects
+        ack()  # logged ("Couldn't ack"): the message comes back after the visibility timeout
+        assert channel.closed
+    else:
+        with pytest.raises(AttributeError, match="hostname"):
+            close()  # kombu's own transport: Celery's "Unrecoverable error", exit code 1

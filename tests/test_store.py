@@ -264,10 +264,12 @@ def test_tick_marks_expired_leases_unknown_and_republishes_stale(store, clock):
     factories.take(store, c.id, 0)
     clock.t += 31
     assert store.tick(c.id) == [2]  # 0 turned unknown, which frees its slot
+    lost_at = int(clock.t)
     clock.t += 30  # queued 1 is now stale (60 s): published again
     assert store.tick(c.id) == [1]
     rows = {r.index: r for r in store.iter_rows(c.id)}
     assert rows[0].status == "unknown" and "unknown" in (rows[0].error or "")
+    assert rows[0].updated_at == lost_at  # when it turned unknown, not when it was claimed
 
 
 def test_a_late_outcome_replaces_unknown(store, clock):

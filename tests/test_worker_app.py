@@ -28,6 +28,7 @@ def test_broker_options_give_each_broker_its_guarantees():
     redis_app = create_app(Settings(broker_url="redis://127.0.0.1:1/3", redis_socket_timeout=7))
     options = redis_app.conf.broker_transport_options
     assert options["visibility_timeout"] == 3600 and options["socket_timeout"] == 7
+    assert redis_app.conf.broker_transport == "workers.broker:RedisTransport"
     amqp = create_app(Settings(broker_url="amqp://guest:guest@127.0.0.1:1/x"))
     assert amqp.conf.broker_transport_options == {"confirm_publish": True}
     (queue,) = amqp.conf.task_queues

@@ -68,7 +68,9 @@ def broker_kind(url: str) -> str:
 def broker_options(settings: Settings) -> dict[str, Any]:
     """What each broker needs for the guarantees (README, "Choosing the broker").
 
-    Redis: a visibility timeout well above the longest send (no countdowns are used: retries
+    Redis: acks that the broker refuses (full) or cannot take (restarted) are left for
+    redelivery instead of ending the worker (workers/broker.py); a visibility timeout well
+    above the longest send (no countdowns are used: retries
     wait in the store's window, so no ETA task can outlive it), a connection pool above any
     concurrency (kombu's 10 lost messages under gevent: celery-notes.md), and the same
     socket timeouts as the store's client.
@@ -81,7 +83,10 @@ def broker_options(settings: Settings) -> dict[str, Any]:
     """
     kind = broker_kind(settings.celery_broker_url)
     if kind == "redis":
-        return {
+        scheme = settings.celery_broker_url.partition("://")[0]
+        # kombu's Redis transport with acks that cannot end a worker (workers/broker.py)
+        transport = {"broker_transport": "workers.broker:RedisTransport"}
+        return (transport if scheme in ("redis", "rediss") else {}) | {
             "broker_transport_options": {
                 "visibility_timeout": 3600,
                 "max_connections": 200,

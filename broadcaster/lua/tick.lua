@@ -3,8 +3,9 @@
 -- Acts on recipients whose deadline passed: republishes stale `queued` ones (harmless: claims
 -- are idempotent), releases `waiting` and `paced` ones whose time is due (those back from a long wait go
 -- to the front of the requeue list, so the window bounds them too), and turns `sending` ones whose
--- lease expired (their worker died mid-send) into `unknown`. Then refills the window. Once the
--- campaign's expires_at has passed, it expires every recipient not sent instead (expire_all).
+-- lease expired (their worker died mid-send) into `unknown`, with the time of that change.
+-- Then refills the window. Once the campaign's expires_at has passed, it expires every
+-- recipient not sent instead (expire_all).
 local cid, now, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return {} end
 if expired(KEYS, now) then
@@ -30,6 +31,7 @@ for _, m in ipairs(due) do
     redis.call('ZREM', KEYS[3], i)
     redis.call('HSET', KEYS[9], i, 'worker lost during the send: outcome unknown')
     emit_status(KEYS[1], cid, i, UNKNOWN, now, 'worker lost during the send', '')
+    redis.call('BITFIELD', KEYS[10], 'SET', 'u32', i * 40 + 8, math.floor(now))
   else
     redis.call('ZREM', KEYS[3], i)
   end
