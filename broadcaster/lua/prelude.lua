@@ -101,17 +101,56 @@ end
 -- A sender's global rate limit (GCRA on Redis's own clock, in microseconds; the design is in
 -- workers/ratelimit.py): reserve the next slot of `key`, spaced `interval` apart. Returns the
 -- microseconds to wait for it, or -(wait + 1) when that is beyond `max_wait` (nothing
--- reserved then).
-local function reserve_slot(key, interval, max_wait)
+-- reserved then). No slot before `not_before` (µs on Redis's clock; 0: none) is given.
+local function reserve_slot(key, interval, max_wait, not_before)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local tat = tonumber(redis.call('GET', key) or '0')
   if tat < now then tat = now end
+  if tat < (not_before or 0) then tat = not_before end
   local wait = tat - now
   if wait > max_wait then return -wait - 1 end
   redis.call('SET', key, string.format('%d', tat + interval),
              'PX', math.floor((wait + interval) / 1000) + 1000)
   return wait
+end
+
+-- Nested rate limits (workers/ratelimit): `keys` innermost first, the outer one (the account's,
+-- shared by every sender on it) last, one interval per key. The inner keys take one common slot
+-- (the latest of their next free ones); the outer takes its own next slot too only when that
+-- common slot is now (within `slack`), else the caller comes back for it once the slot has come,
+-- so no send holds a slot of the account while it still waits for another limit. Returns code,
+-- wait, slot, index of the key that decided the wait: 1 all taken (wait: the outer's slot); 2
+-- the inner taken, the outer not yet (wait: the inner slot); -1 the inner refused (wait: how
+-- far); -2 the outer refused (the inner given back). Nothing is taken when refused.
+local function reserve_limits(keys, intervals, max_wait, slack)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local n = #keys
+  local slot, old, binding = now, {}, n
+  for i = 1, n - 1 do
+    old[i] = redis.call('GET', keys[i])
+    local tat = tonumber(old[i] or '0')
+    if tat > slot then slot, binding = tat, i end
+  end
+  if slot - now > max_wait then return -1, slot - now, 0, binding end
+  local function take(i, at)
+    redis.call('SET', keys[i], string.format('%d', at + intervals[i]),
+               'PX', math.floor((at - now + intervals[i]) / 1000) + 1000)
+  end
+  for i = 1, n - 1 do take(i, slot) end
+  if slot - now > slack then return 2, slot - now, slot, binding end
+  local tat = tonumber(redis.call('GET', keys[n]) or '0')
+  if tat < slot then tat = slot end
+  if tat - now > max_wait then
+    for i = 1, n - 1 do
+      if old[i] then redis.call('SET', keys[i], old[i], 'KEEPTTL')
+      else redis.call('DEL', keys[i]) end
+    end
+    return -2, tat - now, 0, n
+  end
+  take(n, tat)
+  return 1, tat - now, slot, n
 end
 
 -- The claim of a recipient in `sending` is known by its lease deadline (its score in the

@@ -1,0 +1,126 @@
+"""The rate limits of a send, in the worker: the slots `prepare` reserves, the account's slot
+taken once the inner ones have come, and the account held back after a 429.
+
+A send passes its limits from the inside out (`broadcaster.limits.Limits.chain`): the
+campaign's own rate (if any) and its sender's at one common slot, reserved by `prepare`; the
+account's (shared by every sender and campaign on the account) in the same step when that slot
+is now, else once it has come (`reserve_outer`), so a slot of the account is never held by a
+send that is still waiting for another limit. When the account then has no slot within reach,
+the inner slot is given back (refunded, where nobody took a later one) and the recipient waits,
+paced.
+"""
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import redis
+
+from broadcaster.campaigns import Campaign
+from broadcaster.errors import RateLimitExceeded
+from broadcaster.limits import Limit
+from broadcaster.store import Slot, Ticket
+
+from .ratelimit import Reservation
+
+if TYPE_CHECKING:
+    from .delivery import Resources
+
+__all__ = ["outer_slot", "retake", "slot_for", "slow_down"]
+
+logger = logging.getLogger(__name__)
+
+
+def slot_for(res: "Resources", campaign: Campaign) -> Slot:
+    """The limits a send of `campaign` reserves, innermost first, the account's last."""
+    chain = res.policy.limits.chain(campaign)
+    return Slot(
+        tuple(res.store.keys.rate(limit.key) for limit in chain),
+        tuple(res.limiter.interval_us(limit.per_minute) for limit in chain),
+        res.policy.max_wait,
+    )
+
+
+def _outer(res: "Resources", campaign: Campaign) -> Limit:
+    return res.policy.limits.chain(campaign)[-1]
+
+
+def outer_slot(
+    res: "Resources", campaign: Campaign, index: int, ticket: Ticket, slot: Slot, at: float
+) -> float | None:
+    """Sleep until the inner slot `prepare` held (at `at`, monotonic), then reserve the
+    account's; returns when both have come (monotonic), or None when the recipient was paced.
+
+    A thread that wakes later than `late_tolerance` after its inner slot takes new slots (of
+    every limit), as a late claim does (delivery.py): a send that leaves late moves closer to
+    the next one of its campaign or sender. After `late_retries` late wake-ups the recipient
+    goes back to wait (paced).
+    """
+    held = Reservation(
+        0.0, False, ticket.slot_us, slot.keys[:-1], slot.intervals_us[:-1],
+        slot.keys[max(ticket.binding, 0)],
+    )  # fmt: skip
+    return _inner_then_outer(res, campaign, index, slot, held, at)
+
+
+def retake(res: "Resources", campaign: Campaign, index: int, slot: Slot) -> float | None:
+    """New slots of every limit, for a send that got to its request late: when they have
+    come (monotonic), or None when the recipient was paced."""
+    return _inner_then_outer(res, campaign, index, slot, None, 0.0)
+
+
+def _inner_then_outer(
+    res: "Resources", campaign: Campaign, index: int, slot: Slot, held: Reservation | None,
+    at: float,
+) -> float | None:  # fmt: skip
+    policy = res.policy
+    rates = [limit.per_minute for limit in policy.limits.chain(campaign)]
+    chain = list(zip(slot.keys, rates, strict=True))
+    for _ in range(policy.late_retries):
+        if held is not None:  # asked for a little early: its round trip then costs nothing
+            res.sleep(max(0.0, at - policy.outer_lead - time.monotonic()))
+            if time.monotonic() - at <= policy.late_tolerance:
+                return reserve_outer(res, campaign, index, slot, held)
+        start = time.monotonic()
+        try:
+            held = res.limiter.reserve_nested(chain[:-1], chain[-1], max_wait=slot.max_wait,
+                                              slack=slot.slack)  # fmt: skip
+        except RateLimitExceeded as exc:
+            res.store.pace(campaign.id, index, due=res.clock() + exc.retry_after)
+            return None
+        at = start + held.wait
+        if held.complete:
+            return at
+    res.store.pace(campaign.id, index, due=res.clock() + policy.late_pause)
+    return None
+
+
+def reserve_outer(
+    res: "Resources", campaign: Campaign, index: int, slot: Slot, held: Reservation
+) -> float | None:
+    """Reserve the account's next slot, none before the inner one `held`; returns when it
+    comes (monotonic). None when the account has no slot within reach: `held` (the inner
+    slot) is given back and the recipient paced.
+
+    Raises:
+        redis.RedisError: nothing was claimed; the recipient is still queued.
+    """
+    start = time.monotonic()
+    try:
+        wait = res.limiter.reserve(slot.key, per_minute=_outer(res, campaign).per_minute,
+                                   max_wait=slot.max_wait, not_before_us=held.slot_us)  # fmt: skip
+    except RateLimitExceeded as exc:
+        res.limiter.refund(held)
+        res.store.pace(campaign.id, index, due=res.clock() + exc.retry_after)
+        return None
+    return start + wait
+
+
+def slow_down(res: "Resources", campaign: Campaign, seconds: float) -> None:
+    """Hold back every slot of the campaign's account after a 429 (best effort: the outcome
+    comes first). Replai throttles per account: every sender on it slows down."""
+    key = res.store.keys.rate(_outer(res, campaign).key)
+    try:
+        res.limiter.penalize(key, seconds)
+    except redis.RedisError as exc:
+        logger.warning("rate limit %s not slowed down: %s", key, exc)
