@@ -146,6 +146,7 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
     ticket = res.store.prepare(cid, index, slot=slot, daily=_daily(res, campaign))
     if not ticket.ok:
         return ticket.released
+    slot = pacing.resolved(slot, ticket)
     text, params = campaign.message_for(ticket.variables)  # before the claim: nothing after it
     at: float | None = start + ticket.wait
     if not ticket.complete:  # the inner limits' slot only: the account's once it has come

@@ -26,19 +26,35 @@ from .ratelimit import Reservation
 if TYPE_CHECKING:
     from .delivery import Resources
 
-__all__ = ["outer_slot", "retake", "slot_for", "slow_down"]
+__all__ = ["outer_slot", "resolved", "retake", "slot_for", "slow_down"]
 
 logger = logging.getLogger(__name__)
 
 
 def slot_for(res: "Resources", campaign: Campaign) -> Slot:
-    """The limits a send of `campaign` reserves, innermost first, the account's last."""
-    chain = res.policy.limits.chain(campaign)
+    """The limits a send of `campaign` reserves, innermost first, the account's last; just
+    inside the account's, the campaign's fair share of it (its interval found by prepare.lua
+    from the campaigns active on the account: see README, "Fair sharing")."""
+    chain, keys = res.policy.limits.chain(campaign), res.store.keys
+    outer = chain[-1]
+    intervals = [res.limiter.interval_us(limit.per_minute) for limit in chain]
+    own = intervals[0] if chain[0].kind == "campaign" else 0
     return Slot(
-        tuple(res.store.keys.rate(limit.key) for limit in chain),
-        tuple(res.limiter.interval_us(limit.per_minute) for limit in chain),
+        (*(keys.rate(limit.key) for limit in chain[:-1]), keys.share(outer.key, campaign.id),
+         keys.rate(outer.key)),
+        (*intervals[:-1], 0, intervals[-1]),
         res.policy.max_wait,
-    )
+        sharing=(keys.sharing(outer.key), keys.share_caps(outer.key)),
+        own_interval_us=own,
+    )  # fmt: skip
+
+
+def resolved(slot: Slot, ticket: Ticket) -> Slot:
+    """The slot with the campaign's share interval `prepare` found filled in."""
+    if not ticket.share_us:
+        return slot
+    intervals = tuple(ticket.share_us if i == 0 else i for i in slot.intervals_us)
+    return slot._replace(intervals_us=intervals)
 
 
 def _outer(res: "Resources", campaign: Campaign) -> Limit:
@@ -74,8 +90,6 @@ def _inner_then_outer(
     at: float,
 ) -> float | None:  # fmt: skip
     policy = res.policy
-    rates = [limit.per_minute for limit in policy.limits.chain(campaign)]
-    chain = list(zip(slot.keys, rates, strict=True))
     for _ in range(policy.late_retries):
         if held is not None:  # asked for a little early: its round trip then costs nothing
             res.sleep(max(0.0, at - policy.outer_lead - time.monotonic()))
@@ -83,8 +97,9 @@ def _inner_then_outer(
                 return reserve_outer(res, campaign, index, slot, held)
         start = time.monotonic()
         try:
-            held = res.limiter.reserve_nested(chain[:-1], chain[-1], max_wait=slot.max_wait,
-                                              slack=slot.slack)  # fmt: skip
+            held = res.limiter.reserve_intervals(
+                slot.keys, slot.intervals_us, max_wait=slot.max_wait, slack=slot.slack
+            )
         except RateLimitExceeded as exc:
             res.store.pace(campaign.id, index, due=res.clock() + exc.retry_after)
             return None

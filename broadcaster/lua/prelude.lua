@@ -153,6 +153,35 @@ local function reserve_limits(keys, intervals, max_wait, slack)
   return 1, tat - now, slot, n
 end
 
+-- Fair sharing of an account: equal shares among the campaigns that prepared a send on it
+-- lately (`active`: cid -> last time; `caps`: cid -> the interval of the campaign's own rate,
+-- 0: none), max-min fair: a campaign whose own rate is below the equal share keeps only that,
+-- and the rest is shared by the others. Lately: within four of its shares' intervals (a
+-- campaign sending at its share prepares about once an interval), and at least `ttl` seconds;
+-- a campaign that stops (done, or all its recipients waiting) so leaves its share to the others
+-- within a few slots. Returns the interval (µs) of this campaign's share of an account whose
+-- interval is `outer`.
+local function fair_interval(active, caps, cid, now, ttl, own, outer)
+  redis.call('ZADD', active, now, cid)
+  redis.call('HSET', caps, cid, own)
+  local span = 4 * redis.call('ZCARD', active) * outer / 1000000
+  redis.call('ZREMRANGEBYSCORE', active, '-inf', now - math.max(ttl, span))
+  redis.call('EXPIRE', active, 86400)
+  redis.call('EXPIRE', caps, 86400)
+  local rates = {}
+  for i, member in ipairs(redis.call('ZRANGE', active, 0, -1)) do
+    local cap = tonumber(redis.call('HGET', caps, member) or '0') or 0
+    rates[i] = cap > 0 and 1 / cap or math.huge
+  end
+  table.sort(rates)
+  local left, k = 1 / outer, #rates
+  for _, rate in ipairs(rates) do
+    if rate * k >= left then break end
+    left, k = left - rate, k - 1
+  end
+  return math.max(outer, math.ceil(k / left))
+end
+
 -- The claim of a recipient in `sending` is known by its lease deadline (its score in the
 -- window), which the claiming worker chose: true when `lease_until` is that deadline.
 local function claimed_by(K, idx, lease_until)

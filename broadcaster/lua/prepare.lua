@@ -1,30 +1,34 @@
 -- KEYS: campaign status active requeue counts running events parked suppression recipients_bucket
---       meta errors daily, then the send's rate-limit keys (innermost first, the account's last)
--- ARGV: cid idx now stale field max_wait_us daily_cap daily_due slack_us, an interval_us per
---       rate-limit key
+--       meta errors daily sharing share_caps, then the send's rate-limit keys (innermost first,
+--       the account's last)
+-- ARGV: cid idx now stale field max_wait_us daily_cap daily_due slack_us share_ttl
+--       own_interval_us, an interval_us per rate-limit key (0: the campaign's fair share of the
+--       account, fair_interval in prelude.lua)
 -- The first step of a send, before anything can wait: is the recipient still queued, its
 -- campaign running, its number not suppressed, the sender's daily cap not reached? Then reserve
 -- its nested rate-limit slots (reserve_limits in prelude.lua; no rate keys: none). Nothing is
 -- claimed here: a worker that dies or fails from now until its claim leaves the recipient
 -- queued, and it is published again; a recipient that will not be sent spends no slot.
--- Returns {code, wait_us, record, attempts, released, complete, slot_us, binding}: 1 ready
+-- Returns {code, wait_us, record, attempts, released, complete, slot_us, binding, share_us}:
+-- (share_us: the interval of its fair share, when asked for) 1 ready
 -- (slots reserved, wait_us until the slot; complete 0: only the inner limits are held, at
 -- slot_us, and the outer is reserved once that slot has come); 0 not queued (a duplicate or
 -- stale delivery: drop it); 2 put back (campaign paused); 3 cancelled; 4 skipped (number
 -- suppressed since import); 5 paced (no slot within max_wait, or the daily cap reached: waiting
 -- in the window for its due time; binding names the limit that refused).
 local cid, idx, now, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-if status_of(KEYS[2], idx) ~= QUEUED then return {0, 0, false, 0, {}, 0, 0, 0} end
+if status_of(KEYS[2], idx) ~= QUEUED then return {0, 0, false, 0, {}, 0, 0, 0, 0} end
 local state = redis.call('HGET', KEYS[1], 'state')
 if state ~= 'running' then
+  if KEYS[14] ~= '' then redis.call('ZREM', KEYS[14], cid) end  -- its share goes to the others
   redis.call('ZREM', KEYS[3], idx)
   if state == 'cancelled' then
     move(KEYS[2], KEYS[5], idx, QUEUED, CANCELLED)
-    return {3, 0, false, 0, {}, 0, 0, 0}
+    return {3, 0, false, 0, {}, 0, 0, 0, 0}
   end
   move(KEYS[2], KEYS[5], idx, QUEUED, PENDING)
   redis.call('RPUSH', KEYS[4], idx)
-  return {2, 0, false, 0, {}, 0, 0, 0}
+  return {2, 0, false, 0, {}, 0, 0, 0, 0}
 end
 local rec = redis.call('HGET', KEYS[10], ARGV[5])
 local phone = string.match(rec or '', '^[^\31]*')
@@ -32,31 +36,38 @@ if redis.call('HEXISTS', KEYS[9], phone) == 1 then
   move(KEYS[2], KEYS[5], idx, QUEUED, SKIPPED)
   redis.call('ZREM', KEYS[3], idx)
   redis.call('BITFIELD', KEYS[11], 'SET', 'u32', idx * 40 + 8, math.floor(now))
-  return {4, 0, false, 0, refill(KEYS, cid, now, stale), 0, 0, 0}
+  return {4, 0, false, 0, refill(KEYS, cid, now, stale), 0, 0, 0, 0}
 end
 local cap = tonumber(ARGV[7])
 if cap > 0 and redis.call('SISMEMBER', KEYS[13], phone) == 0 then
   if redis.call('SCARD', KEYS[13]) >= cap then
     pace(KEYS, KEYS[11], KEYS[12], idx, tonumber(ARGV[8]), now, stale,
          'daily cap of unique recipients reached for this sender')
-    return {5, 0, false, 0, refill(KEYS, cid, now, stale), 0, 0, 0}
+    return {5, 0, false, 0, refill(KEYS, cid, now, stale), 0, 0, 0, 0}
   end
   redis.call('SADD', KEYS[13], phone)
   redis.call('EXPIRE', KEYS[13], 172800)
 end
-local code, wait, slot, binding = 1, 0, 0, 0
-if #KEYS > 13 then
+local code, wait, slot, binding, share = 1, 0, 0, 0, 0
+if #KEYS > 15 then
   local limits, intervals = {}, {}
-  for i = 14, #KEYS do
+  for i = 16, #KEYS do
     limits[#limits + 1] = KEYS[i]
     intervals[#intervals + 1] = tonumber(ARGV[i - 4])
+  end
+  for i = 1, #intervals do
+    if intervals[i] == 0 then
+      share = fair_interval(KEYS[14], KEYS[15], cid, now, tonumber(ARGV[10]),
+                            tonumber(ARGV[11]), intervals[#intervals])
+      intervals[i] = share
+    end
   end
   code, wait, slot, binding = reserve_limits(limits, intervals, tonumber(ARGV[6]),
                                              tonumber(ARGV[9]))
   if code < 0 then
     pace(KEYS, KEYS[11], KEYS[12], idx, now + wait / 1000000, now, stale, '')
-    return {5, wait, false, 0, refill(KEYS, cid, now, stale), 0, 0, binding}
+    return {5, wait, false, 0, refill(KEYS, cid, now, stale), 0, 0, binding, share}
   end
 end
 local attempts = redis.call('BITFIELD', KEYS[11], 'GET', 'u8', idx * 40)[1]
-return {1, wait, rec, attempts, {}, code == 1 and 1 or 0, slot, binding}
+return {1, wait, rec, attempts, {}, code == 1 and 1 or 0, slot, binding, share}

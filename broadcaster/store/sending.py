@@ -38,6 +38,14 @@ class Slot(NamedTuple):
     max_wait: float
     #: Seconds: how close the inner slot must be for the outer to be taken in the same step.
     slack: float = 0.002
+    #: The account's fair-sharing keys (campaigns active on it, their own rates), when one
+    #: of `keys` is the campaign's share of the account (its interval 0: prepare.lua finds it).
+    sharing: tuple[str, str] | None = None
+    #: Seconds a campaign counts as active on its account after its last prepared send, at
+    #: least (more when the shares' intervals are longer: fair_interval in prelude.lua).
+    share_ttl: float = 0.25
+    #: The interval of the campaign's own rate (0: none), for the other campaigns' shares.
+    own_interval_us: int = 0
 
     @classmethod
     def single(cls, key: str, interval_us: int, max_wait: float) -> "Slot":
@@ -77,6 +85,8 @@ class Ticket(NamedTuple):
     slot_us: int = 0
     #: The index in `Slot.keys` of the limit that decided the wait (or refused).
     binding: int = 0
+    #: The interval of the campaign's fair share of its account (0: not asked for).
+    share_us: int = 0
 
     @property
     def ok(self) -> bool:
@@ -108,17 +118,20 @@ class SendPath(StoreBase):
         """Check a queued recipient and reserve its rate-limit slots; nothing is claimed."""
         k, now = self.keys, self.clock()
         bucket, field = divmod(index, BUCKET_SIZE)
+        sharing = slot.sharing if slot else None
         keys = [
             *self.base_keys(cid), k.suppression(), k.recipients(cid, bucket), k.meta(cid),
-            k.errors(cid), daily.key if daily else "", *(slot.keys if slot else ()),
+            k.errors(cid), daily.key if daily else "", *(sharing or ("", "")),
+            *(slot.keys if slot else ()),
         ]  # fmt: skip
         args: list[Any] = [
             cid, index, now, self.stale_after, field, round(slot.max_wait * 1e6) if slot else 0,
             daily.cap if daily else 0, daily.due if daily else 0,
-            round(slot.slack * 1e6) if slot else 0, *(slot.intervals_us if slot else ()),
+            round(slot.slack * 1e6) if slot else 0, slot.share_ttl if slot else 0,
+            slot.own_interval_us if slot else 0, *(slot.intervals_us if slot else ()),
         ]  # fmt: skip
         found = self.script("prepare.lua")(keys=keys, args=args)
-        code, wait_us, rec, attempts, released, complete, slot_us, binding = found
+        code, wait_us, rec, attempts, released, complete, slot_us, binding, share = found
         wait = wait_us / 1e6
         if code != 1:
             return Ticket(
@@ -126,7 +139,7 @@ class SendPath(StoreBase):
             )
         phone, variables = self.unpack(cid, rec.decode())
         return Ticket(1, wait, phone, variables, int(attempts), [], bool(complete),
-                      int(slot_us), int(binding) - 1)  # fmt: skip
+                      int(slot_us), int(binding) - 1, int(share))  # fmt: skip
 
     def claim(self, cid: str, index: int, *, lease_until: float, phone: str) -> Claim:
         """Take a prepared recipient for its send (queued -> sending) until `lease_until`.

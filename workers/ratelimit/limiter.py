@@ -106,6 +106,14 @@ class RateLimiter:
         """
         keys = (*(key for key, _ in inner), outer[0])
         intervals = tuple(self.interval_us(rate) for _, rate in (*inner, outer))
+        return self.reserve_intervals(keys, intervals, max_wait=max_wait, slack=slack)
+
+    def reserve_intervals(
+        self, keys: Sequence[str], intervals: Sequence[int], *, max_wait: float,
+        slack: float = DEFAULT_SLACK,
+    ) -> Reservation:  # fmt: skip
+        """`reserve_nested` with the keys (innermost first) and their intervals in µs."""
+        keys, intervals = tuple(keys), tuple(intervals)
         code, wait, slot, binding = self.backend.reserve_nested(
             keys, intervals, round(max_wait * 1e6), round(slack * 1e6)
         )
