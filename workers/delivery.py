@@ -113,6 +113,7 @@ class Resources:
     sleep: Callable[[float], None] = time.sleep
     campaigns: dict[str, Campaign] = dataclasses.field(default_factory=dict)
     clients: Mapping[str, ReplaiClient] = dataclasses.field(default_factory=dict)
+    round_trips: pacing.RoundTrips = dataclasses.field(default_factory=pacing.RoundTrips)
 
     def campaign(self, cid: str) -> Campaign:
         """The campaign's (immutable) message fields, cached per process."""
@@ -142,15 +143,16 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
     campaign = res.campaign(cid)
     client = res.client_for(campaign)
     slot = pacing.slot_for(res, campaign)
-    start = time.monotonic()  # the prepare's round trip counts as lateness
+    start = time.monotonic()  # Redis's now comes half a round trip later, a slow one's later
     ticket = res.store.prepare(cid, index, slot=slot, daily=_daily(res, campaign))
     if not ticket.ok:
         return ticket.released
     slot = pacing.resolved(slot, ticket)
     text, params = campaign.message_for(ticket.variables)  # before the claim: nothing after it
-    at: float | None = start + ticket.wait
+    first = start + res.round_trips.floor / 2 + ticket.wait
+    at: float | None = first
     if not ticket.complete:  # the inner limits' slot only: the account's once it has come
-        at = pacing.outer_slot(res, campaign, index, ticket, slot, start + ticket.wait)
+        at = pacing.outer_slot(res, campaign, index, ticket, slot, first)
     claim = None if at is None else _claim_on_time(res, campaign, index, ticket, slot, at)
     if claim is None or not claim.ok:
         return claim.released if claim is not None else []
@@ -188,17 +190,19 @@ def _claim_on_time(
     """Sleep until the slot (at `at` on the monotonic clock), then claim; None when paced.
 
     A thread that gets to its request later than `late_tolerance` after the slot (it woke
-    late, or the claim itself took long: Redis paused) gives the claim back and takes another
-    slot; after `late_retries` late tries the recipient goes back to wait (paced), never out
-    late. A send that leaves late moves closer to the ones after it: enough lateness and a
-    window of the provider's would hold one send too many.
+    late, or the claim itself took long: Redis paused), beyond the round trip every claim
+    takes (`RoundTrips`), gives the claim back and takes another slot; after `late_retries`
+    late tries the recipient goes back to wait (paced), never out late. A send that leaves
+    late moves closer to the ones after it: enough lateness and a window of the provider's
+    would hold one send too many.
     """
     policy, cid = res.policy, campaign.id
     for _ in range(policy.late_retries):
         res.sleep(max(0.0, at - time.monotonic()))
         if time.monotonic() - at <= policy.late_tolerance:
             claim = _claim(res, cid, index, ticket.phone)
-            if not claim.ok or time.monotonic() - at <= policy.late_tolerance:
+            late = time.monotonic() - at - res.round_trips.floor
+            if not claim.ok or late <= policy.late_tolerance:
                 return claim
             _give_back(res, cid, index, claim.lease_until)
         logger.debug("late for a rate-limit slot on %s; taking another", slot.key)
@@ -214,7 +218,10 @@ def _claim(res: Resources, cid: str, index: int, phone: str) -> Claim:
     """Claim under a new lease; when the call fails, give the claim back and raise."""
     lease_until = res.clock() + res.policy.lease
     try:
-        return res.store.claim(cid, index, lease_until=lease_until, phone=phone)
+        started = time.monotonic()
+        claim = res.store.claim(cid, index, lease_until=lease_until, phone=phone)
+        res.round_trips.observe(time.monotonic() - started)
+        return claim
     except Exception:
         _give_back(res, cid, index, lease_until)
         raise
