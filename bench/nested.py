@@ -10,6 +10,10 @@ each token at its account's rate with a strict sliding window (any send over it 
 Redis. From the sandbox's arrival times, per account: the most sends in any 1-s window, the
 utilisation (sends in the first `--seconds` after the account's first send over what its
 throttle allows), and for `default` each campaign's share while both were sending.
+
+Then the hand-over of a paused campaign's share: two campaigns on `default`; after
+`HANDOVER_AFTER` seconds one is paused, and the other's sends are counted per 0.5 s after
+the pause (its share was half the account: it should go to the whole at once).
 """
 
 import argparse
@@ -26,13 +30,17 @@ from bench.throughput import phone
 
 #: The second account's name; its token is the session sandbox's second one.
 BRAND_B = "brand-b"
+#: Seconds the two campaigns share the account before one of them is paused.
+HANDOVER_AFTER = 4.0
 
 
-def _campaigns(store: Any, per_second: int, seconds: float) -> dict[str, str]:
+def _campaigns(
+    store: Any, per_second: int, seconds: float, plan: dict[str, Any] | None = None
+) -> dict[str, str]:
     from broadcaster.campaigns import Campaign, new_campaign_id
     from broadcaster.contacts import Contact
 
-    plan = {  # name: (sender, account, its pace per second alone on its share)
+    plan = plan or {  # name: (sender, account, its pace per second alone on its share)
         "a1": ("6281100000001", None, per_second / 2),
         "a2": ("6281100000002", None, per_second / 2),
         "b": ("6281100000003", BRAND_B, per_second / 2),
@@ -79,7 +87,8 @@ def run(
             store.get(cid).state != "completed" for cid in ids.values()
         ):
             time.sleep(0.2)
-    report = session.box.http.get("/_sandbox/sends").json()  # with the 429 count
+        report = session.box.http.get("/_sandbox/sends").json()  # with the 429 count
+        handover = _handover(session, store, per_second)
     session.box.configure(rate_limit=0, throttle_window="fixed", token_rate_limits={})
     sends = report["sends"]
     by_ref = {
@@ -99,7 +108,38 @@ def run(
         "throttled_429": report["throttled"],
         "retried": sum(r.attempts for r in rows) - sum(1 for r in rows if r.status == "sent"),
         "duplicates": report["duplicates"],
+        "handover": handover,
         "load_before": load,
+    }
+
+
+def _handover(session: Session, store: Any, per_second: int) -> dict[str, Any]:
+    """Pause one of two campaigns sharing `default`; the other's sends per 0.5 s after."""
+    session.box.reset()
+    plan = {"p1": ("6281100000011", None, per_second), "p2": ("6281100000012", None, per_second)}
+    ids = _campaigns(store, per_second, HANDOVER_AFTER + 6.0, plan)
+    for cid in ids.values():
+        session.start_project_task("broadcaster.start_campaign", cid)
+    while len(session.box.sends()) < 2 * per_second:  # both under way
+        time.sleep(0.05)
+    time.sleep(HANDOVER_AFTER)
+    paused_at = time.time()
+    store.pause(ids["p2"], "bench")
+    time.sleep(5.0)
+    sends = session.box.sends()
+    for cid in ids.values():
+        store.cancel(cid)
+    times = {n: [s["t"] - paused_at for s in sends if s["ref"].startswith(c)]
+             for n, c in ids.items()}  # fmt: skip
+    before = [t for t in times["p1"] if -2.0 <= t < 0]
+    return {
+        "limit_per_s": per_second,
+        "p1_per_s_in_2s_before": len(before) / 2.0,
+        "p1_per_half_s_after": [
+            sum(1 for t in times["p1"] if i / 2 <= t < (i + 1) / 2) * 2 for i in range(8)
+        ],
+        "p2_sends_after_pause": sum(1 for t in times["p2"] if t >= 0),
+        "p2_last_send_after_pause_ms": max((t for t in times["p2"] if t >= 0), default=0) * 1000,
     }
 
 

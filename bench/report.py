@@ -218,6 +218,21 @@ def _nested(result: dict[str, Any]) -> list[str]:
         f"while both its campaigns sent ({shares['overlap_s']:.1f} s): {counts} "
         f"({shares['max_off_equal']:.1%} off an equal share at most).",
         "",
+        *_handover(r.get("handover")),
+    ]
+
+
+def _handover(h: dict[str, Any] | None) -> list[str]:
+    if not h:
+        return []
+    after = ", ".join(f"{v:g}" for v in h["p1_per_half_s_after"])
+    return [
+        f"Hand-over: two campaigns on `default` ({h['limit_per_s']}/s); one is paused. The "
+        f"other sent {h['p1_per_s_in_2s_before']:g}/s in the 2 s before the pause, then per "
+        f"0.5 s after it (as a rate per s): {after}. The paused one sent "
+        f"{h['p2_sends_after_pause']} more (requests already claimed), the last "
+        f"{h['p2_last_send_after_pause_ms']:.0f} ms after the pause.",
+        "",
     ]
 
 

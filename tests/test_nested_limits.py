@@ -17,6 +17,7 @@ from broadcaster.campaigns import CampaignState
 from broadcaster.cli import app
 from broadcaster.errors import CampaignInvalid
 from broadcaster.settings import get_settings
+from broadcaster.store import Slot
 from tests import factories
 from tests.conftest import SECOND_TOKEN, WORKER_STALE_AFTER
 from tests.test_pipeline import assert_accounted, wait_for
@@ -125,3 +126,35 @@ def test_a_campaign_asking_more_than_its_account_allows_is_refused(store, accoun
     assert result.exit_code != 0
     assert f"more than account 'brand-b' (waba routes): {SLOW}/s allows" in result.output
     assert store.list_campaigns() == []
+
+
+# -- fair shares, in the prepare step alone ---------------------------------------------------
+
+ACCOUNT = "account:x:waba"
+
+
+def running(store, n=3, **fields):
+    campaign = store.create(factories.campaign(**fields), factories.contacts(n), window=n)
+    store.start(campaign.id)
+    return campaign.id
+
+
+def share_slot(store, cid, own_us=0):
+    k = store.keys
+    return Slot(
+        (k.share(ACCOUNT, cid), k.rate(ACCOUNT)), (0, 100_000), max_wait=5.0,
+        sharing=(k.sharing(ACCOUNT), k.share_caps(ACCOUNT)), own_interval_us=own_us,
+    )  # fmt: skip
+
+
+def test_campaigns_on_one_account_share_it_max_min_fairly(store):
+    a, b, c = running(store), running(store), running(store)
+    assert store.prepare(a, 0, slot=share_slot(store, a)).share_us == 100_000  # alone: all
+    assert store.prepare(b, 0, slot=share_slot(store, b)).share_us == 200_000  # half each
+    # c asks for one send per 400 ms (1/4 of the account): it keeps that (its own rate holds
+    # it, its share is no tighter), a and b share the rest equally: 3/8 each
+    assert store.prepare(c, 0, slot=share_slot(store, c, own_us=400_000)).share_us == 266_667
+    assert store.prepare(a, 1, slot=share_slot(store, a)).share_us == 266_667
+    store.pause(b)
+    assert store.prepare(b, 1, slot=share_slot(store, b)).code == 2  # put back: b leaves
+    assert store.prepare(a, 2, slot=share_slot(store, a)).share_us == 133_334  # 3/4 at once

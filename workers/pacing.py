@@ -147,7 +147,8 @@ def reserve_outer(
     start = time.monotonic()
     try:
         wait = res.limiter.reserve(slot.key, per_minute=_outer(res, campaign).per_minute,
-                                   max_wait=slot.max_wait, not_before_us=held.slot_us)  # fmt: skip
+                                   max_wait=slot.max_wait, not_before_us=held.slot_us,
+                                   guard=res.store.keys.campaign(campaign.id))  # fmt: skip
     except RateLimitExceeded as exc:
         res.limiter.refund(held)
         res.store.pace(campaign.id, index, due=res.clock() + exc.retry_after)

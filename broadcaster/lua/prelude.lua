@@ -159,9 +159,12 @@ end
 -- and the rest is shared by the others. Lately: within four of its shares' intervals (a
 -- campaign sending at its share prepares about once an interval), and at least `ttl` seconds;
 -- a campaign that stops (done, or all its recipients waiting) so leaves its share to the others
--- within a few slots. Returns the interval (µs) of this campaign's share of an account whose
--- interval is `outer`.
-local function fair_interval(active, caps, cid, now, ttl, own, outer)
+-- within a few slots. When the share grows, the campaign's next slot on `share` is now, so a
+-- paused campaign's share goes to the others from their next reservation, not after the slots
+-- they hold (the account's own limit still holds every send); when it shrinks, the slots ahead
+-- are respaced to it. Returns the interval (µs) of this campaign's share of an account whose interval is
+-- `outer`.
+local function fair_interval(active, caps, cid, now, ttl, own, outer, share)
   redis.call('ZADD', active, now, cid)
   redis.call('HSET', caps, cid, own)
   local span = 4 * redis.call('ZCARD', active) * outer / 1000000
@@ -179,7 +182,18 @@ local function fair_interval(active, caps, cid, now, ttl, own, outer)
     if rate * k >= left then break end
     left, k = left - rate, k - 1
   end
-  return math.max(outer, math.ceil(k / left))
+  local interval = math.max(outer, math.ceil(k / left))
+  local last = tonumber(redis.call('HGET', caps, cid .. ':share') or '0')
+  if last ~= interval then
+    redis.call('HSET', caps, cid .. ':share', interval)
+    local tat, t = tonumber(redis.call('GET', share) or '0'), redis.call('TIME')
+    local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    if last > 0 and tat > us then  -- grown: from now on; shrunk: respaced
+      local ahead = interval < last and 0 or math.floor((tat - us) * interval / last)
+      redis.call('SET', share, string.format('%d', us + ahead), 'KEEPTTL')
+    end
+  end
+  return interval
 end
 
 -- The claim of a recipient in `sending` is known by its lease deadline (its score in the

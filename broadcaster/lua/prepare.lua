@@ -58,7 +58,7 @@ if #KEYS > 15 then
   for i = 1, #intervals do
     if intervals[i] == 0 then
       share = fair_interval(KEYS[14], KEYS[15], cid, now, tonumber(ARGV[10]),
-                            tonumber(ARGV[11]), intervals[#intervals])
+                            tonumber(ARGV[11]), intervals[#intervals], limits[i])
       intervals[i] = share
     end
   end

@@ -47,9 +47,13 @@ class RedisBackend:
         self._refund = client.register_script(_REFUND)
         self._penalize = client.register_script(_PENALIZE)
 
-    def reserve(self, key: str, interval_us: int, max_wait_us: int, not_before_us: int = 0) -> int:
+    def reserve(
+        self, key: str, interval_us: int, max_wait_us: int, not_before_us: int = 0,
+        guard: str | None = None,
+    ) -> int:  # fmt: skip
         """See `limiter.Backend.reserve`."""
-        return int(self._reserve(keys=[key], args=[interval_us, max_wait_us, not_before_us]))
+        keys = [key] if guard is None else [key, guard]
+        return int(self._reserve(keys=keys, args=[interval_us, max_wait_us, not_before_us]))
 
     def reserve_nested(
         self, keys: Sequence[str], intervals_us: Sequence[int], max_wait_us: int, slack_us: int
