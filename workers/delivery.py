@@ -39,7 +39,7 @@ from broadcaster.errors import (
 from broadcaster.limits import DEFAULT_ACCOUNT, Limits
 from broadcaster.phones import mask_phone
 from broadcaster.replai import ReplaiClient
-from broadcaster.store import CampaignStore, Claim, DailyLimit, Slot, Ticket
+from broadcaster.store import CampaignStore, Claim, Slot, Ticket
 
 from . import pacing
 from .outages import retry_while_unavailable
@@ -144,7 +144,7 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
     client = res.client_for(campaign)
     slot = pacing.slot_for(res, campaign)
     start = time.monotonic()  # Redis's now comes half a round trip later, a slow one's later
-    ticket = res.store.prepare(cid, index, slot=slot, daily=_daily(res, campaign))
+    ticket = res.store.prepare(cid, index, slot=slot, daily=pacing.daily_for(res, campaign))
     if not ticket.ok:
         return ticket.released
     slot = pacing.resolved(slot, ticket)
@@ -173,15 +173,6 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
         res, cid, index, claim, RecipientStatus.SENT,
         message_id=result.message_id, phone=ticket.phone,
     )  # fmt: skip
-
-
-def _daily(res: Resources, campaign: Campaign) -> DailyLimit | None:
-    if not res.daily_cap:
-        return None
-    now = res.clock()
-    day = time.strftime("%Y%m%d", time.gmtime(now))
-    key = res.store.keys.daily(campaign.sender_key, day)
-    return DailyLimit(key, res.daily_cap, (now // 86400 + 1) * 86400)
 
 
 def _claim_on_time(

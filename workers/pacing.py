@@ -21,14 +21,14 @@ import redis
 from broadcaster.campaigns import Campaign
 from broadcaster.errors import RateLimitExceeded
 from broadcaster.limits import Limit
-from broadcaster.store import Slot, Ticket
+from broadcaster.store import DailyLimit, Slot, Ticket
 
 from .ratelimit import Reservation
 
 if TYPE_CHECKING:
     from .delivery import Resources
 
-__all__ = ["RoundTrips", "outer_slot", "resolved", "retake", "slot_for", "slow_down"]
+__all__ = ["RoundTrips", "daily_for", "outer_slot", "resolved", "retake", "slot_for", "slow_down"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +78,16 @@ def resolved(slot: Slot, ticket: Ticket) -> Slot:
         return slot
     intervals = tuple(ticket.share_us if i == 0 else i for i in slot.intervals_us)
     return slot._replace(intervals_us=intervals)
+
+
+def daily_for(res: "Resources", campaign: Campaign) -> DailyLimit | None:
+    """The sender's cap of unique recipients today (UTC), if the deployment sets one."""
+    if not res.daily_cap:
+        return None
+    now = res.clock()
+    day = time.strftime("%Y%m%d", time.gmtime(now))
+    key = res.store.keys.daily(campaign.sender_key, day)
+    return DailyLimit(key, res.daily_cap, (now // 86400 + 1) * 86400)
 
 
 def _outer(res: "Resources", campaign: Campaign) -> Limit:
