@@ -25,6 +25,8 @@ import httpx
 import redis
 
 TOKEN = "bench-token"
+#: A second account's token (bench/nested.py): the sandbox throttles it on its own.
+SECOND_TOKEN = "bench-token-2"
 ROOT = Path(__file__).resolve().parent.parent
 #: The checkout whose workers, web app and importer run: this one, or another one (a
 #: worktree with a change to measure) named by BENCH_PROJECT_ROOT.
@@ -232,6 +234,7 @@ def sandbox_process(*, latency_ms: int = 0, rate_limit: str = "0") -> Iterator[S
     port = free_port()
     cmd = [
         sys.executable, "-m", "broadcaster.sandbox", "--port", str(port), "--token", TOKEN,
+        "--token", SECOND_TOKEN,
         "--latency-ms", str(latency_ms), "--rate-limit", rate_limit,
     ]  # fmt: skip
     with process(cmd, log="sandbox") as proc:

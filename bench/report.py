@@ -69,7 +69,27 @@ CHECKS: list[Check] = [
      lambda r: _median(r, "webhooks", "callbacks_per_s"), lambda v: v >= 1000, "{:.0f}/s"),
     ("5", "pause <= 1 s (worst run, both cases)",
      lambda r: _worst_pause(r), lambda v: v <= 1.0, "{:.2f} s"),
+    ("6", "nested: no 1-s window over either account's limit",
+     lambda r: _nested_over(r), lambda v: v == 0, "{} sends over"),
+    ("6", "nested: >= 97 % utilisation, account shared by two senders",
+     lambda r: _get(r, "nested", "default", "utilisation"), lambda v: v >= 0.97, "{:.1%}"),
+    ("6", "nested: >= 97 % utilisation, second account (half the throttle)",
+     lambda r: _get(r, "nested", "brand_b", "utilisation"), lambda v: v >= 0.97, "{:.1%}"),
+    ("6", "nested: 0 x 429", lambda r: _get(r, "nested", "throttled_429"),
+     lambda v: v == 0, "{}"),
+    ("6", "nested: each campaign within 10 % of an equal share",
+     lambda r: _get(r, "nested", "shares", "max_off_equal"), lambda v: v <= 0.10, "{:.1%} off"),
 ]  # fmt: skip
+
+
+def _nested_over(result: dict[str, Any]) -> int | None:
+    """Sends over the limit in the busiest 1-s window, summed over both accounts."""
+    r = _get(result, "nested")
+    if not r:
+        return None
+    return max(0, r["default"]["max_in_any_1s"] - r["limit_per_s"]) + max(
+        0, r["brand_b"]["max_in_any_1s"] - r["slow_limit_per_s"]
+    )
 
 
 def _worst_pause(result: dict[str, Any]) -> float | None:
@@ -182,6 +202,47 @@ def _rate(result: dict[str, Any]) -> list[str]:
     ]
 
 
+def _nested(result: dict[str, Any]) -> list[str]:
+    r = _get(result, "nested")
+    if not r:
+        return []
+    d, b, shares = r["default"], r["brand_b"], r["shares"]
+    counts = ", ".join(f"{k} {v}" for k, v in shares["counts"].items())
+    return [
+        f"### 6. Nested limits (two senders on `default` at {r['limit_per_s']}/s, one on "
+        f"`brand-b` at {r['slow_limit_per_s']}/s, {r['pool']}, {r['seconds']:.0f} s, sandbox "
+        "throttling each token, sliding window)",
+        "",
+        "| account | max sends in any 1-s window | utilisation |",
+        "|---|---|---|",
+        f"| default ({r['limit_per_s']}/s) | {d['max_in_any_1s']} | {d['utilisation']:.1%} "
+        f"({d['sends_in_span']} of {r['limit_per_s'] * r['seconds']:.0f}) |",
+        f"| brand-b ({r['slow_limit_per_s']}/s) | {b['max_in_any_1s']} | "
+        f"{b['utilisation']:.1%} ({b['sends_in_span']} of "
+        f"{r['slow_limit_per_s'] * r['seconds']:.0f}) |",
+        "",
+        f"429s: {r['throttled_429']}; duplicates: {r['duplicates']}. Shares of `default` "
+        f"while both its campaigns sent ({shares['overlap_s']:.1f} s): {counts} "
+        f"({shares['max_off_equal']:.1%} off an equal share at most).",
+        "",
+        *_handover(r.get("handover")),
+    ]
+
+
+def _handover(h: dict[str, Any] | None) -> list[str]:
+    if not h:
+        return []
+    after = ", ".join(f"{v:g}" for v in h["p1_per_half_s_after"])
+    return [
+        f"Hand-over: two campaigns on `default` ({h['limit_per_s']}/s); one is paused. The "
+        f"other sent {h['p1_per_s_in_2s_before']:g}/s in the 2 s before the pause, then per "
+        f"0.5 s after it (as a rate per s): {after}. The paused one sent "
+        f"{h['p2_sends_after_pause']} more (requests already claimed), the last "
+        f"{h['p2_last_send_after_pause_ms']:.0f} ms after the pause.",
+        "",
+    ]
+
+
 def _import(result: dict[str, Any]) -> list[str]:
     r = _get(result, "import")
     if not r:
@@ -279,6 +340,6 @@ def markdown(result: dict[str, Any]) -> str:
     for t in targets(result):
         lines.append(f"| {t['row']} | {t['target']} | {t['measured']} | {_mark(t['met'])} |")
     lines += ["", "## Rows", ""]
-    for part in (_throughput, _rate, _import, _webhooks, _pause):
+    for part in (_throughput, _rate, _import, _webhooks, _pause, _nested):
         lines += part(result)
     return "\n".join(lines) + "\n"

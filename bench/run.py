@@ -1,6 +1,6 @@
 """`make bench` / `make bench-quick`: every benchmark row in one run, on one machine.
 
-    python -m bench [--quick] [--only throughput rate import webhooks pause] [--out DIR]
+    python -m bench [--quick] [--only throughput rate import webhooks pause nested] [--out DIR]
 
 Starts its own redis-server and sandbox on loopback (and the workers, web app and load each
 row needs), runs the rows one after the other, and writes `<out>/latest.json` and
@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import harness, importscale, pause, rate, report, throughput, webhooks
+from bench import harness, importscale, nested, pause, rate, report, throughput, webhooks
 
-ROWS = ("throughput", "rate", "import", "webhooks", "pause")
+ROWS = ("throughput", "rate", "import", "webhooks", "pause", "nested")
 
 FULL: dict[str, dict[str, Any]] = {
     "throughput": {"n": 5000, "runs": 3, "latencies": [0, 100]},
@@ -30,6 +30,7 @@ FULL: dict[str, dict[str, Any]] = {
     },
     "webhooks": {"runs": 3, "messages": 10_000, "connections": 32},
     "pause": {"runs": 3, "n": 5000},
+    "nested": {"per_second": 20, "seconds": 30.0, "processes": 2},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "throughput": {"n": 1000, "n_naive": 300, "runs": 1, "latencies": [0, 100]},
@@ -42,6 +43,7 @@ QUICK: dict[str, dict[str, Any]] = {
     },
     "webhooks": {"runs": 1, "messages": 2000, "connections": 32},
     "pause": {"runs": 1, "n": 2000},
+    "nested": {"per_second": 20, "seconds": 10.0, "processes": 2},
 }
 
 
@@ -71,6 +73,8 @@ def run_row(session: harness.Session, name: str, params: dict[str, Any]) -> Any:
         return importscale.run(session, **params)
     if name == "webhooks":
         return webhooks.measure(session, **params)
+    if name == "nested":
+        return nested.run(session, **params)
     return pause.run(session, **params)
 
 

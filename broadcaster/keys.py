@@ -99,6 +99,18 @@ class Keys:
         """GCRA state (theoretical arrival time) of a sender's global rate limit."""
         return f"{self.prefix}:rate:{sender}"
 
+    def share(self, limit: str, cid: str) -> str:
+        """GCRA state of a campaign's fair share of a shared limit (its account's)."""
+        return f"{self.prefix}:rate:share:{limit}:{cid}"
+
+    def sharing(self, limit: str) -> str:
+        """Sorted set: the campaigns active on a shared limit, by when they last sent."""
+        return f"{self.prefix}:sharing:{limit}"
+
+    def share_caps(self, limit: str) -> str:
+        """Hash: the interval of each campaign's own rate on a shared limit (0: none)."""
+        return f"{self.prefix}:sharing:{limit}:caps"
+
     def daily(self, sender: str, day: str) -> str:
         """Set of unique recipients a sender reached on one UTC day."""
         return f"{self.prefix}:daily:{sender}:{day}"

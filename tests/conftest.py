@@ -215,6 +215,7 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
         fail_mode=None,
         down=False,
         throttle_window="fixed",
+        token_rate_limits={},
         callbacks_first=False,
     )
     yield sandbox_process

@@ -128,14 +128,23 @@ def test_sender_errors_pause_the_campaign_and_keep_the_recipient(world, status):
     assert row(res.store, cid, 0).status == "pending"
 
 
-def test_throttled_answer_slows_the_whole_sender(world):
+def test_throttled_answer_slows_the_whole_account(world):
     make, _ = world
     res, cid = make(lambda r: httpx.Response(429, headers={"Retry-After": "30"}, json={}))
     deliver(res, cid, 0)
     assert row(res.store, cid, 0).status == "waiting"
-    # every later slot of this sender is held back by the 30 s Retry-After
+    # every later slot of this account is held back by the 30 s Retry-After
     deliver(res, cid, 1)  # nothing wrong with this one: it waits for a slot, no attempt spent
     assert row(res.store, cid, 1).status == "paced" and row(res.store, cid, 1).attempts == 0
+    # Replai throttles the account, not the number: another sender on it waits too
+    other = res.store.create(
+        factories.campaign(sender="waba-2"), factories.contacts(1, start=10), window=1
+    )
+    res.store.start(other.id)
+    deliver(res, other.id, 0)
+    assert row(res.store, other.id, 0).status == "paced"
+    account = res.store.keys.rate("account:default:waba")
+    assert int(res.store.redis.get(account)) > 0
 
 
 def test_a_pause_during_a_second_wait_after_a_late_wake_up_sends_nothing(world):
@@ -176,7 +185,8 @@ def test_pause_during_the_wait_for_a_slot_sends_nothing(world):
     holder = {}
 
     def sleep(seconds):
-        if seconds > 0:
+        if seconds > 0 and not holder.get("paused"):  # the wait may come in two steps
+            holder["paused"] = True
             holder["res"].store.pause(holder["cid"], "operator")
 
     res, cid = make(ok, rate=60, sleep=sleep)

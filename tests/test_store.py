@@ -136,7 +136,7 @@ def test_a_claim_given_back_before_it_arrived_is_refused_when_it_does(store, clo
 def test_prepare_reserves_a_slot_and_paces_beyond_reach(store, redis):
     c = make(store, n=4, window=4)
     store.start(c.id)
-    slot = Slot(store.keys.rate("waba:x"), interval_us=1_000_000, max_wait=1.5)
+    slot = Slot.single(store.keys.rate("waba:x"), 1_000_000, max_wait=1.5)
     waits = [store.prepare(c.id, i, slot=slot) for i in range(3)]
     assert [t.code for t in waits] == [1, 1, 5]
     assert waits[0].wait < 0.1 and 0.9 < waits[1].wait <= 1.0
@@ -148,7 +148,7 @@ def test_prepare_reserves_a_slot_and_paces_beyond_reach(store, redis):
 def test_prepare_spends_no_slot_on_a_recipient_it_will_not_send(store, redis):
     c = make(store, n=4, window=4)
     store.start(c.id)
-    slot = Slot(store.keys.rate("waba:y"), interval_us=1_000_000, max_wait=5)
+    slot = Slot.single(store.keys.rate("waba:y"), 1_000_000, max_wait=5)
     factories.settle(store, c.id, 0, S.SENT)
     store.suppress([factories.phone(1)])
     assert store.prepare(c.id, 0, slot=slot).code == 0  # a stale delivery

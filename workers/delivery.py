@@ -3,12 +3,14 @@
 The order is what keeps `unknown` honest ("the request may have left", nothing else):
 
 1. prepare (one Lua step): still queued, campaign running and not expired, number not
-   suppressed, inside its sending hours (else it waits for them), daily cap not reached;
-   then the sender's rate-limit slot is reserved. Nothing is held yet: a worker that dies, or
-   a Redis call that fails, from here to the claim leaves the recipient queued, and it is
-   published and sent later. A recipient that will not be sent spends no slot.
-2. the message is built and the thread sleeps until its slot; one that wakes late (or whose
-   claim took long) gives the claim back and takes another slot.
+   suppressed, inside its sending hours (else it waits for them), daily cap not reached; then
+   its rate-limit slots are reserved (pacing.py: the campaign's own, the sender's, the
+   account's; the account's once the others have come). Nothing is held yet: a worker that
+   dies, or a Redis call that fails, from here to the claim leaves the recipient queued, and it
+   is published and sent later. A recipient that will not be sent spends no slot.
+2. the message is built and the thread sleeps until its slot (and reserves the account's, if
+   `prepare` could not yet); one that wakes late (or whose claim took long) gives the claim
+   back and takes another slot of the account.
 3. claim (queued -> sending under a lease), then at once the request: nothing that can wait or
    fail stands between them. A claim call that fails is given back, whether it applied or not.
 4. finish: the outcome (which also refills the dispatch window), tried again while Redis cannot
@@ -22,12 +24,10 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import redis
-
 from broadcaster import operations
-from broadcaster.campaigns import SLOT_HORIZON, Campaign, Channel, RecipientStatus
+from broadcaster.campaigns import SLOT_HORIZON, Campaign, RecipientStatus
 from broadcaster.errors import (
-    RateLimitExceeded,
+    ConfigurationError,
     ReplaiDeferred,
     ReplaiError,
     ReplaiPairRateLimited,
@@ -37,11 +37,13 @@ from broadcaster.errors import (
     ReplaiThrottled,
     ReplaiTimeout,
 )
+from broadcaster.limits import DEFAULT_ACCOUNT, Limits
 from broadcaster.phones import mask_phone
 from broadcaster.replai import ReplaiClient
 from broadcaster.sendhours import SendHours
-from broadcaster.store import CampaignStore, Claim, DailyLimit, Slot, Ticket
+from broadcaster.store import CampaignStore, Claim, Slot, Ticket
 
+from . import pacing
 from .outages import retry_while_unavailable
 from .ratelimit import RateLimiter
 
@@ -58,7 +60,7 @@ class Policy:
     tuning, not meant to be configured.
     """
 
-    channel_rates: Mapping[Channel, float]
+    limits: Limits
     max_attempts: int
     backoff_base: float
     pair_interval: float
@@ -71,6 +73,8 @@ class Policy:
     defer: float = 3600.0
     #: A send that gets to its request later than this after its slot takes a new slot.
     late_tolerance: float = 0.010
+    #: How long before an inner slot (campaign, sender) the account's slot is asked for.
+    outer_lead: float = 0.005
     late_retries: int = 4
     #: After `late_retries` late tries, the recipient waits this long (paced) to come back.
     late_pause: float = 0.05
@@ -82,17 +86,13 @@ class Policy:
     def from_settings(cls, settings: Any, **tuning: Any) -> "Policy":
         """The policy of a deployment's `Settings`; `tuning` sets the other fields."""
         return cls(
-            channel_rates=settings.channel_rates,
+            limits=Limits.from_settings(settings),
             max_attempts=settings.max_attempts,
             backoff_base=settings.backoff_base,
             pair_interval=settings.pair_interval,
             lease=settings.lease,
             **tuning,
         )
-
-    def rate_for(self, campaign: Campaign) -> float:
-        """Sends per minute for this campaign's sender."""
-        return campaign.rate(self.channel_rates)
 
     def backoff(self, attempts: int, retry_after: float | None) -> float:
         """Seconds before retry number `attempts`: exponential, jittered, >= Retry-After."""
@@ -105,6 +105,7 @@ class Resources:
     """What one worker process shares across tasks: built once, never per call."""
 
     store: CampaignStore
+    #: The default account's client; `clients` has the others by account name.
     client: ReplaiClient
     limiter: RateLimiter
     policy: Policy
@@ -117,6 +118,8 @@ class Resources:
     hours: SendHours = dataclasses.field(default_factory=SendHours)
     #: Where the wait for each rate-limit slot is reported (workers/instruments.py).
     observe_wait: Callable[[Campaign, float], None] | None = None
+    clients: Mapping[str, ReplaiClient] = dataclasses.field(default_factory=dict)
+    round_trips: pacing.RoundTrips = dataclasses.field(default_factory=pacing.RoundTrips)
 
     def campaign(self, cid: str) -> Campaign:
         """The campaign's (immutable) message fields, cached per process."""
@@ -124,6 +127,16 @@ class Resources:
         if campaign is None:
             campaign = self.campaigns[cid] = self.store.get(cid)
         return campaign
+
+    def client_for(self, campaign: Campaign) -> ReplaiClient:
+        """The Replai client of the campaign's account (each account has its own pool)."""
+        account = self.policy.limits.account_for(campaign.sender, campaign.account)
+        return self.clients.get(account) or self._default(account)
+
+    def _default(self, account: str) -> ReplaiClient:
+        if account != DEFAULT_ACCOUNT:
+            raise ConfigurationError(f"no Replai client for account {account!r} in this worker")
+        return self.client
 
 
 def deliver(res: Resources, cid: str, index: int) -> list[int]:
@@ -134,20 +147,27 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
             given back): it is still queued, nothing was sent; try again later.
     """
     campaign = res.campaign(cid)
-    slot = _slot(res, campaign)
-    start = time.monotonic()  # the prepare's round trip counts as lateness
+    client = res.client_for(campaign)
+    slot = pacing.slot_for(res, campaign)
+    start = time.monotonic()  # Redis's now comes half a round trip later, a slow one's later
     hours = res.hours.at(campaign, res.clock())  # None: it may send at any time
-    ticket = res.store.prepare(cid, index, slot=slot, daily=_daily(res, campaign), hours=hours)
+    daily = pacing.daily_for(res, campaign)
+    ticket = res.store.prepare(cid, index, slot=slot, daily=daily, hours=hours)
     if not ticket.ok:
         return ticket.released
     if res.observe_wait is not None:
         res.observe_wait(campaign, ticket.wait)
+    slot = pacing.resolved(slot, ticket)
     text, params = campaign.message_for(ticket.variables)  # before the claim: nothing after it
-    claim = _claim_on_time(res, campaign, index, ticket, slot, start + ticket.wait)
+    first = start + res.round_trips.floor / 2 + ticket.wait
+    at: float | None = first
+    if not ticket.complete:  # the inner limits' slot only: the account's once it has come
+        at = pacing.outer_slot(res, campaign, index, ticket, slot, first)
+    claim = None if at is None else _claim_on_time(res, campaign, index, ticket, slot, at)
     if claim is None or not claim.ok:
         return claim.released if claim is not None else []
     try:
-        result = res.client.send(
+        result = client.send(
             channel=campaign.channel,
             sender=campaign.sender,
             phone=ticket.phone,
@@ -165,49 +185,32 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
     )  # fmt: skip
 
 
-def _slot(res: Resources, campaign: Campaign) -> Slot:
-    key = res.store.keys.rate(campaign.sender_key)
-    interval = res.limiter.interval_us(res.policy.rate_for(campaign))
-    return Slot(key, interval, res.policy.max_wait)
-
-
-def _daily(res: Resources, campaign: Campaign) -> DailyLimit | None:
-    if not res.daily_cap:
-        return None
-    now = res.clock()
-    day = time.strftime("%Y%m%d", time.gmtime(now))
-    key = res.store.keys.daily(campaign.sender_key, day)
-    return DailyLimit(key, res.daily_cap, (now // 86400 + 1) * 86400)
-
-
 def _claim_on_time(
     res: Resources, campaign: Campaign, index: int, ticket: Ticket, slot: Slot, at: float
 ) -> Claim | None:
     """Sleep until the slot (at `at` on the monotonic clock), then claim; None when paced.
 
     A thread that gets to its request later than `late_tolerance` after the slot (it woke
-    late, or the claim itself took long: Redis paused) gives the claim back and takes another
-    slot; after `late_retries` late tries the recipient goes back to wait (paced), never out
-    late. A send that leaves late moves closer to the ones after it: enough lateness and a
-    window of the provider's would hold one send too many.
+    late, or the claim itself took long: Redis paused), beyond the round trip every claim
+    takes (`RoundTrips`), gives the claim back and takes another slot; after `late_retries`
+    late tries the recipient goes back to wait (paced), never out late. A send that leaves
+    late moves closer to the ones after it: enough lateness and a window of the provider's
+    would hold one send too many.
     """
     policy, cid = res.policy, campaign.id
     for _ in range(policy.late_retries):
         res.sleep(max(0.0, at - time.monotonic()))
         if time.monotonic() - at <= policy.late_tolerance:
             claim = _claim(res, cid, index, ticket.phone)
-            if not claim.ok or time.monotonic() - at <= policy.late_tolerance:
+            late = time.monotonic() - at - res.round_trips.floor
+            if not claim.ok or late <= policy.late_tolerance:
                 return claim
             _give_back(res, cid, index, claim.lease_until)
-        logger.debug("late for a rate-limit slot on %s; taking another", campaign.sender_key)
-        start = time.monotonic()
-        try:
-            wait = res.limiter.reserve(slot.key, per_minute=policy.rate_for(campaign),
-                                       max_wait=slot.max_wait)  # fmt: skip
-        except RateLimitExceeded as exc:
-            res.store.pace(cid, index, due=res.clock() + exc.retry_after)
+        logger.debug("late for a rate-limit slot on %s; taking another", slot.key)
+        again = pacing.retake(res, campaign, index, slot)
+        if again is None:
             return None
-        at = start + wait
+        at = again
     res.store.pace(cid, index, due=res.clock() + policy.late_pause)
     return None
 
@@ -216,7 +219,10 @@ def _claim(res: Resources, cid: str, index: int, phone: str) -> Claim:
     """Claim under a new lease; when the call fails, give the claim back and raise."""
     lease_until = res.clock() + res.policy.lease
     try:
-        return res.store.claim(cid, index, lease_until=lease_until, phone=phone)
+        started = time.monotonic()
+        claim = res.store.claim(cid, index, lease_until=lease_until, phone=phone)
+        res.round_trips.observe(time.monotonic() - started)
+        return claim
     except Exception:
         _give_back(res, cid, index, lease_until)
         raise
@@ -287,7 +293,7 @@ def _retry(
         return _finish(res, cid, index, claim, RecipientStatus.FAILED, error=reason)
     delay = policy.backoff(attempts, exc.retry_after)
     if isinstance(exc, ReplaiThrottled):
-        _slow_down(res, campaign, exc.retry_after or 1.0)
+        pacing.slow_down(res, campaign, exc.retry_after or 1.0)
     elif isinstance(exc, ReplaiPairRateLimited):
         delay = max(delay, policy.pair_interval)
     logger.info(
@@ -298,11 +304,3 @@ def _retry(
         res, cid, index, claim, RecipientStatus.WAITING, due=res.clock() + delay,
         error=exc.reason,
     )  # fmt: skip
-
-
-def _slow_down(res: Resources, campaign: Campaign, seconds: float) -> None:
-    """Hold back every slot of the sender after a 429 (best effort: the outcome comes first)."""
-    try:
-        res.limiter.penalize(res.store.keys.rate(campaign.sender_key), seconds)
-    except redis.RedisError as exc:
-        logger.warning("rate limit of %s not slowed down: %s", campaign.sender_key, exc)

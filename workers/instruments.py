@@ -34,13 +34,18 @@ def measure(res: Resources) -> None:
     record = recorder(res.store)
 
     def account_of(cid: str) -> str | None:
-        return res.campaign(cid).account
+        campaign = res.campaign(cid)
+        return res.policy.limits.account_for(campaign.sender, campaign.account)
 
     def observe_wait(campaign: Campaign, seconds: float) -> None:
         labels = {"channel": str(campaign.channel)}
         record.observe("slot_wait_seconds", labels, seconds, metrics.WAIT_BUCKETS)
 
     res.client = cast(ReplaiClient, MeasuredClient(res.client, record, account_of))
+    res.clients = {  # each account's own pool, measured the same way
+        name: cast(ReplaiClient, MeasuredClient(client, record, account_of))
+        for name, client in res.clients.items()
+    }
     res.observe_wait = observe_wait
 
 

@@ -1,9 +1,10 @@
-"""Per-process resources: one Redis pool, one pooled Replai client, one limiter."""
+"""Per-process resources: one Redis pool, a pooled Replai client per account, one limiter."""
 
 import logging
 import threading
 
 from broadcaster.calendar import CalendarClock
+from broadcaster.limits import DEFAULT_ACCOUNT
 from broadcaster.sendhours import SendHours
 from broadcaster.settings import Settings, get_settings
 from broadcaster.store import open_store
@@ -27,9 +28,11 @@ def build(settings: Settings) -> Resources:
     client = settings.redis_client(max_connections=DEFAULT_REDIS_CONNECTIONS)
     store = open_store(settings, redis=client)
     store.migrate_suppression()  # before any claim reads the list (a no-op once done)
+    clients = {name: settings.replai_client(name) for name in settings.replai_accounts()}
     res = Resources(
         store=store,
-        client=settings.replai_client(),
+        client=clients[DEFAULT_ACCOUNT],
+        clients=clients,
         limiter=RateLimiter(RedisBackend(client), safety_margin=settings.rate_margin),
         daily_cap=settings.daily_cap,
         policy=Policy.from_settings(settings),

@@ -142,17 +142,99 @@ end
 -- A sender's global rate limit (GCRA on Redis's own clock, in microseconds; the design is in
 -- workers/ratelimit.py): reserve the next slot of `key`, spaced `interval` apart. Returns the
 -- microseconds to wait for it, or -(wait + 1) when that is beyond `max_wait` (nothing
--- reserved then).
-local function reserve_slot(key, interval, max_wait)
+-- reserved then). No slot before `not_before` (µs on Redis's clock; 0: none) is given.
+local function reserve_slot(key, interval, max_wait, not_before)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local tat = tonumber(redis.call('GET', key) or '0')
   if tat < now then tat = now end
+  if tat < (not_before or 0) then tat = not_before end
   local wait = tat - now
   if wait > max_wait then return -wait - 1 end
   redis.call('SET', key, string.format('%d', tat + interval),
              'PX', math.floor((wait + interval) / 1000) + 1000)
   return wait
+end
+
+-- Nested rate limits (workers/ratelimit): `keys` innermost first, the outer one (the account's,
+-- shared by every sender on it) last, one interval per key. The inner keys take one common slot
+-- (the latest of their next free ones); the outer takes its own next slot too only when that
+-- common slot is now (within `slack`), else the caller comes back for it once the slot has come,
+-- so no send holds a slot of the account while it still waits for another limit. Returns code,
+-- wait, slot, index of the key that decided the wait: 1 all taken (wait: the outer's slot); 2
+-- the inner taken, the outer not yet (wait: the inner slot); -1 the inner refused (wait: how
+-- far); -2 the outer refused (the inner given back). Nothing is taken when refused.
+local function reserve_limits(keys, intervals, max_wait, slack)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local n = #keys
+  local slot, old, binding = now, {}, n
+  for i = 1, n - 1 do
+    old[i] = redis.call('GET', keys[i])
+    local tat = tonumber(old[i] or '0')
+    if tat > slot then slot, binding = tat, i end
+  end
+  if slot - now > max_wait then return -1, slot - now, 0, binding end
+  local function take(i, at)
+    redis.call('SET', keys[i], string.format('%d', at + intervals[i]),
+               'PX', math.floor((at - now + intervals[i]) / 1000) + 1000)
+  end
+  for i = 1, n - 1 do take(i, slot) end
+  if slot - now > slack then return 2, slot - now, slot, binding end
+  local tat = tonumber(redis.call('GET', keys[n]) or '0')
+  if tat < slot then tat = slot end
+  if tat - now > max_wait then
+    for i = 1, n - 1 do
+      if old[i] then redis.call('SET', keys[i], old[i], 'KEEPTTL')
+      else redis.call('DEL', keys[i]) end
+    end
+    return -2, tat - now, 0, n
+  end
+  take(n, tat)
+  return 1, tat - now, slot, n
+end
+
+-- Fair sharing of an account: equal shares among the campaigns that prepared a send on it
+-- lately (`active`: cid -> last time; `caps`: cid -> the interval of the campaign's own rate,
+-- 0: none), max-min fair: a campaign whose own rate is below the equal share keeps only that,
+-- and the rest is shared by the others. Lately: within four of its shares' intervals (a
+-- campaign sending at its share prepares about once an interval), and at least `ttl` seconds;
+-- a campaign that stops (done, or all its recipients waiting) so leaves its share to the others
+-- within a few slots. When the share grows, the campaign's next slot on `share` is now, so a
+-- paused campaign's share goes to the others from their next reservation, not after the slots
+-- they hold (the account's own limit still holds every send); when it shrinks, the slots ahead
+-- are respaced to it. Returns the interval (µs) of this campaign's share of an account whose interval is
+-- `outer`.
+local function fair_interval(active, caps, cid, now, ttl, own, outer, share)
+  redis.call('ZADD', active, now, cid)
+  redis.call('HSET', caps, cid, own)
+  local span = 4 * redis.call('ZCARD', active) * outer / 1000000
+  redis.call('ZREMRANGEBYSCORE', active, '-inf', now - math.max(ttl, span))
+  redis.call('EXPIRE', active, 86400)
+  redis.call('EXPIRE', caps, 86400)
+  local rates = {}
+  for i, member in ipairs(redis.call('ZRANGE', active, 0, -1)) do
+    local cap = tonumber(redis.call('HGET', caps, member) or '0') or 0
+    rates[i] = cap > 0 and 1 / cap or math.huge
+  end
+  table.sort(rates)
+  local left, k = 1 / outer, #rates
+  for _, rate in ipairs(rates) do
+    if rate * k >= left then break end
+    left, k = left - rate, k - 1
+  end
+  local interval = math.max(outer, math.ceil(k / left))
+  local last = tonumber(redis.call('HGET', caps, cid .. ':share') or '0')
+  if last ~= interval then
+    redis.call('HSET', caps, cid .. ':share', interval)
+    local tat, t = tonumber(redis.call('GET', share) or '0'), redis.call('TIME')
+    local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    if last > 0 and tat > us then  -- grown: from now on; shrunk: respaced
+      local ahead = interval < last and 0 or math.floor((tat - us) * interval / last)
+      redis.call('SET', share, string.format('%d', us + ahead), 'KEEPTTL')
+    end
+  end
+  return interval
 end
 
 -- The claim of a recipient in `sending` is known by its lease deadline (its score in the

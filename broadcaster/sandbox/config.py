@@ -1,7 +1,7 @@
 """Run-time behaviour of the sandbox, changed by `POST /_sandbox/config`."""
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from broadcaster.sandbox.options import (
@@ -31,6 +31,15 @@ def _rate(value: Any) -> RateSpec | None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"expected null, 0 or a number per minute, got {value!r}")
     return RateSpec(value, 60.0)
+
+
+def _token_rates(value: Any) -> dict[str, RateSpec]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"expected an object of token: rate, got {value!r}")
+    rates = {str(token): _rate(rate) for token, rate in value.items()}
+    return {token: rate for token, rate in rates.items() if rate is not None}
 
 
 def _url(value: Any) -> str | None:
@@ -67,6 +76,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "rate_limit_per_minute": ("rate_limit", _rate),
     "rate_limit": ("rate_limit", _rate),
     "throttle_window": ("throttle_window", _window),
+    "token_rate_limits": ("token_rates", _token_rates),
     "webhook_url": ("webhook_url", _url),
     "callback_delay_ms": ("callback_delay", _millis),
     "fail_mode": ("fail_mode", _fail_mode),
@@ -84,8 +94,9 @@ class SandboxConfig:
     """What can change while the sandbox runs. Durations are seconds.
 
     `rate_limit` None means Replai's defaults (120/min WABA, 60/min device, per account);
-    a limit of 0 turns throttling off. `throttle_window` is "fixed" (Laravel's buckets, as
-    Replai) or "sliding" (strict).
+    a limit of 0 turns throttling off; `token_rates` gives an account (a static token) a
+    throttle of its own, on both route families. `throttle_window` is "fixed" (Laravel's
+    buckets, as Replai) or "sliding" (strict).
     With `callbacks_first`, an accepted send's status
     callbacks are posted (one after the other, without `callback_delay`) before the send is
     answered, so they reach the webhook before the caller can record the message id: the
@@ -95,6 +106,7 @@ class SandboxConfig:
     latency: float = 0.0
     rate_limit: RateSpec | None = None
     throttle_window: str = "fixed"
+    token_rates: dict[str, RateSpec] = field(default_factory=dict)
     webhook_url: str | None = None
     callback_delay: float = 0.2
     fail_mode: str | None = None
@@ -139,6 +151,7 @@ class SandboxConfig:
             "rate_limit_per_minute": None if rate is None else _number(rate.per_minute),
             "rate_limit": None if rate is None else str(rate),
             "throttle_window": self.throttle_window,
+            "token_rate_limits": {token: str(rate) for token, rate in self.token_rates.items()},
             "webhook_url": self.webhook_url,
             "callback_delay_ms": round(self.callback_delay * 1000),
             "fail_mode": self.fail_mode,

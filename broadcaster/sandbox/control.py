@@ -31,6 +31,7 @@ def routes(state: SandboxState) -> list[Route]:
         body["callbacks_posted"] = state.callbacks_posted
         body["callbacks_failed"] = state.callbacks_failed
         body["callbacks_dropped"] = state.callbacks_dropped
+        body["throttled"] = state.throttled
         return json_response(body)
 
     async def reset(request: Request) -> Response:

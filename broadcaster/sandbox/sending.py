@@ -68,7 +68,7 @@ class Sender:
         credential, refusal = self._authenticate(request, route, data)
         if refusal is not None:
             return refusal
-        rate = self.state.rate_for(route.waba)
+        rate = self.state.rate_for(route.waba, credential)
         headers: dict[str, str] = {}
         if rate.limit:
             family = "waba" if route.waba else "device"
@@ -76,6 +76,7 @@ class Sender:
                 f"{family}:{self._account(route, credential)}", t, rate.limit, rate.period
             )
             if not decision.allowed:
+                self.state.throttled += 1
                 return error_page(request, 429, "Too Many Attempts.", decision.headers())
             headers = decision.headers()
         epoch = self.state.epoch

@@ -39,11 +39,17 @@ class SandboxState:
         self.disconnected: set[str] = set()
         self.epoch = 0
         self.callbacks_posted = 0
+        self.throttled = 0
         self.callbacks_failed = 0
         self.callbacks_dropped = 0
+        #: Send requests refused by the throttle (429) since the last reset.
+        self.throttled = 0
 
-    def rate_for(self, waba: bool) -> RateSpec:
-        """The throttle of a send route family: configured, else Replai's default."""
+    def rate_for(self, waba: bool, credential: str = "") -> RateSpec:
+        """The throttle of a send route family for a credential: the token's own, else the
+        configured one, else Replai's default."""
+        if credential in self.config.token_rates:
+            return self.config.token_rates[credential]
         if self.config.rate_limit is not None:
             return self.config.rate_limit
         return WABA_RATE if waba else DEVICE_RATE

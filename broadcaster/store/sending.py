@@ -4,8 +4,9 @@ Each step is one Lua script, so a recipient is sent at most once however often i
 delivered, and every counter moves with its status:
 
 1. `prepare` (prepare.lua): still queued, campaign running, number not suppressed, daily cap?
-   Then reserve the sender's rate-limit slot. Nothing is held: whatever happens next (the
-   worker waits for the slot, dies, Redis stops answering), the recipient is still queued.
+   Then reserve the send's nested rate-limit slots (campaign, sender, account). Nothing is
+   held: whatever happens next (the worker waits for the slot, dies, Redis stops answering),
+   the recipient is still queued.
 2. `claim` (claim.lua), once the slot has come and the message is ready: queued -> sending
    under a lease. Nothing that can wait or fail stands between a claim and its request, so
    `unknown` (a claim whose lease ran out) means "the request may have left".
@@ -27,13 +28,34 @@ logger = logging.getLogger(__name__)
 
 
 class Slot(NamedTuple):
-    """A sender's rate-limit slot for `prepare` to reserve (GCRA, as workers/ratelimit.py)."""
+    """The rate-limit slots a send needs, for `prepare` to reserve (GCRA, nested, as
+    workers/ratelimit): the keys innermost first, the outer one (the account's) last."""
 
-    key: str
-    #: Microseconds between two slots of the key.
-    interval_us: int
+    keys: tuple[str, ...]
+    #: Microseconds between two slots, per key.
+    intervals_us: tuple[int, ...]
     #: Seconds: a slot further away is not reserved; the recipient is paced instead.
     max_wait: float
+    #: Seconds: how close the inner slot must be for the outer to be taken in the same step.
+    slack: float = 0.002
+    #: The account's fair-sharing keys (campaigns active on it, their own rates), when one
+    #: of `keys` is the campaign's share of the account (its interval 0: prepare.lua finds it).
+    sharing: tuple[str, str] | None = None
+    #: Seconds a campaign counts as active on its account after its last prepared send, at
+    #: least (more when the shares' intervals are longer: fair_interval in prelude.lua).
+    share_ttl: float = 0.25
+    #: The interval of the campaign's own rate (0: none), for the other campaigns' shares.
+    own_interval_us: int = 0
+
+    @classmethod
+    def single(cls, key: str, interval_us: int, max_wait: float) -> "Slot":
+        """One limit alone."""
+        return cls((key,), (interval_us,), max_wait)
+
+    @property
+    def key(self) -> str:
+        """The outer limit's key (the account's)."""
+        return self.keys[-1]
 
 
 class DailyLimit(NamedTuple):
@@ -71,6 +93,14 @@ class Ticket(NamedTuple):
     variables: dict[str, str]
     attempts: int
     released: list[int]
+    #: False when only the inner limits' slot is held (at `slot_us`, Redis's clock): the
+    #: outer one (the account's) is reserved once that slot has come.
+    complete: bool = True
+    slot_us: int = 0
+    #: The index in `Slot.keys` of the limit that decided the wait (or refused).
+    binding: int = 0
+    #: The interval of the campaign's fair share of its account (0: not asked for).
+    share_us: int = 0
 
     @property
     def ok(self) -> bool:
@@ -106,28 +136,36 @@ class SendPath(StoreBase):
         daily: DailyLimit | None = None,
         hours: Hours | None = None,
     ) -> Ticket:
-        """Check a queued recipient and reserve its sender's slot; nothing is claimed.
+        """Check a queued recipient and reserve its rate-limit slots; nothing is claimed.
 
         With `hours`, a recipient outside its sending hours waits (off_hours) for its next
         opening; past the campaign's expires_at it ends expired.
         """
         k, now = self.keys, self.clock()
         bucket, field = divmod(index, BUCKET_SIZE)
+        sharing = slot.sharing if slot else None
         keys = [
             *self.base_keys(cid), k.suppression(), k.recipients(cid, bucket), k.meta(cid),
-            k.errors(cid), slot.key if slot else "", daily.key if daily else "", k.zones(cid),
+            k.errors(cid), daily.key if daily else "", *(sharing or ("", "")), k.zones(cid),
+            *(slot.keys if slot else ()),
         ]  # fmt: skip
         args: list[Any] = [
-            cid, index, now, self.stale_after, field,
-            slot.interval_us if slot else 0, round(slot.max_wait * 1e6) if slot else 0,
+            cid, index, now, self.stale_after, field, round(slot.max_wait * 1e6) if slot else 0,
             daily.cap if daily else 0, daily.due if daily else 0,
-            *(hours if hours else ("", 0, 0)),
+            round(slot.slack * 1e6) if slot else 0, slot.share_ttl if slot else 0,
+            slot.own_interval_us if slot else 0, *(hours if hours else ("", 0, 0)),
+            *(slot.intervals_us if slot else ()),
         ]  # fmt: skip
-        code, wait_us, rec, attempts, released = self.script("prepare.lua")(keys=keys, args=args)
+        found = self.script("prepare.lua")(keys=keys, args=args)
+        code, wait_us, rec, attempts, released, complete, slot_us, binding, share = found
+        wait = wait_us / 1e6
         if code != 1:
-            return Ticket(code, wait_us / 1e6, "", {}, 0, [int(i) for i in released])
+            return Ticket(
+                code, wait, "", {}, 0, [int(i) for i in released], binding=int(binding) - 1
+            )
         phone, variables = self.unpack(cid, rec.decode())
-        return Ticket(1, wait_us / 1e6, phone, variables, int(attempts), [])
+        return Ticket(1, wait, phone, variables, int(attempts), [], bool(complete),
+                      int(slot_us), int(binding) - 1, int(share))  # fmt: skip
 
     def claim(self, cid: str, index: int, *, lease_until: float, phone: str) -> Claim:
         """Take a prepared recipient for its send (queued -> sending) until `lease_until`.

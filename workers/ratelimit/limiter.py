@@ -15,8 +15,13 @@ DEFAULT_SLACK = 0.002
 class Backend(Protocol):
     """Storage of the limiter's state: atomic steps on timestamps in microseconds."""
 
-    def reserve(self, key: str, interval_us: int, max_wait_us: int) -> int:
-        """Reserve the next slot; return µs to wait, or -(wait + 1) when beyond max_wait."""
+    def reserve(
+        self, key: str, interval_us: int, max_wait_us: int, not_before_us: int = 0,
+        guard: str | None = None,
+    ) -> int:  # fmt: skip
+        """Reserve the next slot, none before `not_before_us` (the backend's clock); return µs
+        to wait, or -(wait + 1) when beyond max_wait. With `guard` (a campaign's hash, Redis
+        only), nothing is reserved and 0 returned unless the campaign runs."""
 
     def reserve_nested(
         self, keys: Sequence[str], intervals_us: Sequence[int], max_wait_us: int, slack_us: int
@@ -71,13 +76,20 @@ class RateLimiter:
             raise ValueError(f"rate must be positive, got {per_minute}")
         return max(1, round(60e6 / per_minute * (1 + self.safety_margin)))
 
-    def reserve(self, key: str, *, per_minute: float, max_wait: float) -> float:
-        """Reserve a slot and return the seconds to wait before using it.
+    def reserve(
+        self, key: str, *, per_minute: float, max_wait: float, not_before_us: int = 0,
+        guard: str | None = None,
+    ) -> float:  # fmt: skip
+        """Reserve a slot and return the seconds to wait before using it. `not_before_us`
+        (the backend's clock, as `Reservation.slot_us`): no earlier slot is given, so the
+        outer slot of a nested reservation can be asked for just before the inner one comes.
+        `guard`: a campaign's hash; nothing is reserved (0 returned) unless the campaign runs.
 
         Raises:
             RateLimitExceeded: the next slot is more than max_wait away; nothing was reserved.
         """
-        wait = self.backend.reserve(key, self.interval_us(per_minute), round(max_wait * 1e6))
+        interval, max_wait_us = self.interval_us(per_minute), round(max_wait * 1e6)
+        wait = self.backend.reserve(key, interval, max_wait_us, not_before_us, guard)
         if wait < 0:
             raise RateLimitExceeded(key, (-wait - 1) / 1e6)
         return wait / 1e6
@@ -100,6 +112,14 @@ class RateLimiter:
         """
         keys = (*(key for key, _ in inner), outer[0])
         intervals = tuple(self.interval_us(rate) for _, rate in (*inner, outer))
+        return self.reserve_intervals(keys, intervals, max_wait=max_wait, slack=slack)
+
+    def reserve_intervals(
+        self, keys: Sequence[str], intervals: Sequence[int], *, max_wait: float,
+        slack: float = DEFAULT_SLACK,
+    ) -> Reservation:  # fmt: skip
+        """`reserve_nested` with the keys (innermost first) and their intervals in µs."""
+        keys, intervals = tuple(keys), tuple(intervals)
         code, wait, slot, binding = self.backend.reserve_nested(
             keys, intervals, round(max_wait * 1e6), round(slack * 1e6)
         )

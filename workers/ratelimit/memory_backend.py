@@ -18,11 +18,14 @@ class MemoryBackend:
     def _now(self) -> int:
         return round(self.clock() * 1e6)
 
-    def reserve(self, key: str, interval_us: int, max_wait_us: int) -> int:
+    def reserve(
+        self, key: str, interval_us: int, max_wait_us: int, not_before_us: int = 0,
+        guard: str | None = None,
+    ) -> int:  # fmt: skip
         """See `limiter.Backend.reserve`."""
         now = self._now()
         with self._lock:
-            tat = max(self._tat.get(key, 0), now)
+            tat = max(self._tat.get(key, 0), now, not_before_us)
             wait = tat - now
             if wait > max_wait_us:
                 return -wait - 1

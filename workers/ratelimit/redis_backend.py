@@ -12,45 +12,6 @@ from broadcaster.store import scripts
 
 __all__ = ["RedisBackend"]
 
-# KEYS: the inner limits' keys, then the outer's; ARGV: an interval per key, max_wait, slack.
-# The inner keys take one common slot (the latest of their next free ones); the outer takes its
-# own slot too only when that common slot is now (within slack), else the caller comes back for
-# it once the slot has come. Returns {code, wait, slot, key}: 1 all taken (wait: the outer's
-# slot); 2 the inner taken, the outer not yet (wait: the inner slot); -1 the inner refused
-# (wait: how far); -2 the outer refused (the inner given back). `key` is the index of the key
-# that decided the wait.
-_RESERVE_NESTED = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local n = #KEYS
-local max_wait, slack = tonumber(ARGV[n + 1]), tonumber(ARGV[n + 2])
-local slot, old, binding = now, {}, n
-for i = 1, n - 1 do
-  old[i] = redis.call('GET', KEYS[i])
-  local tat = tonumber(old[i] or '0')
-  if tat > slot then slot, binding = tat, i end
-end
-if slot - now > max_wait then return {-1, slot - now, 0, binding} end
-local function take(i, at)
-  local interval = tonumber(ARGV[i])
-  redis.call('SET', KEYS[i], string.format('%d', at + interval),
-             'PX', math.floor((at - now + interval) / 1000) + 1000)
-end
-for i = 1, n - 1 do take(i, slot) end
-if slot - now > slack then return {2, slot - now, slot, binding} end
-local tat = tonumber(redis.call('GET', KEYS[n]) or '0')
-if tat < now then tat = now end
-if tat - now > max_wait then
-  for i = 1, n - 1 do
-    if old[i] then redis.call('SET', KEYS[i], old[i], 'KEEPTTL')
-    else redis.call('DEL', KEYS[i]) end
-  end
-  return {-2, tat - now, 0, n}
-end
-take(n, tat)
-return {1, tat - now, slot, n}
-"""
-
 # KEYS: inner keys; ARGV: an interval per key, then the slot they were taken at. Gives each its
 # slot back if nobody took a later one since.
 _REFUND = """
@@ -80,15 +41,19 @@ class RedisBackend:
     """The limiter's state in Redis; Redis's own clock is used, so hosts need not agree."""
 
     def __init__(self, client: "redis.Redis") -> None:
-        # the same GCRA step as the store's prepare.lua, which reserves a send's first slot
+        # the same GCRA steps as the store's prepare.lua, which reserves a send's first slots
         self._reserve = scripts.load(client, "slot.lua")
-        self._nested = client.register_script(_RESERVE_NESTED)
+        self._nested = scripts.load(client, "nested.lua")
         self._refund = client.register_script(_REFUND)
         self._penalize = client.register_script(_PENALIZE)
 
-    def reserve(self, key: str, interval_us: int, max_wait_us: int) -> int:
+    def reserve(
+        self, key: str, interval_us: int, max_wait_us: int, not_before_us: int = 0,
+        guard: str | None = None,
+    ) -> int:  # fmt: skip
         """See `limiter.Backend.reserve`."""
-        return int(self._reserve(keys=[key], args=[interval_us, max_wait_us]))
+        keys = [key] if guard is None else [key, guard]
+        return int(self._reserve(keys=keys, args=[interval_us, max_wait_us, not_before_us]))
 
     def reserve_nested(
         self, keys: Sequence[str], intervals_us: Sequence[int], max_wait_us: int, slack_us: int
