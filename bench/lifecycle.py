@@ -134,9 +134,10 @@ def _prepare_call(store: CampaignStore, cid: str, i: int) -> tuple[list[str], li
     from broadcaster.keys import BUCKET_SIZE
 
     k, (b, f) = store.keys, divmod(i, BUCKET_SIZE)
+    # prepare.lua's layout (store/sending.py): no daily cap, no sharing, no rate keys, any time
     keys = [*store.base_keys(cid), k.suppression(), k.recipients(cid, b), k.meta(cid),
-            k.errors(cid), "", ""]  # fmt: skip
-    return keys, [cid, i, store.clock(), store.stale_after, f, 0, 0, 0, 0]
+            k.errors(cid), "", "", "", k.zones(cid)]  # fmt: skip
+    return keys, [cid, i, store.clock(), store.stale_after, f, 0, 0, 0, 0, 0, 0, "", 0, 0]
 
 
 def _finish_call(
