@@ -51,6 +51,9 @@ __all__ = ["Policy", "Resources", "deliver"]
 
 logger = logging.getLogger(__name__)
 
+#: `Claim.code` of a claim refused because its worker was late and its limits busy.
+LATE = 6
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Policy:
@@ -200,9 +203,13 @@ def _claim_on_time(
     policy, cid = res.policy, campaign.id
     for _ in range(policy.late_retries):
         res.sleep(max(0.0, at - time.monotonic()))
-        if time.monotonic() - at <= policy.late_tolerance:
-            claim = _claim(res, cid, index, ticket.phone)
-            late = time.monotonic() - at - res.round_trips.floor
+        started = time.monotonic()
+        woke_late = started - at > policy.late_tolerance
+        claim = _claim(res, cid, index, ticket.phone, slot, woke_late)
+        if claim.code != LATE:
+            # a fresh slot was taken by the claim itself, about half a round trip after it began
+            since = started + res.round_trips.floor / 2 if claim.fresh else at
+            late = time.monotonic() - since - res.round_trips.floor
             if not claim.ok or late <= policy.late_tolerance:
                 return claim
             _give_back(res, cid, index, claim.lease_until)
@@ -215,12 +222,16 @@ def _claim_on_time(
     return None
 
 
-def _claim(res: Resources, cid: str, index: int, phone: str) -> Claim:
-    """Claim under a new lease; when the call fails, give the claim back and raise."""
+def _claim(res: Resources, cid: str, index: int, phone: str, slot: Slot, late: bool) -> Claim:
+    """Claim under a new lease (taking fresh slots of `slot`'s limits when they are idle;
+    refused when `late` and they are busy); when the call fails, give the claim back and
+    raise."""
     lease_until = res.clock() + res.policy.lease
     try:
         started = time.monotonic()
-        claim = res.store.claim(cid, index, lease_until=lease_until, phone=phone)
+        claim = res.store.claim(
+            cid, index, lease_until=lease_until, phone=phone, slot=slot, late=late
+        )
         res.round_trips.observe(time.monotonic() - started)
         return claim
     except Exception:
