@@ -195,7 +195,9 @@ def _claim_on_time(
 
     A thread that gets to its request later than `late_tolerance` after the slot (it woke
     late, or the claim itself took long: Redis paused), beyond the round trip every claim
-    takes (`RoundTrips`), gives the claim back and takes another slot; after `late_retries`
+    takes (`RoundTrips`), gives the claim back and takes another slot; but when its limits
+    are idle, the claim itself takes fresh slots at its own time (claim.lua), and a late
+    thread whose limits are busy is refused by it (nothing to give back); after `late_retries`
     late tries the recipient goes back to wait (paced), never out late. A send that leaves
     late moves closer to the ones after it: enough lateness and a window of the provider's
     would hold one send too many.
