@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from broadcaster.campaigns import CampaignState, RecipientStatus
@@ -143,6 +145,26 @@ def test_prepare_reserves_a_slot_and_paces_beyond_reach(store, redis):
     assert 1.9 < waits[2].wait <= 2.0  # no slot within 1.5 s: paced for as long, none taken
     assert store.counts(c.id)["paced"] == 1
     assert store.prepare(c.id, 3, slot=slot).code == 5  # still no slot in reach
+
+
+def test_a_late_claim_takes_fresh_slots_when_its_limits_are_idle_else_is_refused(store, redis):
+    c = make(store, n=4, window=4)
+    store.start(c.id)
+    busy = Slot((store.keys.rate("late:a"), store.keys.rate("late:b")), (1_000_000, 1_000), 5)
+    assert store.prepare(c.id, 0, slot=busy).ok  # the next slot of late:a is 1 s away
+    until, phone = store.clock() + 30, factories.phone(0)
+    refused = store.claim(c.id, 0, lease_until=until, phone=phone, slot=busy, late=True)
+    assert refused.code == 6 and store.counts(c.id)["sending"] == 0  # nothing to give back
+    on_time = store.claim(c.id, 0, lease_until=until, phone=phone, slot=busy)
+    assert on_time.ok and not on_time.fresh  # on its slot: claimed as it was prepared
+    idle = Slot((store.keys.rate("late:c"), store.keys.rate("late:d")), (2_000, 2_000), 5)
+    assert store.prepare(c.id, 1, slot=idle).ok
+    prepared = [int(redis.get(key)) for key in idle.keys]
+    time.sleep(0.01)  # both slots have come: the limits are idle
+    claim = store.claim(c.id, 1, lease_until=until, phone=factories.phone(1), slot=idle,
+                        late=True)  # fmt: skip
+    assert claim.ok and claim.fresh
+    assert all(int(redis.get(k)) >= p + 10_000 for k, p in zip(idle.keys, prepared, strict=True))
 
 
 def test_prepare_spends_no_slot_on_a_recipient_it_will_not_send(store, redis):

@@ -51,6 +51,9 @@ __all__ = ["Policy", "Resources", "deliver"]
 
 logger = logging.getLogger(__name__)
 
+#: `Claim.code` of a claim refused because its worker was late and its limits busy.
+LATE = 6
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Policy:
@@ -192,7 +195,9 @@ def _claim_on_time(
 
     A thread that gets to its request later than `late_tolerance` after the slot (it woke
     late, or the claim itself took long: Redis paused), beyond the round trip every claim
-    takes (`RoundTrips`), gives the claim back and takes another slot; after `late_retries`
+    takes (`RoundTrips`), gives the claim back and takes another slot; but when its limits
+    are idle, the claim itself takes fresh slots at its own time (claim.lua), and a late
+    thread whose limits are busy is refused by it (nothing to give back); after `late_retries`
     late tries the recipient goes back to wait (paced), never out late. A send that leaves
     late moves closer to the ones after it: enough lateness and a window of the provider's
     would hold one send too many.
@@ -200,9 +205,13 @@ def _claim_on_time(
     policy, cid = res.policy, campaign.id
     for _ in range(policy.late_retries):
         res.sleep(max(0.0, at - time.monotonic()))
-        if time.monotonic() - at <= policy.late_tolerance:
-            claim = _claim(res, cid, index, ticket.phone)
-            late = time.monotonic() - at - res.round_trips.floor
+        started = time.monotonic()
+        woke_late = started - at > policy.late_tolerance
+        claim = _claim(res, cid, index, ticket.phone, slot, woke_late)
+        if claim.code != LATE:
+            # a fresh slot was taken by the claim itself, about half a round trip after it began
+            since = started + res.round_trips.floor / 2 if claim.fresh else at
+            late = time.monotonic() - since - res.round_trips.floor
             if not claim.ok or late <= policy.late_tolerance:
                 return claim
             _give_back(res, cid, index, claim.lease_until)
@@ -215,12 +224,16 @@ def _claim_on_time(
     return None
 
 
-def _claim(res: Resources, cid: str, index: int, phone: str) -> Claim:
-    """Claim under a new lease; when the call fails, give the claim back and raise."""
+def _claim(res: Resources, cid: str, index: int, phone: str, slot: Slot, late: bool) -> Claim:
+    """Claim under a new lease (taking fresh slots of `slot`'s limits when they are idle;
+    refused when `late` and they are busy); when the call fails, give the claim back and
+    raise."""
     lease_until = res.clock() + res.policy.lease
     try:
         started = time.monotonic()
-        claim = res.store.claim(cid, index, lease_until=lease_until, phone=phone)
+        claim = res.store.claim(
+            cid, index, lease_until=lease_until, phone=phone, slot=slot, late=late
+        )
         res.round_trips.observe(time.monotonic() - started)
         return claim
     except Exception:

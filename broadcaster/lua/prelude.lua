@@ -194,6 +194,21 @@ local function reserve_limits(keys, intervals, max_wait, slack)
   return 1, tat - now, slot, n
 end
 
+-- A slot of every key at Redis's now, when each of them is idle (its next slot has come):
+-- true, and the slots are taken; else false, nothing taken.
+local function take_if_idle(keys, intervals)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  for i = 1, #keys do
+    if tonumber(redis.call('GET', keys[i]) or '0') > now then return false end
+  end
+  for i = 1, #keys do
+    redis.call('SET', keys[i], string.format('%d', now + intervals[i]),
+               'PX', math.floor(intervals[i] / 1000) + 1000)
+  end
+  return true
+end
+
 -- Fair sharing of an account: equal shares among the campaigns that prepared a send on it
 -- lately (`active`: cid -> last time; `caps`: cid -> the interval of the campaign's own rate,
 -- 0: none), max-min fair: a campaign whose own rate is below the equal share keeps only that,

@@ -112,11 +112,13 @@ class Claim(NamedTuple):
     """What `claim` found."""
 
     #: 1 claimed; 0 not queued; 2 put back (paused); 3 cancelled; 4 skipped (suppressed);
-    #: 5 expired.
+    #: 5 expired; 6 late (refused: the worker was late and its limits busy).
     code: int
     #: The lease deadline that names this claim (`finish` and `give_back` need it).
     lease_until: float
     released: list[int]
+    #: True when the claim took fresh slots of the send's limits (all idle) at its own time.
+    fresh: bool = False
 
     @property
     def ok(self) -> bool:
@@ -167,19 +169,28 @@ class SendPath(StoreBase):
         return Ticket(1, wait, phone, variables, int(attempts), [], bool(complete),
                       int(slot_us), int(binding) - 1, int(share))  # fmt: skip
 
-    def claim(self, cid: str, index: int, *, lease_until: float, phone: str) -> Claim:
+    def claim(
+        self, cid: str, index: int, *, lease_until: float, phone: str,
+        slot: Slot | None = None, late: bool = False,
+    ) -> Claim:  # fmt: skip
         """Take a prepared recipient for its send (queued -> sending) until `lease_until`.
 
-        Safe to repeat with the same `lease_until` (the claim is found again). When this call
-        fails, call `give_back` with the same `lease_until`.
+        With `slot` (its intervals resolved), the claim takes fresh slots of its limits when
+        they are all idle (`Claim.fresh`); else, when the worker is already `late`, nothing is
+        claimed (code 6). Safe to repeat with the same `lease_until` (the claim is found
+        again). When this call fails, call `give_back` with the same `lease_until`.
         """
         k = self.keys
         keys = [
             *self.base_keys(cid), k.suppression(), k.given_back(cid, index), k.meta(cid),
+            *(slot.keys if slot else ()),
         ]  # fmt: skip
-        args: list[Any] = [cid, index, self.clock(), lease_until, self.stale_after, phone]
-        code, released = self.script("claim.lua")(keys=keys, args=args)
-        return Claim(int(code), lease_until, [int(i) for i in released])
+        args: list[Any] = [
+            cid, index, self.clock(), lease_until, self.stale_after, phone, int(late),
+            *(slot.intervals_us if slot else ()),
+        ]  # fmt: skip
+        code, released, fresh = self.script("claim.lua")(keys=keys, args=args)
+        return Claim(int(code), lease_until, [int(i) for i in released], bool(fresh))
 
     def give_back(self, cid: str, index: int, *, lease_until: float) -> Claim:
         """Undo a claim whose request was never written, whether or not the claim applied.
