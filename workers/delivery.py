@@ -128,6 +128,19 @@ class Resources:
             campaign = self.campaigns[cid] = self.store.get(cid)
         return campaign
 
+    def sender_of(self, campaign: Campaign, index: int) -> Campaign:
+        """The campaign as recipient `index` sends it: through its sender of the pool
+        (`pools`; its stored byte), so its limits and account are that sender's."""
+        if len(campaign.senders) < 2:
+            return campaign
+        raw = self.store.redis.getrange(self.store.keys.senders(campaign.id), index, index)
+        sender = campaign.senders[raw[0]] if raw else campaign.sender
+        key = f"{campaign.id}\x00{sender}"
+        one = self.campaigns.get(key)
+        if one is None:
+            one = self.campaigns[key] = dataclasses.replace(campaign, sender=sender)
+        return one
+
     def client_for(self, campaign: Campaign) -> ReplaiClient:
         """The Replai client of the campaign's account (each account has its own pool)."""
         account = self.policy.limits.account_for(campaign.sender, campaign.account)
@@ -146,7 +159,7 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
         redis.RedisError: Redis failed before the recipient was claimed (or the claim was
             given back): it is still queued, nothing was sent; try again later.
     """
-    campaign = res.campaign(cid)
+    campaign = res.sender_of(res.campaign(cid), index)
     client = res.client_for(campaign)
     slot = pacing.slot_for(res, campaign)
     start = time.monotonic()  # Redis's now comes half a round trip later, a slow one's later
