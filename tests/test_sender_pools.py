@@ -34,6 +34,8 @@ def test_a_pool_of_three_spreads_recipients_evenly_and_each_keeps_its_sender(wor
     assert len(seen) == 300
     for index in range(300):
         assert seen[factories.phone(index)] == POOL[stored[index]]
+    share = w.store.sent_per_sender(cid, POOL)
+    assert share == {s: stored.count(i) for i, s in enumerate(POOL)}
 
 
 def test_assignment_is_sticky_and_removal_moves_only_that_senders_recipients():
@@ -46,3 +48,60 @@ def test_assignment_is_sticky_and_removal_moves_only_that_senders_recipients():
     again = [bigger[assign(p, bigger)] for p in phones]
     kept = sum(a == b for a, b in zip(before, again, strict=True))
     assert kept >= 0.65 * len(phones)  # ~3/4 keep their sender when one joins
+
+
+def test_a_sender_that_answers_419_is_taken_out_and_the_others_send_its_recipients(world, sandbox):
+    w: World = world(1_900_000_000.0)
+    cid = w.launch(rows(120), sender=POOL[0], senders=POOL[1:])
+    stored = w.store.redis.get(w.store.keys.senders(cid))
+    mine = [i for i in range(120) if stored[i] == 1]
+    sandbox.http.post("/_sandbox/disconnect", json={"sender": POOL[1]}).raise_for_status()
+    w.run(cid, 1_900_000_000.0 + 3600, step=1, per_step=120)
+    assert w.store.state(cid) == CampaignState.COMPLETED
+    assert w.store.counts(cid)["sent"] == 120
+    out = w.store.senders_out(cid)
+    assert list(out) == [POOL[1]] and "not connected" in out[POOL[1]].lower()
+    events = [e for e in w.store.events(cid) if e["event"] == "sender_out"]
+    assert [e["sender"] for e in events] == [POOL[1]]
+    report = sandbox.sends()
+    assert report["duplicates"] == 0 and report["count"] == 120
+    seen = {m["phone"]: m["sender"] for m in report["sends"]}
+    assert POOL[1] not in seen.values()
+    for index in mine:  # moved: to the one of the others rendezvous gives them
+        phone = factories.phone(index)
+        assert seen[phone] == POOL[assign(phone, POOL, out=[POOL[1]])]
+    after = w.store.redis.get(w.store.keys.senders(cid))
+    assert 1 not in after
+    share = w.store.sent_per_sender(cid, POOL)
+    assert share[POOL[1]] == 0 and sum(share.values()) == 120
+
+
+def test_when_every_sender_is_out_the_campaign_pauses_with_the_reason(world, sandbox):
+    w: World = world(1_900_000_000.0)
+    cid = w.launch(rows(30), sender=POOL[0], senders=POOL[1:])
+    for sender in POOL:
+        sandbox.http.post("/_sandbox/disconnect", json={"sender": sender}).raise_for_status()
+    w.run(cid, 1_900_000_000.0 + 600, step=1, per_step=30)
+    campaign = w.store.get(cid)
+    assert campaign.state == CampaignState.PAUSED
+    assert "not connected" in (campaign.reason or "").lower()
+    assert sandbox.sends()["count"] == 0
+    assert w.store.senders_out(cid) == {}  # a resume tries every sender again
+
+
+def test_each_recipient_keeps_its_sender_through_retries(world, sandbox):
+    w: World = world(1_900_000_000.0)
+    # numbers ending 0002: the sandbox answers 500 twice, then accepts (broadcaster/sandbox)
+    people = [{"phone": f"62812{i:04d}0002", "name": "R"} for i in range(30)]
+    cid = w.launch(people, sender=POOL[0], senders=POOL[1:])
+    stored = w.store.redis.get(w.store.keys.senders(cid))
+    assert len(set(stored)) == 3
+    w.run(cid, 1_900_000_000.0 + 3600, step=5, per_step=30)
+    assert w.store.counts(cid)["sent"] == 30
+    assert w.store.redis.get(w.store.keys.senders(cid)) == stored
+    report = sandbox.sends()
+    assert report["duplicates"] == 0
+    seen = {m["phone"]: m["sender"] for m in report["sends"]}
+    for index, person in enumerate(people):
+        assert w.store.row(cid, index).attempts == 3
+        assert seen[person["phone"]] == POOL[stored[index]]

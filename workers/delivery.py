@@ -43,7 +43,7 @@ from broadcaster.replai import ReplaiClient
 from broadcaster.sendhours import SendHours
 from broadcaster.store import CampaignStore, Claim, Slot, Ticket
 
-from . import pacing
+from . import pacing, senderpool
 from .outages import retry_while_unavailable
 from .ratelimit import RateLimiter
 
@@ -128,19 +128,6 @@ class Resources:
             campaign = self.campaigns[cid] = self.store.get(cid)
         return campaign
 
-    def sender_of(self, campaign: Campaign, index: int) -> Campaign:
-        """The campaign as recipient `index` sends it: through its sender of the pool
-        (`pools`; its stored byte), so its limits and account are that sender's."""
-        if len(campaign.senders) < 2:
-            return campaign
-        raw = self.store.redis.getrange(self.store.keys.senders(campaign.id), index, index)
-        sender = campaign.senders[raw[0]] if raw else campaign.sender
-        key = f"{campaign.id}\x00{sender}"
-        one = self.campaigns.get(key)
-        if one is None:
-            one = self.campaigns[key] = dataclasses.replace(campaign, sender=sender)
-        return one
-
     def client_for(self, campaign: Campaign) -> ReplaiClient:
         """The Replai client of the campaign's account (each account has its own pool)."""
         account = self.policy.limits.account_for(campaign.sender, campaign.account)
@@ -159,7 +146,7 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
         redis.RedisError: Redis failed before the recipient was claimed (or the claim was
             given back): it is still queued, nothing was sent; try again later.
     """
-    campaign = res.sender_of(res.campaign(cid), index)
+    campaign = senderpool.sender_of(res, res.campaign(cid), index)
     client = res.client_for(campaign)
     slot = pacing.slot_for(res, campaign)
     start = time.monotonic()  # Redis's now comes half a round trip later, a slow one's later
@@ -272,6 +259,12 @@ def _failed(
     res: Resources, campaign: Campaign, index: int, ticket: Ticket, claim: Claim, exc: ReplaiError
 ) -> list[int]:
     store, cid, who = res.store, campaign.id, mask_phone(ticket.phone)
+    if isinstance(exc, ReplaiSenderBlocked) and senderpool.taken_out(res, campaign, exc):
+        due = res.clock()  # back to wait, sent by another sender of the pool (not attempted)
+        return _finish(
+            res, cid, index, claim, RecipientStatus.WAITING, attempted=False, due=due,
+            error=f"sender {campaign.sender} out: {exc.reason}",
+        )  # fmt: skip
     if isinstance(exc, ReplaiSenderBlocked):
         logger.error("campaign %s paused: %s (recipient %s)", cid, exc.reason, who)
         retry_while_unavailable(
