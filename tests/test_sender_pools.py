@@ -1,8 +1,15 @@
 """Sender pools in the send path: real Redis, real Lua, deliver() against the sandbox over
 HTTP; each recipient is sent by its own sender of the pool (`broadcaster.pools`)."""
 
+import io
+
+from rich.console import Console
+
 from broadcaster.campaigns import CampaignState
+from broadcaster.cli.reports import print_report
 from broadcaster.pools import assign
+from broadcaster.progress import campaign_progress
+from broadcaster.reports import build_report
 from tests import factories
 from tests.test_calendar_sending import World, rows
 from tests.test_calendar_sending import world as world
@@ -105,3 +112,20 @@ def test_each_recipient_keeps_its_sender_through_retries(world, sandbox):
     for index, person in enumerate(people):
         assert w.store.row(cid, index).attempts == 3
         assert seen[person["phone"]] == POOL[stored[index]]
+
+
+def test_progress_and_the_report_show_each_senders_share_and_who_is_out(world, sandbox):
+    w: World = world(1_900_000_000.0)
+    cid = w.launch(rows(60), sender=POOL[0], senders=POOL[1:])
+    sandbox.http.post("/_sandbox/disconnect", json={"sender": POOL[2]}).raise_for_status()
+    w.run(cid, 1_900_000_000.0 + 600, step=1, per_step=60)
+    progress = campaign_progress(w.store, cid)
+    assert sum(progress.per_sender.values()) == 60 and progress.per_sender[POOL[2]] == 0
+    assert progress.per_sender[POOL[0]] > 0 and progress.per_sender[POOL[1]] > 0
+    assert list(progress.senders_out) == [POOL[2]]
+    report = build_report(w.store, cid)
+    assert report.per_sender == dict(progress.per_sender)
+    console = Console(file=io.StringIO(), width=200)
+    print_report(report, out=console)
+    text = console.file.getvalue()
+    assert f"sent by {POOL[0]}" in text and f"sent by {POOL[2]} (out:" in text

@@ -246,6 +246,12 @@ class ProgressOut(BaseModel):
     )
     limited_by: str | None = Field(description="The tightest limit on its pace.")
     sharing: int = Field(description="Other running campaigns on its account and route family.")
+    per_sender: dict[str, int] = Field(
+        default_factory=dict, description="A sender pool's share: recipients sent per sender."
+    )
+    senders_out: dict[str, str] = Field(
+        default_factory=dict, description="The pool's senders taken out, with their reason."
+    )
 
     @classmethod
     def of(cls, p: Progress) -> "ProgressOut":
@@ -255,7 +261,8 @@ class ProgressOut(BaseModel):
             total=p.total, counts=dict(p.counts), done=p.done, percent=round(p.percent, 2),
             rate=round(p.rate, 3) if p.rate is not None else None,
             eta=round(p.eta, 1) if p.eta is not None else None, next_at=timestamp(p.next_at),
-            limited_by=p.limited_by, sharing=p.sharing,
+            limited_by=p.limited_by, sharing=p.sharing, per_sender=dict(p.per_sender),
+            senders_out=dict(p.senders_out),
         )  # fmt: skip
 
 
