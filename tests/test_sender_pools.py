@@ -129,3 +129,19 @@ def test_progress_and_the_report_show_each_senders_share_and_who_is_out(world, s
     print_report(report, out=console)
     text = console.file.getvalue()
     assert f"sent by {POOL[0]}" in text and f"sent by {POOL[2]} (out:" in text
+
+
+def test_a_pools_rate_is_the_sum_of_its_senders_within_their_accounts():
+    from broadcaster.campaigns import Campaign
+    from broadcaster.limits import Limits
+
+    limits = Limits(
+        accounts={"default": {"waba": 10_000.0, "device": 100.0}, "b": {"waba": 50.0}},
+        sender_per_minute=600.0,
+        senders={"s3": {"account": "b"}},
+    )
+    one = Campaign(id="c", name="c", channel="waba", sender="s1", text="x")
+    pool = Campaign(id="c", name="c", channel="waba", sender="s1", senders=("s1", "s2", "s3"),
+                    text="x")  # fmt: skip
+    assert limits.rate(one) == 600.0
+    assert limits.rate(pool) == 600.0 + 600.0 + 50.0
