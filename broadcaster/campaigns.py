@@ -154,6 +154,8 @@ class Campaign:
     channel: Channel  # a plain "waba" or "device" is turned into the Channel
     sender: str
     text: str | None = None
+    #: A sender pool (`pools`): every sender it may send through, `sender` first; () one.
+    senders: tuple[str, ...] = ()
     template: str | None = None
     language: str = "id"
     params: tuple[str, ...] = ()
@@ -189,6 +191,8 @@ class Campaign:
             object.__setattr__(self, "channel", Channel.parse(self.channel))
         except ValueError as exc:
             raise CampaignInvalid(str(exc)) from None
+        if self.senders:
+            self._check_pool()
         if not self.sender:
             raise CampaignInvalid("sender is required (a waba_id or device_id)")
         if (self.text is None) == (self.template is None):
@@ -199,6 +203,20 @@ class Campaign:
             raise CampaignInvalid(f"rate must be positive, got {self.rate_per_minute}")
         if self.expires_at is not None and self.send_at and self.expires_at <= self.send_at:
             raise CampaignInvalid("expires_at must be after the start time (send_at)")
+
+    def _check_pool(self) -> None:
+        if len(set(self.senders)) != len(self.senders) or not all(self.senders):
+            raise CampaignInvalid("senders: each sender once, none empty")
+        if len(self.senders) > 255:
+            raise CampaignInvalid("senders: at most 255 in a pool")
+        if not self.sender:
+            object.__setattr__(self, "sender", self.senders[0])
+        elif self.sender not in self.senders:
+            raise CampaignInvalid(f"sender {self.sender!r} is not in its pool (senders)")
+
+    def pool(self) -> list[str]:
+        """Its senders: the pool (a recipient's stored sender byte indexes it), else [sender]."""
+        return list(self.senders) if len(self.senders) > 1 else [self.sender]
 
     def zone_names(self) -> list[str]:
         """The timezones its recipients are read in: the calendar's first (zone 0), then
@@ -229,7 +247,7 @@ class Campaign:
             value = getattr(self, field.name)
             if value is None:
                 continue
-            if field.name in ("params", "summary", "zones"):
+            if field.name in ("params", "summary", "zones", "senders"):
                 out[field.name] = json.dumps(value if field.name == "summary" else list(value))
             elif field.name == "calendar":
                 out[field.name] = value.to_json()
@@ -256,6 +274,7 @@ class Campaign:
             limited_by=raw.get("limited_by") or None,
             calendar=Calendar.from_json(raw["calendar"]) if raw.get("calendar") else None,
             zones=tuple(json.loads(raw.get("zones", "[]"))),
+            senders=tuple(json.loads(raw.get("senders", "[]"))),
             expires_at=_f(raw.get("expires_at")),
             pace_per_minute=_f(raw.get("pace_per_minute")),
             state=CampaignState(raw.get("state", "draft")),

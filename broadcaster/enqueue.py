@@ -39,6 +39,7 @@ def enqueue_broadcast(
     contacts: Source,
     *,
     sender: str,
+    senders: Sequence[str] = (),
     text: str | None = None,
     template: str | None = None,
     language: str = "id",
@@ -99,7 +100,8 @@ def enqueue_broadcast(
     if region is not None:
         defaults = dataclasses.replace(defaults, region=region)
     request = CampaignRequest(
-        sender=sender, text=text, template=template, language=language, params=params,
+        sender=sender, senders=senders, text=text, template=template, language=language,
+        params=params,
         channel=channel, name=name, send_at=send_at, rate_per_minute=rate_per_minute,
         phone_column=phone_column, account=account, sheet=sheet, hours=hours, days=days, tz=tz,
         blackout=blackout, local_time=local_time, expires_at=expires_at, events_url=events_url,

@@ -161,6 +161,14 @@ class Keys:
         """String with one timezone number per recipient (`Campaign.zone_names`; none: 0)."""
         return f"{self.prefix}:c:{cid}:tz"
 
+    def senders(self, cid: str) -> str:
+        """String with one sender number per recipient (`Campaign.pool` index; pools only)."""
+        return f"{self.prefix}:c:{cid}:sd"
+
+    def senders_out(self, cid: str) -> str:
+        """Hash of the pool's senders taken out of the campaign: sender -> reason."""
+        return f"{self.prefix}:c:{cid}:so"
+
     def meta(self, cid: str) -> str:
         """String of packed per-recipient attempts (u8) and last change time (u32)."""
         return f"{self.prefix}:c:{cid}:mt"

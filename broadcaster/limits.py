@@ -129,8 +129,22 @@ class Limits:
         return min(reversed(chain), key=lambda limit: limit.per_minute)
 
     def rate(self, campaign: Campaign) -> float:
-        """The most the campaign can send per minute, alone on its account and sender."""
-        return self.binding(campaign).per_minute
+        """The most the campaign can send per minute, alone on its account and sender; a
+        sender pool's (`pools`): the sum of its senders', each account's at most its own."""
+        if len(campaign.senders) < 2:
+            return self.binding(campaign).per_minute
+        pool = self._pool_rate(campaign)
+        return min(pool, campaign.rate_per_minute) if campaign.rate_per_minute else pool
+
+    def _pool_rate(self, campaign: Campaign) -> float:
+        per_account: dict[str, float] = {}
+        for sender in campaign.senders:
+            one = dataclasses.replace(campaign, sender=sender, rate_per_minute=None)
+            account = self.account_for(sender, campaign.account)
+            limit = self.chain(one)[0].per_minute
+            per_account[account] = per_account.get(account, 0.0) + limit
+        channel = Channel(campaign.channel)
+        return sum(min(r, self.accounts[a][channel]) for a, r in per_account.items())
 
     def check(self, campaign: Campaign) -> None:
         """Refuse a campaign that asks for more than its account and sender allow.
@@ -141,6 +155,9 @@ class Limits:
         own = campaign.rate_per_minute
         shared = [limit for limit in self.chain(campaign) if limit.kind != "campaign"]
         tightest = min(shared, key=lambda limit: limit.per_minute)
+        if len(campaign.senders) > 1:
+            pool = self._pool_rate(campaign)  # every sender's account is known
+            tightest = Limit("pool", f"its {len(campaign.senders)} senders together", "", pool)
         if own and own > tightest.per_minute:
             raise CampaignInvalid(
                 f"a rate of {_rate_text(own)} is more than {tightest.describe()} allows: ask "

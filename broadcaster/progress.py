@@ -67,6 +67,10 @@ class Progress:
     sharing: int = 0
     #: The timezone `describe` shows an opening in.
     tz: str = "UTC"
+    #: A sender pool's share: recipients sent per sender (empty without a pool).
+    per_sender: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    #: The pool's senders taken out of the campaign, with their reason.
+    senders_out: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def percent(self) -> float:
@@ -98,6 +102,9 @@ class Progress:
         if self.sharing:
             others = "campaign" if self.sharing == 1 else "campaigns"
             text += f", shared with {self.sharing} other running {others}"
+        if self.senders_out:
+            out = "; ".join(f"{s} ({why})" for s, why in self.senders_out.items())
+            text += f", sender out: {out}"
         return text
 
 
@@ -129,6 +136,8 @@ def campaign_progress(store: CampaignStore, campaign_id: str) -> Progress:
         limited_by=campaign.limited_by,
         sharing=_sharing(store, campaign) if campaign.state == CampaignState.RUNNING else 0,
         tz=campaign.calendar.tz if campaign.calendar else "UTC",
+        per_sender=store.sent_per_sender(campaign_id, campaign.pool()) if campaign.senders else {},
+        senders_out=store.senders_out(campaign_id) if campaign.senders else {},
     )
 
 

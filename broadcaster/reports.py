@@ -119,6 +119,10 @@ class CampaignReport:
     counts: dict[str, int]
     failures: list[FailureGroup]
     replies: list[tuple[str, str]]
+    #: A sender pool's share: recipients sent per sender (empty without a pool).
+    per_sender: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: The pool's senders taken out of the campaign, with their reason.
+    senders_out: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -145,7 +149,12 @@ def build_report(
                 replies.append((row.phone, row.reply))
                 if len(replies) >= max_replies:
                     break
-    return CampaignReport(campaign, counts, failures, replies)
+    if not campaign.senders:
+        return CampaignReport(campaign, counts, failures, replies)
+    per_sender = store.sent_per_sender(campaign_id, campaign.pool())
+    return CampaignReport(
+        campaign, counts, failures, replies, per_sender, store.senders_out(campaign_id)
+    )
 
 
 def _cells(row: RecipientRow, variables: list[str]) -> list[str]:

@@ -544,3 +544,15 @@ def test_archive_then_list_and_report_from_the_archive(redis, store, tmp_path, m
     assert listed["counts"]["sent"] == 3
     assert runner.invoke(app, ["report", cid, "--csv", "-"]).stdout == live
     get_settings.cache_clear()
+
+
+def test_launch_with_repeated_senders_makes_a_pool(redis, store, tmp_path):
+    path = write_csv(tmp_path / "c.csv", [("Budi", "0812-3456-7890"), ("Ani", "0812-3456-7891")])
+    result = runner.invoke(app, [
+        "launch", str(path), "--sender", "waba-1", "--sender", "waba-2", "--text", "Halo {nama}",
+        "--send-at", "2030-01-31T09:00+07:00", "--json",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    campaign = store.get(json.loads(result.stdout)["campaign_id"])
+    assert (campaign.sender, campaign.senders) == ("waba-1", ("waba-1", "waba-2"))
+    assert len(store.redis.get(store.keys.senders(campaign.id))) == 2

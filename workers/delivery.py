@@ -43,7 +43,7 @@ from broadcaster.replai import ReplaiClient
 from broadcaster.sendhours import SendHours
 from broadcaster.store import CampaignStore, Claim, Slot, Ticket
 
-from . import pacing
+from . import pacing, senderpool
 from .outages import retry_while_unavailable
 from .ratelimit import RateLimiter
 
@@ -149,7 +149,7 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
         redis.RedisError: Redis failed before the recipient was claimed (or the claim was
             given back): it is still queued, nothing was sent; try again later.
     """
-    campaign = res.campaign(cid)
+    campaign = senderpool.sender_of(res, res.campaign(cid), index)
     client = res.client_for(campaign)
     slot = pacing.slot_for(res, campaign)
     start = time.monotonic()  # Redis's now comes half a round trip later, a slow one's later
@@ -272,6 +272,12 @@ def _failed(
     res: Resources, campaign: Campaign, index: int, ticket: Ticket, claim: Claim, exc: ReplaiError
 ) -> list[int]:
     store, cid, who = res.store, campaign.id, mask_phone(ticket.phone)
+    if isinstance(exc, ReplaiSenderBlocked) and senderpool.taken_out(res, campaign, exc):
+        due = res.clock()  # back to wait, sent by another sender of the pool (not attempted)
+        return _finish(
+            res, cid, index, claim, RecipientStatus.WAITING, attempted=False, due=due,
+            error=f"sender {campaign.sender} out: {exc.reason}",
+        )  # fmt: skip
     if isinstance(exc, ReplaiSenderBlocked):
         logger.error("campaign %s paused: %s (recipient %s)", cid, exc.reason, who)
         retry_while_unavailable(

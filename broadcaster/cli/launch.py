@@ -50,7 +50,11 @@ def launch(
         ),
     ],
     sender: Annotated[
-        str, typer.Option(help="WABA id (--channel waba) or device id (--channel device).")
+        list[str],
+        typer.Option(
+            help="WABA id (--channel waba) or device id (--channel device); repeat it for a "
+            "sender pool (each recipient is sent by one of them)."
+        ),
     ],
     text: Annotated[
         str | None, typer.Option(help="Message text; {column} takes each row's value.")
@@ -147,7 +151,8 @@ def launch(
         raise UsageProblem("--param goes with --template")
     store = open_store()
     request = CampaignRequest(
-        sender=sender, text=text, template=template, language=lang, params=param or (),
+        sender=sender[0], senders=sender[1:], text=text, template=template, language=lang,
+        params=param or (),
         channel=channel, name=name or (Path(contacts).name if contacts != "-" else None),
         send_at=send_at, rate_per_minute=rate, phone_column=phone_column, account=account,
         sheet=sheet, hours=hours, days=days, tz=tz, blackout=blackout or (),

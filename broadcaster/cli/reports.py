@@ -40,6 +40,11 @@ def print_report(report: CampaignReport, *, out: Console) -> None:
     ]
     if report.open:
         rows.append(("not finished yet", report.open))
+    for sender, count in report.per_sender.items():
+        why = report.senders_out.get(sender)
+        rows.append(
+            (f"sent by {escape(sender)}" + (f" (out: {escape(why)})" if why else ""), count)
+        )
     for label, count in rows:
         table.add_row(label, str(count))
     out.print(table)

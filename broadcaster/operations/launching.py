@@ -75,6 +75,8 @@ class CampaignRequest:
 
     sender: str
     text: str | None = None
+    #: A sender pool (`pools`): each recipient is sent by one of them; () only `sender`.
+    senders: Sequence[str] = ()
     template: str | None = None
     language: str = "id"
     params: Sequence[str] = ()
@@ -103,6 +105,13 @@ class CampaignRequest:
     events_url: str | None = None
     events_secret: str | None = None
 
+    def pool(self) -> tuple[str, ...]:
+        """Its sender pool: `sender` (when given) then `senders`, each once; () for one."""
+        names = [self.sender] if self.sender else []
+        names += [s.strip() for s in self.senders if s.strip()]
+        pool = tuple(dict.fromkeys(names))
+        return pool if len(pool) > 1 else ()
+
     def calendar(self, default: Calendar | None, tz: str) -> Calendar | None:
         """The campaign's calendar: its own hours, else `default` (raises CampaignInvalid)."""
         if self.hours and self.hours.strip().lower() in ("always", "any"):
@@ -128,7 +137,8 @@ class CampaignRequest:
             id=_new_id(),
             name=self.name or f"campaign {time.strftime('%Y-%m-%d %H:%M')}",
             channel=self.channel,  # type: ignore[arg-type]  # Campaign parses it
-            sender=self.sender,
+            sender=self.sender or (self.senders[0] if self.senders else ""),
+            senders=self.pool(),
             text=self.text,
             template=self.template,
             language=self.language,

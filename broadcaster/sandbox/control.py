@@ -18,7 +18,8 @@ _TRUE = ("1", "true", "yes", "on")
 
 
 def routes(state: SandboxState) -> list[Route]:
-    """`GET /_sandbox/sends`, `POST /_sandbox/reset`, `GET|POST /_sandbox/config`."""
+    """`GET /_sandbox/sends`, `POST /_sandbox/reset`, `GET|POST /_sandbox/config`,
+    `POST /_sandbox/disconnect` (a sender's sends answer 419 Device not connected)."""
 
     async def sends(request: Request) -> Response:
         params = request.query_params
@@ -51,8 +52,25 @@ def routes(state: SandboxState) -> list[Route]:
             logger.info("sandbox config changed: %s", sorted(patch))
         return json_response(state.config.to_json())
 
+    async def disconnect(request: Request) -> Response:
+        return await _disconnect(state, request)
+
     return [
+        Route("/_sandbox/disconnect", disconnect, methods=["POST"]),
         Route("/_sandbox/sends", sends, methods=["GET"]),
         Route("/_sandbox/reset", reset, methods=["POST"]),
         Route("/_sandbox/config", config, methods=["GET", "POST"]),
     ]
+
+
+async def _disconnect(state: SandboxState, request: Request) -> Response:
+    """Disconnect a sender: its sends answer 419 until the next reset."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+        sender = str(body["sender"]) if isinstance(body, dict) else ""
+    except (ValueError, KeyError):
+        sender = ""
+    if not sender:
+        return json_response({"message": 'give {"sender": id}'}, 422)
+    state.disconnected.add(sender)
+    return json_response({"status": True, "message": f"{sender} disconnected"})

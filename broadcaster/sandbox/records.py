@@ -22,6 +22,7 @@ class SendRecord:
     message_id: str
     token: str | None = None
     account: str | None = None  #: whose throttle it counted toward (`Accounts.throttle_key`)
+    sender: str | None = None  #: the device_id, waba_id or device_key it went out on
 
     def to_json(self) -> dict[str, Any]:
         """The record as `/_sandbox/sends` lists it."""
@@ -33,6 +34,7 @@ class SendRecord:
             "message_id": self.message_id,
             "token": self.token,
             "account": self.account,
+            "sender": self.sender,
         }
 
 

@@ -216,7 +216,9 @@ class Sender:
             message_id = state.new_device_message_id()
             data = {"id": message_id, "phone": out.phone, "status": "sent"}
         account = self._account(route, credential)
-        state.sends.add(SendRecord(t, out.phone, ref, route.path, message_id, credential, account))
+        state.sends.add(
+            SendRecord(t, out.phone, ref, route.path, message_id, credential, account, out.sender)
+        )
         state.chats.add(out.sender, out.phone, ChatMessage(message_id, True, out.text, int(t)))
         sent = SentMessage(message_id, out.phone, out.sender, route.waba)
         if state.config.callbacks_first:

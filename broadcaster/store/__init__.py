@@ -13,7 +13,7 @@ add up to the total. The store is one class assembled from its parts, one module
 `lifecycle` (start, pause, ..., the ticker's pass), `sending` (prepare, claim and outcome),
 `webhooks` (statuses, replies, the hold for early callbacks), `suppression` (each number with
 its source and time), `rows` (reports), `memory` (room left in Redis), `events` (outbound
-event subscriptions). Get one with `open_store(settings)`.
+event subscriptions), `pools` (a sender pool's senders). Get one with `open_store(settings)`.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from .erasure import BlockedNumbers, Erasure
 from .events import EventOutbox, HookState
 from .lifecycle import Lifecycle
 from .memory import BYTES_PER_RECIPIENT, MemoryPart, RedisMemory
+from .pools import PoolState
 from .records import CampaignRecords
 from .rows import RecipientRow, RowReader
 from .sending import Claim, DailyLimit, Hours, SendPath, Slot, Ticket
@@ -67,6 +68,7 @@ class CampaignStore(
     Archiving,
     Erasure,
     EventOutbox,
+    PoolState,
 ):
     """Reads and writes campaigns in Redis. Every method is safe across processes and hosts.
 

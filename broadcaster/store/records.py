@@ -11,6 +11,7 @@ from broadcaster.campaigns import Campaign, CampaignState, RecipientStatus
 from broadcaster.contacts import Contact
 from broadcaster.errors import CampaignInvalid, CampaignNotFound, StoreFull
 from broadcaster.keys import BUCKET_SIZE
+from broadcaster.pools import assign
 from broadcaster.timezones import TIMEZONE_COLUMN, recipient_zone
 
 from .base import StoreBase, pack
@@ -59,10 +60,14 @@ class CampaignRecords(StoreBase):
         pipe = self.redis.pipeline(transaction=False)
         buckets: dict[int, dict[str, str]] = {}
         zones = _Zones(campaign)
+        pool = campaign.pool() if len(campaign.pool()) > 1 else None
+        senders = bytearray()
         for contact in contacts:
             bucket, field = divmod(written[0], BUCKET_SIZE)
             buckets.setdefault(bucket, {})[str(field)] = pack(contact, names)
             zones.add(contact)
+            if pool is not None:
+                senders.append(assign(contact.phone, pool))
             written[0] += 1
             if written[0] % DEFAULT_IMPORT_BATCH == 0:
                 self._flush(pipe, cid, buckets)
@@ -79,6 +84,8 @@ class CampaignRecords(StoreBase):
         )
         if zones.names:
             pipe.set(k.zones(cid), bytes(zones.numbers))
+        if senders:
+            pipe.set(k.senders(cid), bytes(senders))
         fields = stored.to_redis() | {"window": str(window), "cursor": "0"}
         pipe.hset(k.campaign(cid), mapping=fields)
         if total:

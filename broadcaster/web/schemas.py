@@ -68,6 +68,10 @@ class CampaignFields(BaseModel):
     name: str | None = Field(default=None, max_length=200)
     channel: Channel = Channel.WABA
     sender: str = Field(min_length=1, description="WABA id (waba) or device id (device).")
+    senders: list[str] = Field(
+        default_factory=list, max_length=254,
+        description="More senders: a pool with `sender`; each recipient is sent by one of them.",
+    )  # fmt: skip
     text: str | None = Field(default=None, description="A text with {column} placeholders.")
     template: str | None = Field(default=None, description="A template name (or id).")
     language: str = "id"
@@ -129,7 +133,7 @@ class CampaignFields(BaseModel):
         """The campaign these fields ask for (`operations.launch`)."""
         return CampaignRequest(
             sender=self.sender, text=self.text, template=self.template, language=self.language,
-            params=self.params, channel=self.channel, name=self.name,
+            senders=self.senders, params=self.params, channel=self.channel, name=self.name,
             send_at=self.start_time(), rate_per_minute=self.rate_per_minute,
             phone_column=self.phone_column, account=self.account, hours=self.hours,
             days=self.days, tz=self.tz, blackout=self.blackout, local_time=self.local_time,
@@ -177,6 +181,7 @@ class CampaignOut(BaseModel):
     name: str
     channel: str
     sender: str
+    senders: list[str]
     text: str | None
     template: str | None
     language: str
@@ -206,7 +211,8 @@ class CampaignOut(BaseModel):
     def of(cls, c: Campaign) -> "CampaignOut":
         """From a stored campaign."""
         return cls(
-            id=c.id, name=c.name, channel=c.channel, sender=c.sender, text=c.text,
+            id=c.id, name=c.name, channel=c.channel, sender=c.sender, senders=c.pool(),
+            text=c.text,
             template=c.template, language=c.language, params=list(c.params),
             send_at=timestamp(c.send_at), rate_per_minute=c.rate_per_minute, account=c.account,
             calendar=c.calendar.describe() if c.calendar else None,
@@ -246,6 +252,12 @@ class ProgressOut(BaseModel):
     )
     limited_by: str | None = Field(description="The tightest limit on its pace.")
     sharing: int = Field(description="Other running campaigns on its account and route family.")
+    per_sender: dict[str, int] = Field(
+        default_factory=dict, description="A sender pool's share: recipients sent per sender."
+    )
+    senders_out: dict[str, str] = Field(
+        default_factory=dict, description="The pool's senders taken out, with their reason."
+    )
 
     @classmethod
     def of(cls, p: Progress) -> "ProgressOut":
@@ -255,7 +267,8 @@ class ProgressOut(BaseModel):
             total=p.total, counts=dict(p.counts), done=p.done, percent=round(p.percent, 2),
             rate=round(p.rate, 3) if p.rate is not None else None,
             eta=round(p.eta, 1) if p.eta is not None else None, next_at=timestamp(p.next_at),
-            limited_by=p.limited_by, sharing=p.sharing,
+            limited_by=p.limited_by, sharing=p.sharing, per_sender=dict(p.per_sender),
+            senders_out=dict(p.senders_out),
         )  # fmt: skip
 
 

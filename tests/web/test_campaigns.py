@@ -295,3 +295,20 @@ def test_no_campaign_is_read_when_redis_is_already_full(client, store, redis, ma
     )
     assert response.status_code == 507
     assert "no room for a new campaign" in response.json()["detail"]
+
+
+def test_a_campaign_with_a_sender_pool_over_json_and_a_csv_upload(client, store):
+    recipients = [{"phone": factories.phone(i)} for i in range(30)]
+    body = {"sender": "w1", "senders": ["w2", "w3"], "text": "Halo", "recipients": recipients}
+    response = client.post("/campaigns", json=body)
+    assert response.status_code == 201, response.text
+    cid = response.json()["id"]
+    assert response.json()["campaign"]["senders"] == ["w1", "w2", "w3"]
+    assert store.get(cid).senders == ("w1", "w2", "w3")
+    assert len(store.redis.get(store.keys.senders(cid))) == 30
+    data = csv_bytes([[factories.phone(1), "B"]])
+    uploaded = upload(client, data, sender="w1", senders=["w2", "w3"])
+    assert uploaded.status_code == 201, uploaded.text
+    assert uploaded.json()["campaign"]["senders"] == ["w1", "w2", "w3"]
+    progress = client.get(f"/campaigns/{cid}").json()["progress"]
+    assert set(progress["per_sender"]) == {"w1", "w2", "w3"}

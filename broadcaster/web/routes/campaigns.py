@@ -92,7 +92,7 @@ async def create_campaign(
     launch = _Launch(store, dispatch, defaults, client)
     if kind == "multipart/form-data":
         async with read_form(request, limit) as form:
-            data = form_fields(form, lists=("params", "blackout"))
+            data = form_fields(form, lists=("params", "blackout", "senders"))
             data.pop("file", None)
             # an HTML form sends its blank inputs as empty strings: they mean "not given"
             fields = validate(CampaignUpload, {k: v for k, v in data.items() if v != ""})

@@ -71,7 +71,7 @@
     $("#c-done").textContent = `${num(p.done)} of ${num(p.total)} (${p.percent.toFixed(0)} %)`;
     $("#c-rate").textContent = rate(p.rate);
     $("#c-eta").textContent = p.state === "running" ? duration(p.eta) : "–";
-    $("#c-sender").textContent = `${c.channel} ${c.sender}`;
+    $("#c-sender").textContent = `${c.channel} ${(c.senders.length ? c.senders : [c.sender]).join(", ")}`;
     $("#c-started").textContent = when(c.started_at || c.send_at);
     $("#c-finished").textContent = when(c.finished_at);
     show($("#c-archived"), c.archived_at

@@ -251,6 +251,8 @@
       channel: $("#channel").value,
       sender: $("#sender").value.trim(),
     };
+    const pool = $("#senders").value.split(",").map((s) => s.trim()).filter(Boolean);
+    if (pool.length) data.senders = pool;
     if (kind() === "text") {
       data.text = $("#text").value;
     } else {
