@@ -13,6 +13,7 @@ import atexit
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +29,13 @@ from tests.brokers import Broker, rabbitmq_app, rabbitmq_broker, rabbitmq_vhost,
 
 # fixtures, from tests.brokers
 __all__ = ["rabbitmq_app", "rabbitmq_broker", "rabbitmq_vhost", "redis_broker"]
+
+# A shell without job control starts a background command (`make test &`, a CI step run in the
+# background) with SIGINT ignored, and every process the tests start would inherit that: the
+# tests that press Ctrl-C on `broadcaster launch` and `broadcaster demo` would then wait for
+# nothing. Python's own handler here makes the children start with the default disposition.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 SANDBOX_TOKEN = "sandbox-test-token"
 #: A second static token: another Replai account for the sandbox's throttle.
