@@ -17,6 +17,7 @@ from pathlib import Path
 from .store import RecipientRow
 
 __all__ = [
+    "REPORT_COLUMNS",
     "archive_path",
     "archived_rows",
     "blank_numbers",
@@ -25,8 +26,9 @@ __all__ = [
     "write_archive",
 ]
 
-#: The report's first columns (`reports._COLUMNS`); the message's variables follow.
-_COLUMNS = (
+#: The report's first columns, as `reports.write_csv` writes them (`reports.REPORT_COLUMNS`
+#: is this); the message's variables follow.
+REPORT_COLUMNS = (
     "index", "phone", "status", "attempts", "updated_at", "message_id", "error", "reply",
 )  # fmt: skip
 
@@ -74,7 +76,7 @@ def archived_rows(path: Path, *, status: str | None = None) -> Iterator[Recipien
         if status and raw["status"] != status:
             continue
         row = {k: _restore(v) for k, v in raw.items()}
-        variables = {k: v for k, v in row.items() if k not in _COLUMNS}
+        variables = {k: v for k, v in row.items() if k not in REPORT_COLUMNS}
         updated = row["updated_at"]
         yield RecipientRow(
             int(row["index"]), row["phone"], row["status"], int(row["attempts"] or 0),
@@ -100,8 +102,8 @@ def blank_numbers(path: Path, phones: set[str]) -> int:
     """Rewrite an archive with the rows of `phones` emptied (phone, message id, reply and the
     variables); returns how many rows were. The file is left as it was when none match."""
     partial = path.with_name(path.name + ".erasing")
-    blanked, fixed = 0, len(_COLUMNS)
-    erased = [_COLUMNS.index(name) for name in _ERASED]
+    blanked, fixed = 0, len(REPORT_COLUMNS)
+    erased = [REPORT_COLUMNS.index(name) for name in _ERASED]
     with (
         gzip.open(path, "rt", encoding="utf-8", newline="") as source,
         gzip.open(partial, "wt", encoding="utf-8", newline="") as target,

@@ -36,10 +36,9 @@ __all__ = [
     "write_csv",
 ]
 
-#: The report's first columns; the message's variables follow.
-REPORT_COLUMNS = (
-    "index", "phone", "status", "attempts", "updated_at", "message_id", "error", "reply",
-)  # fmt: skip
+#: The report's first columns; the message's variables follow (kept beside the archive
+#: reader, which reads them back).
+REPORT_COLUMNS = archives.REPORT_COLUMNS
 #: Replies a report lists.
 DEFAULT_SHOWN_REPLIES = 10
 #: Failure codes a report lists; the rest are counted under "other reasons".
