@@ -45,6 +45,11 @@ class Keys:
         """Sorted set of scheduled campaign ids by start time."""
         return f"{self.prefix}:scheduled"
 
+    def expiring(self) -> str:
+        """Sorted set of paused campaigns with an `expires_at`, by it: the ticker expires them
+        when it passes (a running one expires in its own tick)."""
+        return f"{self.prefix}:expiring"
+
     def suppression(self) -> str:
         """Hash of suppressed numbers (WhatsApp keys) -> `"<source> <unix time>"`."""
         return f"{self.prefix}:suppression"

@@ -1,11 +1,12 @@
 """The ticker: one worker at a time (a Redis lock elects it) looks after deadlines.
 
-Every `interval` seconds it starts scheduled campaigns whose time has come and, for each
-running campaign, releases retries that are due, republishes sends that sat too long in the
-broker (a lost message costs a delay, never a recipient), and marks sends whose worker died
-mid-request as `unknown`. Without Celery ETA tasks, nothing waits in a worker past the broker's
-visibility timeout. With `BROADCASTER_RETENTION_DAYS` set, it also archives finished campaigns
-past it (`retention.Retention`, in a thread of its own).
+Every `interval` seconds it starts scheduled campaigns whose time has come, expires paused
+campaigns whose `expires_at` has passed and, for each running campaign, releases retries that
+are due, republishes sends that sat too long in the broker (a lost message costs a delay, never
+a recipient), and marks sends whose worker died mid-request as `unknown`. Without Celery ETA
+tasks, nothing waits in a worker past the broker's visibility timeout. With
+`BROADCASTER_RETENTION_DAYS` set, it also archives finished campaigns past it
+(`retention.Retention`, in a thread of its own).
 """
 
 import logging
@@ -107,6 +108,7 @@ class Ticker:
                 logger.info("ticker: campaign %s not started: %s", cid, exc)
             except BrokerUnavailable as exc:  # started: its sends wait in the window
                 logger.warning("ticker: campaign %s started, sends not queued yet: %s", cid, exc)
+        self.store.expire_paused()
         for cid in self.store.running_ids():
             released = self.store.tick(cid)
             if released:

@@ -1,9 +1,14 @@
--- KEYS: campaign status active requeue counts running events parked scheduled
+-- KEYS: campaign status active requeue counts running events parked scheduled expiring meta
 -- ARGV: cid action now stale [reason | status byte] [what the operator asked, for messages]
 -- Campaign lifecycle, atomically: start, pause, resume, cancel, requeue (retry failed / resend
--- unknown). Returns {'ok', released indexes, n} or {'err', message}.
+-- unknown), expire (the ticker's, for a paused campaign whose expires_at passed). Returns
+-- {'ok', released indexes, n} or {'err', message}.
 local cid, action, now, stale = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local state = redis.call('HGET', KEYS[1], 'state')
+if action == 'expire' and state ~= 'paused' then  -- resumed, cancelled or deleted meanwhile
+  redis.call('ZREM', KEYS[10], cid)
+  return {'ok', {}, 0}
+end
 if not state then return {'err', 'campaign not found'} end
 local asked = ARGV[6] or action
 if asked == '' then asked = action end
@@ -29,6 +34,8 @@ elseif action == 'pause' then
   redis.call('HSET', KEYS[1], 'state', 'paused', 'reason', ARGV[5] or '')
   redis.call('SREM', KEYS[6], cid)
   redis.call('ZREM', KEYS[9], cid)
+  local ends = tonumber(redis.call('HGET', KEYS[1], 'expires_at') or '')
+  if ends then redis.call('ZADD', KEYS[10], ends, cid) end  -- it expires while paused too
   event(KEYS[7], now, 'paused', {reason = ARGV[5]})
   emit(KEYS[1], cid, 'campaign.paused', nil, now, {reason = ARGV[5] or ''})
   return {'ok', {}, 0}
@@ -36,6 +43,7 @@ elseif action == 'resume' then
   if state ~= 'paused' then return bad() end
   redis.call('HSET', KEYS[1], 'state', 'running', 'reason', '')
   redis.call('HSETNX', KEYS[1], 'started_at', now)
+  redis.call('ZREM', KEYS[10], cid)
   redis.call('SADD', KEYS[6], cid)
   event(KEYS[7], now, 'resumed')
   emit(KEYS[1], cid, 'campaign.resumed', nil, now, nil)
@@ -45,6 +53,7 @@ elseif action == 'cancel' then
   redis.call('HSET', KEYS[1], 'state', 'cancelled')
   redis.call('SREM', KEYS[6], cid)
   redis.call('ZREM', KEYS[9], cid)
+  redis.call('ZREM', KEYS[10], cid)
   local c = redis.call('HMGET', KEYS[1], 'cursor', 'total')
   local cursor, total = tonumber(c[1] or '0'), tonumber(c[2])
   local n = total - cursor
@@ -91,6 +100,19 @@ elseif action == 'requeue' then
     redis.call('SADD', KEYS[6], cid)
   end
   event(KEYS[7], now, 'requeued', {status = LABELS[code], recipients = n})
+  return {'ok', refill(KEYS, cid, now, stale), n}
+elseif action == 'expire' then
+  -- paused past its expires_at: what was not sent expires as in a running campaign's tick,
+  -- and the campaign completes (it runs again only until the outcome of a send in flight when
+  -- it was paused is recorded: nothing is left to send). Its reason keeps the pause's.
+  if not expired(KEYS, now) then return {'ok', {}, 0} end
+  redis.call('ZREM', KEYS[10], cid)
+  local n = expire_all(KEYS, KEYS[11], cid, now)
+  local why = redis.call('HGET', KEYS[1], 'reason') or ''
+  if why ~= '' then why = ' (paused: ' .. why .. ')' end
+  redis.call('HSET', KEYS[1], 'state', 'running', 'reason', 'expired while paused' .. why)
+  redis.call('HSETNX', KEYS[1], 'started_at', now)
+  redis.call('SADD', KEYS[6], cid)
   return {'ok', refill(KEYS, cid, now, stale), n}
 end
 return {'err', 'unknown action ' .. action}

@@ -8,11 +8,25 @@
 -- recipient not sent instead (expire_all).
 local cid, now, stale = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if redis.call('HGET', KEYS[1], 'state') ~= 'running' then return {} end
+
+-- A send whose lease ran out: its worker died mid-request.
+local function lost(i)
+  move(KEYS[2], KEYS[5], i, SENDING, UNKNOWN)
+  redis.call('ZREM', KEYS[3], i)
+  redis.call('HSET', KEYS[9], i, 'worker lost during the send: outcome unknown')
+  emit_status(KEYS[1], cid, i, UNKNOWN, now, 'worker lost during the send', '')
+  redis.call('BITFIELD', KEYS[10], 'SET', 'u32', i * 40 + 8, math.floor(now))
+end
+
+local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
 if expired(KEYS, now) then
   expire_all(KEYS, KEYS[10], cid, now)
+  -- only sends in flight are left; one whose worker died must not hold the campaign open
+  for _, m in ipairs(due) do
+    if status_of(KEYS[2], tonumber(m)) == SENDING then lost(tonumber(m)) end
+  end
   return refill(KEYS, cid, now, stale)
 end
-local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
 local out = {}
 for _, m in ipairs(due) do
   local i = tonumber(m)
@@ -27,11 +41,7 @@ for _, m in ipairs(due) do
     redis.call('ZADD', KEYS[3], now + stale, i)
     out[#out + 1] = i
   elseif s == SENDING then
-    move(KEYS[2], KEYS[5], i, SENDING, UNKNOWN)
-    redis.call('ZREM', KEYS[3], i)
-    redis.call('HSET', KEYS[9], i, 'worker lost during the send: outcome unknown')
-    emit_status(KEYS[1], cid, i, UNKNOWN, now, 'worker lost during the send', '')
-    redis.call('BITFIELD', KEYS[10], 'SET', 'u32', i * 40 + 8, math.floor(now))
+    lost(i)
   else
     redis.call('ZREM', KEYS[3], i)
   end

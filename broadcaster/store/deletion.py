@@ -68,6 +68,7 @@ class Removing(StoreBase):
     def delete_campaign(self, cid: str) -> Removal:
         """Delete a campaign that is not running: every key of it and its index entries."""
         total = self.retire(cid, "delete")
+        self.redis.zrem(self.keys.expiring(), cid)
         return self._remove(cid, total, keep=())
 
     def delete(self, cid: str) -> None:
@@ -76,6 +77,7 @@ class Removing(StoreBase):
         self.redis.zrem(self.keys.campaigns(), cid)
         self.redis.srem(self.keys.running(), cid)
         self.redis.zrem(self.keys.scheduled(), cid)
+        self.redis.zrem(self.keys.expiring(), cid)
         self._remove(cid, int(total or 0), keep=())
 
     def drop_recipients(self, cid: str, total: int) -> Removal:

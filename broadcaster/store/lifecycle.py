@@ -46,7 +46,8 @@ class Lifecycle(StoreBase):
     def _act(
         self, cid: str, action: str, extra: str = "", *, asked: str = ""
     ) -> tuple[list[int], int]:
-        keys = [*self.base_keys(cid), self.keys.scheduled()]
+        k = self.keys
+        keys = [*self.base_keys(cid), k.scheduled(), k.expiring(), k.meta(cid)]
         args: list[Any] = [cid, action, self.clock(), self.stale_after, extra, asked]
         result = self.script("control.lua")(keys=keys, args=args)
         if result[0] == b"err":
@@ -61,6 +62,16 @@ class Lifecycle(StoreBase):
         keys = [*self.base_keys(cid), self.keys.errors(cid), self.keys.meta(cid)]
         out = self.script("tick.lua")(keys=keys, args=[cid, self.clock(), self.stale_after, limit])
         return [int(i) for i in out]
+
+    def expire_paused(self) -> list[str]:
+        """Expire the paused campaigns whose expires_at has passed (a running one expires in
+        its `tick`): their recipients not sent end `expired`, and they complete as soon as no
+        send is in flight (nothing is left to publish). Returns the ids looked at."""
+        ids = self.redis.zrangebyscore(self.keys.expiring(), "-inf", self.clock())
+        due = [i.decode() for i in ids]
+        for cid in due:
+            self._act(cid, "expire")
+        return due
 
     def due_scheduled(self) -> list[str]:
         """Ids of scheduled campaigns whose start time has come."""

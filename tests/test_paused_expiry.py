@@ -1,0 +1,116 @@
+"""Validity while paused: a paused campaign whose expires_at passes expires then (not when it is
+resumed), through the ticker, as a running one does. Real Redis and Lua, the store's clock
+injected (no sleeping)."""
+
+import pytest
+
+from broadcaster.campaigns import CampaignState, RecipientStatus
+from broadcaster.errors import CampaignStateError
+from broadcaster.events import EventRules, Subscription
+from tests import factories
+from tests.event_receiver import SECRET
+from workers.ticker import Ticker
+
+S = RecipientStatus
+T0 = 1_750_000_000.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = T0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def store(redis, clock):
+    return factories.store(redis, clock=clock)
+
+
+def paused_campaign(store, n: int = 6, *, expires: float = T0 + 60):
+    """A campaign of `n` (window 2) with a subscriber: 0 sent, 1 in flight (claimed), 2
+    queued, the rest never released; then paused."""
+    sub = Subscription("http://127.0.0.1:9/e", SECRET)
+    c = store.create(factories.campaign(expires_at=expires), factories.contacts(n), window=2)
+    store.subscribe(c.id, [sub], EventRules())
+    store.start(c.id)
+    factories.settle(store, c.id, 0, S.SENT, message_id="wamid.0")
+    held = factories.take(store, c.id, 1, lease=300.0)
+    assert held.ok
+    store.pause(c.id, "operator")
+    return c.id, sub, held
+
+
+def events(store, sub) -> list[dict[str, str]]:
+    return [fields for _, fields in store.waiting_events(sub.id, 1000)]
+
+
+def test_a_paused_campaign_expires_at_its_expires_at_and_completes(store, clock):
+    cid, sub, held = paused_campaign(store)
+    ticker = Ticker(store, factories.Published())
+    clock.t = T0 + 59
+    ticker.tick_once()
+    assert store.state(cid) == CampaignState.PAUSED and store.counts(cid)["expired"] == 0
+    clock.t = T0 + 61
+    ticker.tick_once()
+    counts = store.counts(cid)
+    assert counts["expired"] == 4 and counts["sent"] == 1 and counts["sending"] == 1
+    assert counts["pending"] == counts["queued"] == 0
+    # the send in flight when it was paused still lands, and its outcome completes it
+    store.finish(cid, 1, S.SENT, message_id="wamid.1", phone=held.phone,
+                 lease_until=held.lease_until)  # fmt: skip
+    campaign = store.get(cid)
+    assert campaign.state == CampaignState.COMPLETED
+    assert campaign.reason == "expired while paused (paused: operator)"
+    statuses = [r.status for r in store.iter_rows(cid)]
+    assert statuses == ["sent", "sent", "expired", "expired", "expired", "expired"]
+    got = [(f["type"], f.get("r")) for f in events(store, sub)]
+    assert got[-4:] == [
+        ("campaign.expired", None), ("recipient.expired", "2"),
+        ("recipient.sent", "1"), ("campaign.completed", None),
+    ]  # fmt: skip
+    rest = next(f for f in events(store, sub) if f["type"] == "campaign.expired")
+    assert (rest["count"], rest["from"], rest["to"]) == ("3", "3", "5")
+    assert any(e["event"] == "expired" for e in store.events(cid))
+    assert store.redis.zcard(store.keys.expiring()) == 0
+    with pytest.raises(CampaignStateError):
+        store.resume(cid)
+
+
+def test_a_send_lost_in_flight_does_not_hold_an_expired_campaign_open(store, clock):
+    cid, _, held = paused_campaign(store)
+    ticker = Ticker(store, factories.Published())
+    clock.t = T0 + 61
+    ticker.tick_once()
+    assert store.state(cid) == CampaignState.RUNNING  # only the send in flight is left
+    clock.t = held.lease_until + 1  # its worker died: the lease runs out
+    ticker.tick_once()
+    assert store.state(cid) == CampaignState.COMPLETED
+    counts = store.counts(cid)
+    assert (counts["sent"], counts["unknown"], counts["expired"]) == (1, 1, 4)
+
+
+def test_resumed_or_cancelled_before_it_the_paused_expiry_leaves_it_alone(store, clock):
+    resumed, _, _ = paused_campaign(store)
+    cancelled, _, _ = paused_campaign(store)
+    later, _, held = paused_campaign(store, expires=T0 + 600)
+    assert store.redis.zcard(store.keys.expiring()) == 3
+    store.resume(resumed)
+    store.cancel(cancelled)
+    assert store.redis.zrange(store.keys.expiring(), 0, -1) == [later.encode()]
+    clock.t = T0 + 61
+    Ticker(store, factories.Published()).tick_once()
+    assert store.state(later) == CampaignState.PAUSED and store.counts(later)["expired"] == 0
+    assert store.state(cancelled) == CampaignState.CANCELLED
+    assert store.counts(cancelled)["expired"] == 0
+    assert store.counts(resumed)["expired"] == 4  # running: expired in its own tick
+    store.finish(later, 1, S.SENT, message_id="wamid.1", phone=held.phone,
+                 lease_until=held.lease_until)  # fmt: skip
+    store.delete_campaign(later)
+    assert store.redis.zcard(store.keys.expiring()) == 0
