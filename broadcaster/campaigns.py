@@ -165,6 +165,8 @@ class Campaign:
     account: str | None = None
     #: The tightest limit on its pace, in words (`limits.Limit.describe`), set at launch.
     limited_by: str | None = None
+    #: A sender pool's: per sender, the limit that holds its sends, in words (set at launch).
+    sender_limits: Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: When (and in which timezones) it may send; None: any time.
     calendar: Calendar | None = None
     #: The timezones of its recipients besides the calendar's (set when it is stored).
@@ -247,8 +249,9 @@ class Campaign:
             value = getattr(self, field.name)
             if value is None:
                 continue
-            if field.name in ("params", "summary", "zones", "senders"):
-                out[field.name] = json.dumps(value if field.name == "summary" else list(value))
+            if field.name in ("params", "summary", "zones", "senders", "sender_limits"):
+                whole = field.name in ("summary", "sender_limits")
+                out[field.name] = json.dumps(dict(value) if whole else list(value))
             elif field.name == "calendar":
                 out[field.name] = value.to_json()
             else:
@@ -272,6 +275,7 @@ class Campaign:
             rate_per_minute=_f(raw.get("rate_per_minute")),
             account=raw.get("account") or None,
             limited_by=raw.get("limited_by") or None,
+            sender_limits=json.loads(raw.get("sender_limits", "{}")),
             calendar=Calendar.from_json(raw["calendar"]) if raw.get("calendar") else None,
             zones=tuple(json.loads(raw.get("zones", "[]"))),
             senders=tuple(json.loads(raw.get("senders", "[]"))),

@@ -128,6 +128,35 @@ class Limits:
         chain = self.chain(campaign)
         return min(reversed(chain), key=lambda limit: limit.per_minute)
 
+    def pool_binding(self, campaign: Campaign) -> Limit:
+        """What holds a campaign's pace as a whole: `binding` for one sender; for a pool, its
+        own rate when that is below its senders' together (`rate`), else the pool's."""
+        if len(campaign.senders) < 2:
+            return self.binding(campaign)
+        pool = self._pool_rate(campaign)
+        own = campaign.rate_per_minute
+        if own and own <= pool:
+            cid = campaign.id
+            return Limit("campaign", f"campaign {cid}'s own rate", f"campaign:{cid}", own)
+        return Limit("pool", f"its {len(campaign.senders)} senders together", "", pool)
+
+    def per_sender(self, campaign: Campaign) -> dict[str, Limit]:
+        """For each sender of a pool (none without one), the limit that holds its sends: the
+        sender's own rate, or its account's when the pool's senders on that account together
+        ask for more than the account allows (they share it then)."""
+        groups: dict[str, list[tuple[str, Limit, Limit]]] = {}
+        for sender in campaign.senders if len(campaign.senders) > 1 else ():
+            one = dataclasses.replace(campaign, sender=sender, rate_per_minute=None)
+            own, account = self.chain(one)
+            groups.setdefault(account.key, []).append((sender, own, account))
+        out = {}
+        for group in groups.values():
+            account = group[0][2]
+            shared = sum(own.per_minute for _, own, _ in group) > account.per_minute
+            for sender, own, _ in group:
+                out[sender] = account if shared else own
+        return out
+
     def rate(self, campaign: Campaign) -> float:
         """The most the campaign can send per minute, alone on its account and sender; a
         sender pool's (`pools`): the sum of its senders', each account's at most its own."""

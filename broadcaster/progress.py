@@ -49,7 +49,10 @@ class Progress:
         activity: what the campaign does now (one of `ACTIVITIES`).
         next_at: for `scheduled`, when it starts; for `waiting for hours`, when they open
             (seconds since the epoch).
-        limited_by: the tightest limit on its pace (`limits.Limit.describe`).
+        limited_by: the tightest limit on its pace (`limits.Limit.describe`); a sender pool's:
+            its senders' together, or its own rate when that is lower.
+        limited_by_sender: a sender pool's: per sender, the limit that holds its sends (its
+            own rate, or its account's when the pool's senders on it share it).
         sharing: other running campaigns on the same account and route family.
     """
 
@@ -71,6 +74,7 @@ class Progress:
     per_sender: Mapping[str, int] = dataclasses.field(default_factory=dict)
     #: The pool's senders taken out of the campaign, with their reason.
     senders_out: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    limited_by_sender: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def percent(self) -> float:
@@ -138,6 +142,7 @@ def campaign_progress(store: CampaignStore, campaign_id: str) -> Progress:
         tz=campaign.calendar.tz if campaign.calendar else "UTC",
         per_sender=store.sent_per_sender(campaign_id, campaign.pool()) if campaign.senders else {},
         senders_out=store.senders_out(campaign_id) if campaign.senders else {},
+        limited_by_sender=campaign.sender_limits,
     )
 
 

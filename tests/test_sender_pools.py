@@ -145,3 +145,48 @@ def test_a_pools_rate_is_the_sum_of_its_senders_within_their_accounts():
                     text="x")  # fmt: skip
     assert limits.rate(one) == 600.0
     assert limits.rate(pool) == 600.0 + 600.0 + 50.0
+
+
+def test_progress_names_the_limit_holding_each_sender_of_a_pool(redis):
+    import dataclasses
+
+    from broadcaster.limits import Limits
+    from broadcaster.operations import CampaignRequest, LaunchDefaults, launch
+    from broadcaster.web.schemas import ProgressOut
+
+    limits = Limits(  # s1 and s2 share `default` (100/min < 2 x 80/min); s3 alone on `b`
+        accounts={"default": {"waba": 100.0, "device": 100.0}, "b": {"waba": 600.0}},
+        sender_per_minute=80.0,
+        senders={"s3": {"account": "b"}},
+    )
+    defaults = LaunchDefaults(region="ID", dispatch_window=50, send_batch=10, limits=limits,
+                              min_headroom=0.0)  # fmt: skip
+    store = factories.store(redis)
+
+    def pool(**fields) -> str:
+        request = CampaignRequest(sender="s1", senders=("s2", "s3"), text="Halo {name}", **fields)
+        result = launch(store, factories.Published(), rows(5), request, defaults=defaults)
+        return result.campaign.id
+
+    cid = pool()
+    campaign = store.get(cid)
+    assert campaign.account is None  # each sender sends through its own account
+    s3 = dataclasses.replace(campaign, sender="s3")
+    assert limits.account_for(s3.sender, s3.account) == "b"
+    progress = campaign_progress(store, cid)
+    assert progress.limited_by == "its 3 senders together: 180/min"  # 100 + 80
+    expected = {
+        "s1": "account 'default' (waba routes): 100/min",
+        "s2": "account 'default' (waba routes): 100/min",
+        "s3": "sender s3: 80/min",
+    }
+    assert dict(progress.limited_by_sender) == expected
+    out = ProgressOut.of(progress).model_dump()
+    assert out["limited_by"] == progress.limited_by  # the field clients read keeps its type
+    assert out["limited_by_sender"] == expected
+    slow = campaign_progress(store, pool(rate_per_minute=30.0))
+    assert slow.limited_by == f"campaign {slow.campaign_id}'s own rate: 30/min"
+    assert dict(slow.limited_by_sender) == expected
+    one = launch(store, factories.Published(), rows(2), CampaignRequest(sender="s3", text="x"),
+                 defaults=defaults).campaign  # fmt: skip
+    assert (one.account, one.limited_by, one.sender_limits) == ("b", "sender s3: 80/min", {})

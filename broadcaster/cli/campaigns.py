@@ -89,6 +89,8 @@ def status(campaign_id: CampaignId, json_output: JsonFlag = False) -> None:
     eta = f", about {progress.eta:.0f} s to go" if progress.eta is not None else ""
     console.print(f"  {progress.done}/{progress.total} done ({progress.percent:.0f} %){eta}")
     console.print(f"  now: {counts_text(progress.counts)}")
+    for sender, limit in progress.limited_by_sender.items():
+        console.print(f"  sender {escape(sender)}: held by {escape(limit)}")
     console.print(f"  replies {campaign.replies}, opted out {campaign.opted_out}")
 
 
@@ -112,6 +114,8 @@ def _status_json(campaign: Campaign, progress: Progress) -> dict[str, Any]:
         "opted_out": campaign.opted_out,
         "rate_per_minute": round(progress.rate * 60, 2) if progress.rate is not None else None,
         "eta_seconds": round(progress.eta, 1) if progress.eta is not None else None,
+        "limited_by": progress.limited_by,
+        "limited_by_sender": dict(progress.limited_by_sender),
         "created_at": iso_time(campaign.created_at) or None,
         "started_at": iso_time(campaign.started_at) or None,
         "finished_at": iso_time(campaign.finished_at) or None,

@@ -221,11 +221,13 @@ def launch(
         if campaign.expires_at is not None and campaign.expires_at <= store.clock():
             raise CampaignInvalid("expires_at is in the past")
         account = limits.account_for(campaign.sender, campaign.account)
-        campaign = dataclasses.replace(campaign, account=account)
+        if not campaign.senders or campaign.account:  # a pool's senders keep their accounts
+            campaign = dataclasses.replace(campaign, account=account)
         limits.check(campaign)
         campaign = dataclasses.replace(
             campaign,
-            limited_by=limits.binding(campaign).describe(),
+            limited_by=limits.pool_binding(campaign).describe(),
+            sender_limits={s: lim.describe() for s, lim in limits.per_sender(campaign).items()},
             pace_per_minute=limits.rate(campaign),
         )
         if campaign.template is not None:

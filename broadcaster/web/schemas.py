@@ -250,13 +250,21 @@ class ProgressOut(BaseModel):
     next_at: datetime.datetime | None = Field(
         description="When a scheduled campaign starts, or its sending hours open next."
     )
-    limited_by: str | None = Field(description="The tightest limit on its pace.")
+    limited_by: str | None = Field(
+        description="The tightest limit on its pace (a sender pool's: its senders together, or "
+        "its own rate when lower)."
+    )
     sharing: int = Field(description="Other running campaigns on its account and route family.")
     per_sender: dict[str, int] = Field(
         default_factory=dict, description="A sender pool's share: recipients sent per sender."
     )
     senders_out: dict[str, str] = Field(
         default_factory=dict, description="The pool's senders taken out, with their reason."
+    )
+    limited_by_sender: dict[str, str] = Field(
+        default_factory=dict,
+        description="A sender pool's: per sender, the limit that holds its sends (its own "
+        "rate, or its account's when the pool's senders on it share it).",
     )
 
     @classmethod
@@ -268,7 +276,7 @@ class ProgressOut(BaseModel):
             rate=round(p.rate, 3) if p.rate is not None else None,
             eta=round(p.eta, 1) if p.eta is not None else None, next_at=timestamp(p.next_at),
             limited_by=p.limited_by, sharing=p.sharing, per_sender=dict(p.per_sender),
-            senders_out=dict(p.senders_out),
+            senders_out=dict(p.senders_out), limited_by_sender=dict(p.limited_by_sender),
         )  # fmt: skip
 
 
