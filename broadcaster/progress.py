@@ -5,9 +5,10 @@ waiting on a rate-limit slot, `waiting` for a retry after an error...). A campai
 `activity` says in a few words what the campaign as a whole is doing now: `scheduled`,
 `sending`, `pacing` (every open recipient waits for a rate-limit slot), `waiting for hours`
 (outside its sending calendar, `next_at` is the next opening), `retrying` (only retries are
-left), `paused`, `completed`... With a calendar, `eta` counts only open hours (read in the
-calendar's own timezone). `rate` is the send rate over the last 20 seconds
-(requests that reached Replai), None when nothing was sent in that time.
+left), `paused`, `completed`... With a calendar, `eta` counts only open hours: with recipients
+in several timezones, each timezone's own, the rate shared by those open (`estimate`). `rate`
+is the send rate over the last 20 seconds (requests that reached Replai), None when nothing
+was sent in that time.
 """
 
 import dataclasses
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 
 from .calendar import zone
 from .campaigns import OPEN_STATUSES, Campaign, CampaignState, RecipientStatus
+from .estimate import finish_time, open_per_zone
 from .store import CampaignStore
 from .store.records import DEFAULT_RATE_WINDOW
 
@@ -134,7 +136,7 @@ def campaign_progress(store: CampaignStore, campaign_id: str) -> Progress:
         counts=counts,
         done=campaign.total - open_,
         rate=rate,
-        eta=_eta(campaign, open_, rate, now),
+        eta=_eta(store, campaign, open_, rate, now),
         activity="waiting for hours" if opens is not None else activity,
         next_at=opens if opens is not None else next_at,
         limited_by=campaign.limited_by,
@@ -166,15 +168,34 @@ def _opening(campaign: Campaign, counts: Mapping[str, int], now: float) -> float
     return min(openings, default=None)
 
 
-def _eta(campaign: Campaign, left: int, rate: float | None, now: float) -> float | None:
-    """Seconds to go: at the current rate (else the launch's), counting only open hours."""
+def _eta(
+    store: CampaignStore, campaign: Campaign, left: int, rate: float | None, now: float
+) -> float | None:
+    """Seconds to go: at the current rate (else the launch's), counting only open hours, each
+    timezone's own with per-recipient timezones (the model: `estimate`)."""
     per_second = rate or (campaign.pace_per_minute or 0) / 60
     if not left or not per_second or campaign.state != CampaignState.RUNNING:
         return left / rate if rate else None
     if campaign.calendar is None:
         return left / per_second if rate else None
-    finish = campaign.calendar.finish_after(now, left / per_second)
+    finish = finish_time(campaign.calendar, _left_per_zone(store, campaign, left), per_second, now)
     return finish - now if finish is not None else None
+
+
+def _left_per_zone(store: CampaignStore, campaign: Campaign, left: int) -> dict[str, int]:
+    """The campaign's recipients not finished, per timezone name."""
+    names = campaign.zone_names()
+    if len(names) < 2:
+        return {names[0]: left}
+    pipe = store.redis.pipeline(transaction=False)
+    pipe.get(store.keys.status(campaign.id))
+    pipe.get(store.keys.zones(campaign.id))
+    statuses, zones = pipe.execute()
+    counts = open_per_zone(statuses or b"", zones or b"", campaign.total, len(names))
+    out: dict[str, int] = {}
+    for name, n in zip(names, counts, strict=True):
+        out[name] = out.get(name, 0) + n
+    return out
 
 
 def _sharing(store: CampaignStore, campaign: Campaign) -> int:
