@@ -98,6 +98,8 @@ class Progress:
             return f"waiting for its sending hours: they open {opens:%a %Y-%m-%d %H:%M} {self.tz}"
         if self.activity == "paused" and self.reason:
             return f"paused: {self.reason}"
+        if self.activity == "completed" and self.counts.get("expired"):
+            return f"completed: {self.counts['expired']:,} expired (not sent by its expires_at)"
         if self.activity not in ("sending", "pacing"):
             return self.activity
         text = self.activity

@@ -7,6 +7,7 @@ import pytest
 from broadcaster.campaigns import CampaignState, RecipientStatus
 from broadcaster.errors import CampaignStateError
 from broadcaster.events import EventRules, Subscription
+from broadcaster.progress import campaign_progress
 from tests import factories
 from tests.event_receiver import SECRET
 from workers.ticker import Ticker
@@ -68,6 +69,8 @@ def test_a_paused_campaign_expires_at_its_expires_at_and_completes(store, clock)
     campaign = store.get(cid)
     assert campaign.state == CampaignState.COMPLETED
     assert campaign.reason == "expired while paused (paused: operator)"
+    progress = campaign_progress(store, cid)
+    assert progress.describe() == "completed: 4 expired (not sent by its expires_at)"
     statuses = [r.status for r in store.iter_rows(cid)]
     assert statuses == ["sent", "sent", "expired", "expired", "expired", "expired"]
     got = [(f["type"], f.get("r")) for f in events(store, sub)]
