@@ -14,12 +14,15 @@ Usage (a receiver):
     event = Webhook("whsec_...").verify(body, headers)  # raises when the signature is wrong
 """
 
+import base64
+import binascii
 import dataclasses
 import datetime
 import functools
 import hashlib
 import json
 import random
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +36,8 @@ __all__ = [
     "EventWebhook",
     "Subscription",
     "backoff",
+    "check_secret",
+    "new_secret",
     "signed_request",
 ]
 
@@ -49,6 +54,30 @@ CAMPAIGN_EVENTS = (
 #: Longest wait between two attempts, seconds.
 MAX_BACKOFF = 3600.0
 _RNG = random.Random()
+#: Random bytes in a secret made by `new_secret`.
+SECRET_BYTES = 32
+
+
+def new_secret() -> str:
+    """A fresh signing secret in the spec's form: `whsec_` and base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def check_secret(secret: str) -> str:
+    """`secret` if it has the spec's form (`whsec_` and base64 of 24 to 64 bytes).
+
+    Raises:
+        ValueError: it has not (the message says what is wrong, never the secret).
+    """
+    if not secret.startswith("whsec_"):
+        raise ValueError("a signing secret starts with whsec_")
+    try:
+        key = base64.b64decode(secret[len("whsec_") :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("a signing secret is whsec_ and base64") from None
+    if not 24 <= len(key) <= 64:
+        raise ValueError(f"a signing secret holds 24 to 64 bytes, this one {len(key)}")
+    return secret
 
 
 class EventWebhook(BaseModel):

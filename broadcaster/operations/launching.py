@@ -240,7 +240,7 @@ def launch(
             limits.rate(campaign),
             defaults.send_batch,
         )
-        subscriptions = _subscriptions(request, defaults)
+        subscriptions = [*_subscriptions(request, defaults), *store.global_hooks()]
         stored = store.create(campaign, imported, window=size)
         store.subscribe(stored.id, subscriptions, defaults.event_rules)
     if stored.total == 0:
