@@ -312,3 +312,13 @@ def test_a_campaign_with_a_sender_pool_over_json_and_a_csv_upload(client, store)
     assert uploaded.json()["campaign"]["senders"] == ["w1", "w2", "w3"]
     progress = client.get(f"/campaigns/{cid}").json()["progress"]
     assert set(progress["per_sender"]) == {"w1", "w2", "w3"}
+    # each sender's share: none sent yet, all 30 waiting spread over the pool; one taken out
+    pool = client.get(f"/campaigns/{cid}").json()["pool"]
+    assert [s["sender"] for s in pool] == ["w1", "w2", "w3"]
+    assert sum(s["remaining"] for s in pool) == 30 and all(s["remaining"] for s in pool)
+    assert {(s["sent"], s["state"], s["out_reason"]) for s in pool} == {(0, "sending", None)}
+    store.take_out(cid, "w2", "419: device disconnected")
+    w2 = client.get(f"/campaigns/{cid}").json()["pool"][1]
+    assert (w2["state"], w2["out_reason"]) == ("out", "419: device disconnected")
+    one = client.get(f"/campaigns/{uploaded.json()['id']}").json()["pool"]
+    assert sorted(s["remaining"] for s in one) == [0, 0, 1]
