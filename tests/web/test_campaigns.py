@@ -322,3 +322,13 @@ def test_a_campaign_with_a_sender_pool_over_json_and_a_csv_upload(client, store)
     assert (w2["state"], w2["out_reason"]) == ("out", "419: device disconnected")
     one = client.get(f"/campaigns/{uploaded.json()['id']}").json()["pool"]
     assert sorted(s["remaining"] for s in one) == [0, 0, 1]
+
+
+def test_the_configured_senders_for_the_pool_picker(redis, client):
+    assert client.get("/senders").json() == []
+    senders = {"w2": {"rate": "2/s", "account": "brand-b"}, "w1": {}}
+    accounts = {"brand-b": {"token": "u"}}
+    with TestClient(build_app(senders=senders, accounts=accounts), headers=AUTH) as c:
+        listed = c.get("/senders").json()
+    assert [(s["id"], s["account"]) for s in listed] == [("w1", "default"), ("w2", "brand-b")]
+    assert listed[1]["rate_per_minute"] == 120.0 and listed[0]["rate_per_minute"] > 120.0

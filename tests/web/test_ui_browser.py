@@ -48,6 +48,8 @@ CHROMIUM_FLAGS = [
 PHONE = {"width": 390, "height": 844}
 #: An event receiver that is never there (connection refused), and fast retries.
 HOOK_URL = "http://127.0.0.1:9/hooks"
+#: The senders the pool picker offers (BROADCASTER_SENDERS).
+POOL_SENDERS = {"pool-1": {}, "pool-2": {"rate": "10/s"}, "pool-3": {}}
 EVENTS_ENV = {"BROADCASTER_EVENTS_MAX_AGE": "1", "BROADCASTER_EVENTS_BACKOFF_BASE": "0.2"}
 DESKTOP = {"width": 1280, "height": 900}
 #: Controls without a label or aria-label on the current page, by id or markup.
@@ -189,7 +191,9 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
     from playwright.sync_api import expect, sync_playwright
 
     sandbox.configure(rate_limit_per_minute=0, callback_delay_ms=300)
-    app = build_app(replai_base_url=sandbox.url, archive_dir=tmp_path / "archive")
+    app = build_app(
+        replai_base_url=sandbox.url, archive_dir=tmp_path / "archive", senders=POOL_SENDERS
+    )
     with LiveServer(app) as server, sync_playwright() as pw:
         sandbox.configure(webhook_url=f"{server.url}/webhooks/replai/{WEBHOOK_SECRET}")
         # events given up on after a second of retries, so the dead letters show here
@@ -392,7 +396,16 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
         pooled = [factories.phone(i) for i in range(40, 49)]
         upload(page, expect, url, contacts_csv(pooled, [f"P{i}" for i in range(9)]),
                sender="pool-1", text="Halo {name}")  # fmt: skip
-        page.fill("#senders", "pool-2, pool-3")
+        # each with its account and rate: its own (10/s), else Meta's per number
+        expect(page.locator("#pool-senders label")).to_have_text(
+            [re.compile(r"pool-1 \(default, [\d,]+/min\)"), "pool-2 (default, 600/min)",
+             re.compile(r"pool-3 \(default, [\d,]+/min\)")]
+        )  # fmt: skip
+        page.check("input[name=pool-sender][value=pool-2]")
+        page.fill("#senders", "pool-3")  # and any other sender id, typed
+        expect(page.locator("#pool-summary")).to_have_text(
+            "A pool of 3 senders: pool-1, pool-2, pool-3."
+        )
         jakarta = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=7)
         page.fill("#hours", f"{jakarta:%H}:00-{jakarta + datetime.timedelta(hours=2):%H}:00")
         page.fill("#tz", "Asia/Jakarta")
