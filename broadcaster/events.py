@@ -1,13 +1,14 @@
 """Outbound event webhooks: what a subscriber receives, signed per Standard Webhooks.
 
-A campaign's subscriptions (the deployment's `event_webhooks` and the launch's own
-`events_url`) are fixed when it is launched. The Lua scripts that change a recipient or a
-campaign append an event to each subscription's stream in the same atomic step (prelude.lua,
-`emit`), so no change is recorded without its event. The workers POST them one at a time per
-subscription, in the order they happened (`workers/events.py`), each signed with the
-subscription's secret by the `standardwebhooks` library (https://www.standardwebhooks.com/):
-headers `webhook-id` (the event id: the same on every retry, for the receiver's dedupe),
-`webhook-timestamp` and `webhook-signature` (`v1,<base64 HMAC-SHA256 of id.timestamp.body>`).
+A campaign's subscriptions (the deployment's `event_webhooks`, those made through the API,
+`store/subscriptions.py`, and the launch's own `events_url`) are fixed when it is launched. The
+Lua scripts that change a recipient or a campaign append an event to each subscription's stream
+in the same atomic step (prelude.lua, `emit`), so no change is recorded without its event. The
+workers POST them one at a time per subscription, in the order they happened
+(`workers/events.py`), each signed with the subscription's secret by the `standardwebhooks`
+library (https://www.standardwebhooks.com/): headers `webhook-id` (the event id: the same on
+every retry, for the receiver's dedupe), `webhook-timestamp` and `webhook-signature`
+(`v1,<base64 HMAC-SHA256 of id.timestamp.body>`).
 
 Usage (a receiver):
     from standardwebhooks.webhooks import Webhook

@@ -260,7 +260,8 @@ def _secret(value: Any) -> str | None:
 
 
 def _subscriptions(request: CampaignRequest, defaults: LaunchDefaults) -> list[Subscription]:
-    """The deployment's subscriptions and the campaign's own (raises CampaignInvalid)."""
+    """The settings' subscriptions and the campaign's own (raises CampaignInvalid); `launch`
+    adds those made through the API (`CampaignStore.global_hooks`)."""
     if not request.events_url:
         return list(defaults.events)
     secret = request.events_secret or defaults.events_secret
