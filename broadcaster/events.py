@@ -1,25 +1,29 @@
 """Outbound event webhooks: what a subscriber receives, signed per Standard Webhooks.
 
-A campaign's subscriptions (the deployment's `event_webhooks` and the launch's own
-`events_url`) are fixed when it is launched. The Lua scripts that change a recipient or a
-campaign append an event to each subscription's stream in the same atomic step (prelude.lua,
-`emit`), so no change is recorded without its event. The workers POST them one at a time per
-subscription, in the order they happened (`workers/events.py`), each signed with the
-subscription's secret by the `standardwebhooks` library (https://www.standardwebhooks.com/):
-headers `webhook-id` (the event id: the same on every retry, for the receiver's dedupe),
-`webhook-timestamp` and `webhook-signature` (`v1,<base64 HMAC-SHA256 of id.timestamp.body>`).
+A campaign's subscriptions (the deployment's `event_webhooks`, those made through the API,
+`store/subscriptions.py`, and the launch's own `events_url`) are fixed when it is launched. The
+Lua scripts that change a recipient or a campaign append an event to each subscription's stream
+in the same atomic step (prelude.lua, `emit`), so no change is recorded without its event. The
+workers POST them one at a time per subscription, in the order they happened
+(`workers/events.py`), each signed with the subscription's secret by the `standardwebhooks`
+library (https://www.standardwebhooks.com/): headers `webhook-id` (the event id: the same on
+every retry, for the receiver's dedupe), `webhook-timestamp` and `webhook-signature`
+(`v1,<base64 HMAC-SHA256 of id.timestamp.body>`).
 
 Usage (a receiver):
     from standardwebhooks.webhooks import Webhook
     event = Webhook("whsec_...").verify(body, headers)  # raises when the signature is wrong
 """
 
+import base64
+import binascii
 import dataclasses
 import datetime
 import functools
 import hashlib
 import json
 import random
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,6 +37,8 @@ __all__ = [
     "EventWebhook",
     "Subscription",
     "backoff",
+    "check_secret",
+    "new_secret",
     "signed_request",
 ]
 
@@ -49,6 +55,30 @@ CAMPAIGN_EVENTS = (
 #: Longest wait between two attempts, seconds.
 MAX_BACKOFF = 3600.0
 _RNG = random.Random()
+#: Random bytes in a secret made by `new_secret`.
+SECRET_BYTES = 32
+
+
+def new_secret() -> str:
+    """A fresh signing secret in the spec's form: `whsec_` and base64 of 32 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def check_secret(secret: str) -> str:
+    """`secret` if it has the spec's form (`whsec_` and base64 of 24 to 64 bytes).
+
+    Raises:
+        ValueError: it has not (the message says what is wrong, never the secret).
+    """
+    if not secret.startswith("whsec_"):
+        raise ValueError("a signing secret starts with whsec_")
+    try:
+        key = base64.b64decode(secret[len("whsec_") :], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("a signing secret is whsec_ and base64") from None
+    if not 24 <= len(key) <= 64:
+        raise ValueError(f"a signing secret holds 24 to 64 bytes, this one {len(key)}")
+    return secret
 
 
 class EventWebhook(BaseModel):

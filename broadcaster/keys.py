@@ -129,6 +129,11 @@ class Keys:
         """Set of the ids of every event subscription (global and per campaign)."""
         return f"{self.prefix}:hooks"
 
+    def global_hooks(self) -> str:
+        """Set of the ids of the subscriptions made through the API (`POST
+        /events/subscriptions`): every campaign launched gets them."""
+        return f"{self.prefix}:hooks:global"
+
     def hook(self, sub: str) -> str:
         """Hash of one subscription: url, secret, disabled, attempts, next_at, last_error..."""
         return f"{self.prefix}:hook:{sub}"

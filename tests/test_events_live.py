@@ -1,5 +1,6 @@
 """Outbound events end to end: enqueue_broadcast(events_url=...) -> real Celery workers ->
-a real HTTP receiver on loopback, signatures checked with the Standard Webhooks library."""
+a real HTTP receiver on loopback, signatures checked with the Standard Webhooks library; a
+subscription made through the API reaches the same way."""
 
 import collections
 import time
@@ -68,3 +69,30 @@ def test_workers_killed_during_delivery_lose_no_event(redis, broker, workers):
     assert kinds["campaign.started"] == kinds["campaign.completed"] == 1
     # a send cut by the kill ends `unknown`: still one event for each recipient
     assert {e["data"]["recipient"] for e in events if "recipient" in e["data"]} == set(range(60))
+
+
+def test_a_subscription_made_through_the_api_gets_signed_events_from_the_workers(
+    redis, broker, workers
+):
+    from tests.web.conftest import AUTH, TestClient, build_app
+
+    workers.start("w1", **EVENTS_ENV)
+    with Receiver() as receiver, TestClient(build_app(), headers=AUTH) as api:
+        made = api.post("/events/subscriptions", json={"url": receiver.url}).json()
+        rows = [{"phone": factories.phone(i)} for i in range(3)]
+        cid = enqueue.enqueue_broadcast(
+            rows, sender="waba-1", text="Halo", rate_per_minute=60_000.0,
+            store=factories.store(redis, stale_after=WORKER_STALE_AFTER),
+            dispatch=broker.dispatch(),
+        ).campaign.id  # fmt: skip
+        got = wait_events(receiver, 5)
+        deadline = time.monotonic() + 10  # acknowledged after the receiver's answer
+        while (state := api.get(f"/events/subscriptions/{made['id']}").json())["backlog"]:
+            assert time.monotonic() < deadline, state
+            time.sleep(0.05)
+        assert (state["delivered"], state["source"]) == (5, "api")
+    # signed with the secret the API showed once, checked by the spec's reference library
+    events = [r.verified(made["secret"]) for r in got.values()]
+    kinds = collections.Counter(e["type"] for e in events)
+    assert kinds == {"campaign.started": 1, "recipient.sent": 3, "campaign.completed": 1}
+    assert all(e["data"]["campaign_id"] == cid for e in events)

@@ -242,7 +242,7 @@ def launch(
             limits.rate(campaign),
             defaults.send_batch,
         )
-        subscriptions = _subscriptions(request, defaults)
+        subscriptions = [*_subscriptions(request, defaults), *store.global_hooks()]
         stored = store.create(campaign, imported, window=size)
         store.subscribe(stored.id, subscriptions, defaults.event_rules)
     if stored.total == 0:
@@ -262,7 +262,8 @@ def _secret(value: Any) -> str | None:
 
 
 def _subscriptions(request: CampaignRequest, defaults: LaunchDefaults) -> list[Subscription]:
-    """The deployment's subscriptions and the campaign's own (raises CampaignInvalid)."""
+    """The settings' subscriptions and the campaign's own (raises CampaignInvalid); `launch`
+    adds those made through the API (`CampaignStore.global_hooks`)."""
     if not request.events_url:
         return list(defaults.events)
     secret = request.events_secret or defaults.events_secret

@@ -13,7 +13,8 @@ add up to the total. The store is one class assembled from its parts, one module
 `lifecycle` (start, pause, ..., the ticker's pass), `sending` (prepare, claim and outcome),
 `webhooks` (statuses, replies, the hold for early callbacks), `suppression` (each number with
 its source and time), `rows` (reports), `memory` (room left in Redis), `events` (outbound
-event subscriptions), `pools` (a sender pool's senders). Get one with `open_store(settings)`.
+event subscriptions), `subscriptions` (those made through the API), `pools` (a
+sender pool's senders). Get one with `open_store(settings)`.
 """
 
 from typing import TYPE_CHECKING, Any
@@ -26,10 +27,11 @@ from .erasure import BlockedNumbers, Erasure
 from .events import EventOutbox, HookState
 from .lifecycle import Lifecycle
 from .memory import BYTES_PER_RECIPIENT, MemoryPart, RedisMemory
-from .pools import PoolState
+from .pools import PoolState, SenderShare
 from .records import CampaignRecords
 from .rows import RecipientRow, RowReader
 from .sending import Claim, DailyLimit, Hours, SendPath, Slot, Ticket
+from .subscriptions import GlobalHooks
 from .suppression import SuppressionEntry, SuppressionList
 from .webhooks import WebhookPath, WebhookResult, WebhookRules, WebhookStats
 
@@ -47,6 +49,7 @@ __all__ = [
     "RecipientRow",
     "RedisMemory",
     "Removal",
+    "SenderShare",
     "Slot",
     "SuppressionEntry",
     "Ticket",
@@ -68,6 +71,7 @@ class CampaignStore(
     Archiving,
     Erasure,
     EventOutbox,
+    GlobalHooks,
     PoolState,
 ):
     """Reads and writes campaigns in Redis. Every method is safe across processes and hosts.

@@ -6,17 +6,40 @@ A recipient whose sender is out is moved when it comes up to send (`reassign`): 
 over the senders still in, so each of the others takes its share, and its byte is rewritten.
 """
 
+import collections
+import dataclasses
 import json
 from collections.abc import Sequence
 
-from broadcaster.campaigns import RecipientStatus
+from broadcaster.campaigns import OPEN_STATUSES, RecipientStatus
 
 from .base import StoreBase
 
-__all__ = ["SENT_STATUSES", "PoolState"]
+__all__ = ["SENT_STATUSES", "PoolState", "SenderShare"]
 
 #: The statuses of a recipient its sender has sent to.
 SENT_STATUSES = bytes([RecipientStatus.SENT, RecipientStatus.DELIVERED, RecipientStatus.READ])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SenderShare:
+    """One sender's share of a pool campaign.
+
+    `remaining` counts the recipients not finished that are assigned to it now; those of a
+    sender taken out (`out` says why) move to the others when they come up to send.
+    """
+
+    sender: str
+    sent: int
+    remaining: int
+    out: str | None = None
+
+    @property
+    def state(self) -> str:
+        """`out`, `done` (nothing left for it) or `sending`."""
+        if self.out is not None:
+            return "out"
+        return "sending" if self.remaining else "done"
 
 
 class PoolState(StoreBase):
@@ -64,6 +87,31 @@ class PoolState(StoreBase):
             if status in SENT_STATUSES and sender < len(pool):
                 counts[sender] += 1
         return dict(zip(pool, counts, strict=True))
+
+    def pool_shares(self, cid: str, pool: Sequence[str]) -> list[SenderShare]:
+        """Each sender of the pool's share: sent, not finished yet, and why it is out."""
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(k.status(cid))
+        pipe.get(k.senders(cid))
+        pipe.hgetall(k.senders_out(cid))
+        statuses, senders, raw_out = pipe.execute()
+        out = {_s(a): _s(b) for a, b in raw_out.items()}
+        # one pass in C over (status, sender) byte pairs, however many recipients
+        pairs = collections.Counter(zip(statuses or b"", senders or b"", strict=False))
+        sent, remaining = [0] * len(pool), [0] * len(pool)
+        for (status, sender), n in pairs.items():
+            if sender < len(pool):
+                if status in SENT_STATUSES:
+                    sent[sender] += n
+                elif status in _OPEN:
+                    remaining[sender] += n
+        return [
+            SenderShare(name, sent[i], remaining[i], out.get(name)) for i, name in enumerate(pool)
+        ]
+
+
+_OPEN = frozenset(int(s) for s in OPEN_STATUSES)
 
 
 def _s(value: bytes | str) -> str:

@@ -1,4 +1,5 @@
-"""The operator web page: sign in, launch a campaign, watch it, the suppression list.
+"""The operator web page: sign in, launch a campaign, watch it, the suppression list, the
+event webhooks.
 
 Plain HTML, CSS and small scripts shipped in this package (`templates/`, `static/`): no
 build step and nothing fetched from the internet. The HTML carries no data; the scripts read
@@ -50,10 +51,12 @@ _PAGES = {
     "campaign": ("Campaign", "campaigns"),
     "launch": ("New campaign", "launch"),
     "suppression": ("Suppression list", "suppression"),
+    "events": ("Event webhooks", "events"),
 }
 _NAV = (("campaigns", "/ui/campaigns", "Campaigns"),
         ("launch", "/ui/launch", "New campaign"),
-        ("suppression", "/ui/suppression", "Suppression list"))  # fmt: skip
+        ("suppression", "/ui/suppression", "Suppression list"),
+        ("events", "/ui/events", "Event webhooks"))  # fmt: skip
 #: asset -> (media type, served without a session)
 _ASSETS = {
     "app.css": ("text/css; charset=utf-8", True),
@@ -62,6 +65,7 @@ _ASSETS = {
     "campaign.js": ("text/javascript; charset=utf-8", False),
     "launch.js": ("text/javascript; charset=utf-8", False),
     "suppression.js": ("text/javascript; charset=utf-8", False),
+    "events.js": ("text/javascript; charset=utf-8", False),
 }
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -199,6 +203,12 @@ def launch_page(request: Request, settings: SettingsDep) -> Response:
 def suppression_page(request: Request, settings: SettingsDep) -> Response:
     """Search, add, remove and import suppressed numbers."""
     return _page(request, settings, "suppression")
+
+
+@router.get("/ui/events")
+def events_page(request: Request, settings: SettingsDep) -> Response:
+    """Event subscriptions: add and remove, deliveries, dead letters and replay."""
+    return _page(request, settings, "events")
 
 
 def _page(request: Request, settings: Settings, page: str) -> Response:

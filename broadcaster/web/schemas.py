@@ -29,6 +29,7 @@ __all__ = [
     "ProgressOut",
     "RecipientOut",
     "RecipientPage",
+    "SenderShareOut",
     "SuppressionAdded",
     "SuppressionImported",
     "SuppressionIn",
@@ -286,10 +287,26 @@ class CampaignItem(CampaignOut):
     progress: ProgressOut
 
 
+class SenderShareOut(BaseModel):
+    """One sender of a pool and its share of the campaign."""
+
+    sender: str
+    sent: int = Field(description="Recipients it sent to (sent, delivered or read).")
+    remaining: int = Field(
+        description="Recipients not finished that are assigned to it (a sender taken out: "
+        "they move to the others when they come up to send)."
+    )
+    state: str = Field(description="sending, done (nothing left for it), or out.")
+    out_reason: str | None = Field(description="Why it was taken out of the pool.")
+
+
 class CampaignDetail(CampaignItem):
     """A campaign with its progress and import summary."""
 
     summary: dict[str, Any]
+    pool: list[SenderShareOut] = Field(
+        default_factory=list, description="A sender pool's senders with their share; [] for one."
+    )
 
 
 class CampaignPage(BaseModel):

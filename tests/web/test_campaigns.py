@@ -312,3 +312,23 @@ def test_a_campaign_with_a_sender_pool_over_json_and_a_csv_upload(client, store)
     assert uploaded.json()["campaign"]["senders"] == ["w1", "w2", "w3"]
     progress = client.get(f"/campaigns/{cid}").json()["progress"]
     assert set(progress["per_sender"]) == {"w1", "w2", "w3"}
+    # each sender's share: none sent yet, all 30 waiting spread over the pool; one taken out
+    pool = client.get(f"/campaigns/{cid}").json()["pool"]
+    assert [s["sender"] for s in pool] == ["w1", "w2", "w3"]
+    assert sum(s["remaining"] for s in pool) == 30 and all(s["remaining"] for s in pool)
+    assert {(s["sent"], s["state"], s["out_reason"]) for s in pool} == {(0, "sending", None)}
+    store.take_out(cid, "w2", "419: device disconnected")
+    w2 = client.get(f"/campaigns/{cid}").json()["pool"][1]
+    assert (w2["state"], w2["out_reason"]) == ("out", "419: device disconnected")
+    one = client.get(f"/campaigns/{uploaded.json()['id']}").json()["pool"]
+    assert sorted(s["remaining"] for s in one) == [0, 0, 1]
+
+
+def test_the_configured_senders_for_the_pool_picker(redis, client):
+    assert client.get("/senders").json() == []
+    senders = {"w2": {"rate": "2/s", "account": "brand-b"}, "w1": {}}
+    accounts = {"brand-b": {"token": "u"}}
+    with TestClient(build_app(senders=senders, accounts=accounts), headers=AUTH) as c:
+        listed = c.get("/senders").json()
+    assert [(s["id"], s["account"]) for s in listed] == [("w1", "default"), ("w2", "brand-b")]
+    assert listed[1]["rate_per_minute"] == 120.0 and listed[0]["rate_per_minute"] > 120.0

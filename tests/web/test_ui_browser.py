@@ -8,8 +8,9 @@ download is never used. When the binary is missing, the set-up installs it with
 in CI (`CI` set) and is skipped elsewhere, saying why.
 
 Screenshots for review are written to tests/artifacts/ui/: launch, launch-template,
-launch-vcard, campaign, campaigns and suppression `.png`, each also as `-phone.png` at a phone's
-size (390 x 844), where the test also checks that nothing reaches past the screen's edge.
+launch-vcard, launch-calendar, campaign, campaign-pool, campaigns, events and suppression
+`.png`, each also as `-phone.png` at a phone's size (390 x 844), where the test also checks
+that nothing reaches past the screen's edge.
 """
 
 import base64
@@ -45,6 +46,11 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
 PHONE = {"width": 390, "height": 844}
+#: An event receiver that is never there (connection refused), and fast retries.
+HOOK_URL = "http://127.0.0.1:9/hooks"
+#: The senders the pool picker offers (BROADCASTER_SENDERS).
+POOL_SENDERS = {"pool-1": {}, "pool-2": {"rate": "10/s"}, "pool-3": {}}
+EVENTS_ENV = {"BROADCASTER_EVENTS_MAX_AGE": "1", "BROADCASTER_EVENTS_BACKOFF_BASE": "0.2"}
 DESKTOP = {"width": 1280, "height": 900}
 #: Controls without a label or aria-label on the current page, by id or markup.
 UNLABELLED = """() => [...document.querySelectorAll(
@@ -185,10 +191,13 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
     from playwright.sync_api import expect, sync_playwright
 
     sandbox.configure(rate_limit_per_minute=0, callback_delay_ms=300)
-    app = build_app(replai_base_url=sandbox.url, archive_dir=tmp_path / "archive")
+    app = build_app(
+        replai_base_url=sandbox.url, archive_dir=tmp_path / "archive", senders=POOL_SENDERS
+    )
     with LiveServer(app) as server, sync_playwright() as pw:
         sandbox.configure(webhook_url=f"{server.url}/webhooks/replai/{WEBHOOK_SECRET}")
-        workers.start("w1", concurrency=2)
+        # events given up on after a second of retries, so the dead letters show here
+        workers.start("w1", concurrency=2, **EVENTS_ENV)
         context, page, errors = open_browser(pw, chromium, tmp_path)
         url = server.url
 
@@ -365,6 +374,69 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
         expect(page.locator("#c-other")).to_contain_text("off_hours 3")
         assert count(page, "sent") == 0
 
+        # event webhooks: one added on the page (its secret shown once) gets the next campaign
+        page.goto(url + "/ui/events")
+        expect(page.locator("#e-empty")).to_be_visible()
+        page.fill("#add-url", HOOK_URL)
+        page.click("#add-form button[type=submit]")
+        expect(page.locator("#e-secret-value")).to_contain_text("whsec_")
+        secret = page.locator("#e-secret-value").inner_text()
+        hook = page.locator("#e-table tbody tr")
+        expect(hook).to_have_count(1)
+        expect(hook).to_contain_text("this page / API")
+        expect(hook.locator("[data-field=state]")).to_have_text("enabled")
+        assert page.evaluate(UNLABELLED) == []
+        page.reload()  # shown once: never again
+        expect(hook).to_have_count(1)
+        assert secret not in page.content()
+
+        # a pool of three senders within its sending hours; one answers 419: taken out, the
+        # others send its recipients, and the page shows each sender's share and why
+        sandbox.http.post("/_sandbox/disconnect", json={"sender": "pool-3"}).raise_for_status()
+        pooled = [factories.phone(i) for i in range(40, 49)]
+        upload(page, expect, url, contacts_csv(pooled, [f"P{i}" for i in range(9)]),
+               sender="pool-1", text="Halo {name}")  # fmt: skip
+        # each with its account and rate: its own (10/s), else Meta's per number
+        expect(page.locator("#pool-senders label")).to_have_text(
+            [re.compile(r"pool-1 \(default, [\d,]+/min\)"), "pool-2 (default, 600/min)",
+             re.compile(r"pool-3 \(default, [\d,]+/min\)")]
+        )  # fmt: skip
+        page.check("input[name=pool-sender][value=pool-2]")
+        page.fill("#senders", "pool-3")  # and any other sender id, typed
+        expect(page.locator("#pool-summary")).to_have_text(
+            "A pool of 3 senders: pool-1, pool-2, pool-3."
+        )
+        jakarta = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=7)
+        page.fill("#hours", f"{jakarta:%H}:00-{jakarta + datetime.timedelta(hours=2):%H}:00")
+        page.fill("#tz", "Asia/Jakarta")
+        tomorrow = f"{jakarta + datetime.timedelta(days=1):%a}".lower()
+        page.uncheck(f"input[name=day][value={tomorrow}]")
+        page.fill("#name", "Pool")
+        page.click("#launch")
+        page.wait_for_url(f"{url}/ui/campaigns/c*")
+        expect(page.locator("#c-sender")).to_have_text("waba pool-1, pool-2, pool-3")
+        expect(page.locator("#c-calendar")).not_to_contain_text(tomorrow)
+        expect(page.locator("#c-state")).to_have_text("completed", timeout=30_000)
+        shares = page.locator("#pool-table tbody tr")
+        expect(shares.locator("td:first-child")).to_have_text(["pool-1", "pool-2", "pool-3"])
+        expect(shares.locator("[data-share=state]")).to_have_text(["done", "done", "out"])
+        expect(shares.locator("[data-share=reason]").nth(2)).to_contain_text("419")
+        expect(shares.locator("[data-share=remaining]")).to_have_text(["0", "0", "0"])
+        sent = [int(t) for t in shares.locator("[data-share=sent]").all_inner_texts()]
+        assert sum(sent) == len(pooled) and sent[2] == 0 and min(sent[:2]) > 0
+        shoot(page, "campaign-pool")
+
+        # its events could not reach the subscription: retried, then given up and replayed
+        page.goto(url + "/ui/events")
+        expect(hook.locator("[data-field=last_error]")).to_contain_text("connection error")
+        expect(hook.locator("[data-field=dead]")).not_to_have_text("0", timeout=15_000)
+        hook.locator("text=Dead letters").click()
+        expect(page.locator("#dead-table tbody")).to_contain_text("campaign.started")
+        page.click("#dead-replay")
+        expect(page.locator("#e-result")).to_contain_text("events queued again")
+        expect(page.locator("#dead-none")).to_be_visible()
+        shoot(page, "events")
+
         page.goto(url + "/ui/suppression")
         page.fill("#add-phones", "0812 3456 7890")
         page.click("#add-form button[type=submit]")
@@ -384,8 +456,9 @@ def test_operator_launches_and_watches_campaigns_in_a_browser(
         context.close()
 
     sent_to = [s["phone"] for s in sandbox.sends()["sends"]]
-    # accepted sends: 5 of the first campaign (0001 is refused), the test, the second's 10
-    assert len(sent_to) == len(set(sent_to)) == 5 + 1 + len(more)
+    # accepted sends: 5 of the first campaign (0001 is refused), the test, the second's 10,
+    # the pool's 9
+    assert len(sent_to) == len(set(sent_to)) == 5 + 1 + len(more) + len(pooled)
 
 
 @pytest.mark.timeout(600)  # room for apt-get to install Chromium; the test takes about 10 s

@@ -30,6 +30,7 @@ from ..schemas import (
     CampaignUpload,
     ErrorOut,
     ProgressOut,
+    SenderShareOut,
 )
 from ..uploads import content_type, form_fields, read_form, read_json, require_file, validate
 
@@ -160,11 +161,17 @@ def get_campaign(campaign_id: str, store: StoreDep) -> CampaignDetail:
     the import summary."""
     campaign = store.get(campaign_id)
     progress = campaign_progress(store, campaign_id)
+    pool = campaign.pool() if len(campaign.senders) > 1 else []
     return CampaignDetail(
         **_fields(campaign),
         progress=ProgressOut.of(progress),
         summary=dict(campaign.summary),
-    )
+        pool=[
+            SenderShareOut(sender=s.sender, sent=s.sent, remaining=s.remaining, state=s.state,
+                           out_reason=s.out)
+            for s in (store.pool_shares(campaign_id, pool) if pool else ())
+        ],
+    )  # fmt: skip
 
 
 @router.delete(

@@ -1,5 +1,6 @@
 """What the operator page needs beyond the campaign API: a contacts preview that stores
-nothing, a test message before launch, Replai's templates, and failure reasons grouped."""
+nothing, a test message before launch, Replai's templates, the configured senders (the pool
+picker), and failure reasons grouped."""
 
 import logging
 from typing import IO, Annotated, Any
@@ -11,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from broadcaster import operations
 from broadcaster.channels import Channel
 from broadcaster.contacts import read_contacts
+from broadcaster.limits import DEFAULT_ACCOUNT
 from broadcaster.operations import CampaignRequest
 from broadcaster.reports import failure_groups
 from broadcaster.store import CampaignStore
@@ -28,6 +30,7 @@ __all__ = [
     "FailuresOut",
     "PreviewOut",
     "PreviewRow",
+    "SenderOut",
     "TemplateOut",
     "TestMessageIn",
     "router",
@@ -215,6 +218,27 @@ def list_templates(
     """The sender's message templates from Replai, with their parameter counts."""
     client = clients(defaults.limits.account_for(sender, account))
     return [TemplateOut.model_validate(t) for t in client.get_templates(sender)]
+
+
+class SenderOut(BaseModel):
+    """A sender the deployment configures (BROADCASTER_SENDERS), for the page's pool picker."""
+
+    id: str
+    account: str
+    rate_per_minute: float = Field(description="Its own rate, else Meta's per number.")
+
+
+@router.get("/senders", response_model=list[SenderOut], responses=_ERRORS)
+def list_senders(defaults: DefaultsDep) -> list[SenderOut]:
+    """The configured senders, by id: a pool may name them (and any other sender id)."""
+    limits = defaults.limits
+    return [
+        SenderOut(
+            id=sid, account=own.get("account") or DEFAULT_ACCOUNT,
+            rate_per_minute=own.get("rate") or limits.sender_per_minute,
+        )
+        for sid, own in sorted(limits.senders.items())
+    ]  # fmt: skip
 
 
 @router.get("/campaigns/{campaign_id}/failures", response_model=FailuresOut, responses=_ERRORS)

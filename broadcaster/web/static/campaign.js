@@ -60,6 +60,22 @@
       ? `Resend unknown (${num(k.unknown)})` : "Resend unknown";
   }
 
+  // A sender pool: each sender's share, and why one was taken out of the pool.
+  function pool(c) {
+    $("#pool").hidden = !c.pool.length;
+    $("#pool-table").tBodies[0].replaceChildren(...c.pool.map((s) => {
+      const why = s.state === "out"
+        ? `${s.out_reason}` + (s.remaining ? `: its ${num(s.remaining)} unsent move to the others` : "")
+        : "";
+      return el("tr", { "data-sender": s.sender },
+        el("td", { class: "nowrap", text: s.sender }),
+        el("td", { class: "num", "data-share": "sent", text: num(s.sent) }),
+        el("td", { class: "num", "data-share": "remaining", text: num(s.remaining) }),
+        el("td", {}, el("span", { class: "badge " + s.state, "data-share": "state", text: s.state }),
+          el("span", { class: "small", "data-share": "reason", text: why ? ` ${why}` : "" })));
+    }));
+  }
+
   function summary(c) {
     const p = c.progress;
     document.title = `${c.name} · Broadcaster`;
@@ -80,6 +96,7 @@
     $("#c-calendar").textContent = c.calendar || "any time";
     $("#c-expires").textContent = c.expires_at ? when(c.expires_at) : "never";
     funnel(c, p);
+    pool(c);
     controls(c, p);
   }
 

@@ -246,12 +246,39 @@
     return { text, missing };
   }
 
+  // The pool: the configured senders ticked in the picker, then those typed, each once.
+  function poolSenders() {
+    const ticked = [...document.querySelectorAll("input[name=pool-sender]:checked")]
+      .map((box) => box.value);
+    const typed = $("#senders").value.split(",").map((s) => s.trim()).filter(Boolean);
+    return [...new Set([...ticked, ...typed])];
+  }
+
+  function poolSummary() {
+    const main = $("#sender").value.trim();
+    const pool = [...new Set([main, ...poolSenders()].filter(Boolean))];
+    $("#pool-summary").textContent = pool.length > 1
+      ? `A pool of ${pool.length} senders: ${pool.join(", ")}.` : "";
+  }
+
+  async function loadSenders() {
+    const senders = await api("/senders");
+    $("#pool-senders").replaceChildren(...senders.flatMap((s) => {
+      const id = `pool-${s.id}`;
+      const box = el("input", { type: "checkbox", id, name: "pool-sender", value: s.id });
+      box.addEventListener("change", poolSummary);
+      return [box, el("label", { for: id,
+        text: `${s.id} (${s.account}, ${num(s.rate_per_minute)}/min)` })];
+    }));
+    $("#pool-picker").hidden = senders.length === 0;
+  }
+
   function fields() {
     const data = {
       channel: $("#channel").value,
       sender: $("#sender").value.trim(),
     };
-    const pool = $("#senders").value.split(",").map((s) => s.trim()).filter(Boolean);
+    const pool = poolSenders();
     if (pool.length) data.senders = pool;
     if (kind() === "text") {
       data.text = $("#text").value;
@@ -375,5 +402,8 @@
     }
   });
 
+  $("#senders").addEventListener("input", poolSummary);
+  $("#sender").addEventListener("input", poolSummary);
+  loadSenders().catch((err) => show($("#launch-error"), err.message));
   update();
 })();
