@@ -21,6 +21,7 @@ from broadcaster.store import Slot
 from tests import factories
 from tests.conftest import SECOND_TOKEN, WORKER_STALE_AFTER
 from tests.test_pipeline import assert_accounted, wait_for
+from workers import pacing
 
 pytestmark = pytest.mark.slow
 
@@ -155,6 +156,45 @@ def test_campaigns_on_one_account_share_it_max_min_fairly(store):
     # it, its share is no tighter), a and b share the rest equally: 3/8 each
     assert store.prepare(c, 0, slot=share_slot(store, c, own_us=400_000)).share_us == 266_667
     assert store.prepare(a, 1, slot=share_slot(store, a)).share_us == 266_667
-    store.pause(b)
-    assert store.prepare(b, 1, slot=share_slot(store, b)).code == 2  # put back: b leaves
+    store.pause(b)  # b's share is a's at a's next reservation, before b prepares again
     assert store.prepare(a, 2, slot=share_slot(store, a)).share_us == 133_334  # 3/4 at once
+    assert store.prepare(b, 1, slot=share_slot(store, b)).code == 2  # put back
+    store.resume(b)  # back among the account's campaigns at its next send
+    assert store.prepare(b, 1, slot=share_slot(store, b)).share_us == 266_667
+
+
+def test_a_campaign_alone_on_its_account_reserves_no_share_of_it(store, redis):
+    # alone, its share is the whole account: the account's own limit is the same, so the
+    # share is not reserved (one key less per send); with a second campaign it is again
+    a = running(store)
+    alone = store.prepare(a, 0, slot=share_slot(store, a))
+    assert alone.ok and alone.complete and alone.share_us == 100_000
+    assert not redis.exists(store.keys.share(ACCOUNT, a))
+    assert pacing.resolved(share_slot(store, a), alone).keys == (store.keys.rate(ACCOUNT),)
+    b = running(store)
+    shared = store.prepare(b, 0, slot=share_slot(store, b))  # the account's next: 100 ms
+    assert shared.ok and shared.share_us == 200_000 and 0.09 < shared.wait <= 0.1
+    assert redis.exists(store.keys.share(ACCOUNT, b))
+    assert pacing.resolved(share_slot(store, b), shared).intervals_us == (200_000, 100_000)
+
+
+def test_a_paused_campaigns_share_goes_to_the_other_at_its_next_send(store):
+    # a holds slots of its half share (and so of its sender) up to 0.8 s ahead; once b is
+    # paused, a's next send is not queued behind them: its share and its sender's limit are
+    # free from now on (the account's own limit still spaces every send)
+    a, b = running(store, n=8), running(store)
+    k = store.keys
+
+    def slot(cid):
+        sender = k.rate(f"sender:waba:{cid}")
+        return share_slot(store, cid)._replace(
+            keys=(sender, k.share(ACCOUNT, cid), k.rate(ACCOUNT)),
+            intervals_us=(10_000, 0, 100_000),
+        )
+
+    assert store.prepare(b, 0, slot=slot(b)).ok
+    held = [store.prepare(a, i, slot=slot(a)) for i in range(5)]
+    assert [t.share_us for t in held] == [200_000] * 5 and held[-1].wait > 0.75
+    store.pause(b)
+    after = store.prepare(a, 5, slot=slot(a))
+    assert after.ok and after.share_us == 100_000 and after.wait < 0.25  # the account: 0.2

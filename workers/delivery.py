@@ -209,8 +209,9 @@ def _claim_on_time(
         woke_late = started - at > policy.late_tolerance
         claim = _claim(res, cid, index, ticket.phone, slot, woke_late)
         if claim.code != LATE:
-            # a fresh slot was taken by the claim itself, about half a round trip after it began
-            since = started + res.round_trips.floor / 2 if claim.fresh else at
+            # a fresh slot was taken by the claim itself, placed half a round trip before
+            # Redis's now: about when the claim began (claim.lua)
+            since = started if claim.fresh else at
             late = time.monotonic() - since - res.round_trips.floor
             if not claim.ok or late <= policy.late_tolerance:
                 return claim
@@ -232,8 +233,9 @@ def _claim(res: Resources, cid: str, index: int, phone: str, slot: Slot, late: b
     try:
         started = time.monotonic()
         claim = res.store.claim(
-            cid, index, lease_until=lease_until, phone=phone, slot=slot, late=late
-        )
+            cid, index, lease_until=lease_until, phone=phone, slot=slot, late=late,
+            back=res.round_trips.floor / 2,
+        )  # fmt: skip
         res.round_trips.observe(time.monotonic() - started)
         return claim
     except Exception:

@@ -38,6 +38,7 @@ def build(settings: Settings) -> Resources:
         policy=Policy.from_settings(settings),
         hours=SendHours(CalendarClock.parse(settings.calendar_clock), settings.calendar_margin),
     )
+    res.round_trips.measure(client.ping)
     if settings.metrics:
         instruments.measure(res)
     return res
