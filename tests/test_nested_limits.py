@@ -198,3 +198,27 @@ def test_a_paused_campaigns_share_goes_to_the_other_at_its_next_send(store):
     store.pause(b)
     after = store.prepare(a, 5, slot=slot(a))
     assert after.ok and after.share_us == 100_000 and after.wait < 0.25  # the account: 0.2
+
+
+def test_an_account_without_credentials_pauses_its_campaign_with_the_reason(
+    store, sandbox, workers, broker, accounts, monkeypatch
+):
+    # brand-c is configured (its rate) but has no token: the worker starts (the default
+    # account is usable) and pauses brand-c's campaign, saying why, instead of failing its
+    # send tasks over and over; the default account's campaign is sent as usual
+    env = dict(accounts)
+    env["BROADCASTER_ACCOUNTS"] = json.dumps(
+        {**json.loads(accounts["BROADCASTER_ACCOUNTS"]), "brand-c": {"rates": {"waba": "5/s"}}}
+    )
+    monkeypatch.setenv("BROADCASTER_ACCOUNTS", env["BROADCASTER_ACCOUNTS"])
+    get_settings.cache_clear()
+    dispatch = broker.dispatch()
+    fine = launch(store, dispatch, 10, start=0, sender="waba-1")
+    stuck = launch(store, dispatch, 10, start=100, sender="waba-3", account="brand-c")
+    workers.start("w1", concurrency=4, **env)
+    wait_for(lambda: store.get(fine).state == CampaignState.COMPLETED, timeout=60)
+    paused = wait_for(lambda: store.get(stuck).state == CampaignState.PAUSED and store.get(stuck))
+    assert "brand-c" in paused.reason and "token" in paused.reason, paused.reason
+    wait_for(lambda: store.counts(stuck)["pending"] == 10)  # none sent, none failed
+    assert not any(s["ref"].startswith(stuck) for s in sandbox.sends()["sends"])
+    assert store.counts(fine)["sent"] == 10

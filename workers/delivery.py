@@ -27,6 +27,8 @@ from typing import Any
 from broadcaster import operations
 from broadcaster.campaigns import SLOT_HORIZON, Campaign, RecipientStatus
 from broadcaster.errors import (
+    CampaignInvalid,
+    CampaignStateError,
     ConfigurationError,
     ReplaiDeferred,
     ReplaiError,
@@ -122,6 +124,8 @@ class Resources:
     #: Where the wait for each rate-limit slot is reported (workers/instruments.py).
     observe_wait: Callable[[Campaign, float], None] | None = None
     clients: Mapping[str, ReplaiClient] = dataclasses.field(default_factory=dict)
+    #: Accounts whose client could not be built (no credentials), with the reason.
+    unusable: Mapping[str, str] = dataclasses.field(default_factory=dict)
     round_trips: pacing.RoundTrips = dataclasses.field(default_factory=pacing.RoundTrips)
 
     def campaign(self, cid: str) -> Campaign:
@@ -132,8 +136,15 @@ class Resources:
         return campaign
 
     def client_for(self, campaign: Campaign) -> ReplaiClient:
-        """The Replai client of the campaign's account (each account has its own pool)."""
+        """The Replai client of the campaign's account (each account has its own pool).
+
+        Raises:
+            CampaignInvalid: the account is not configured.
+            ConfigurationError: it is, but this worker has no client for it (no credentials).
+        """
         account = self.policy.limits.account_for(campaign.sender, campaign.account)
+        if account in self.unusable:
+            raise ConfigurationError(self.unusable[account])
         return self.clients.get(account) or self._default(account)
 
     def _default(self, account: str) -> ReplaiClient:
@@ -150,7 +161,10 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
             given back): it is still queued, nothing was sent; try again later.
     """
     campaign = senderpool.sender_of(res, res.campaign(cid), index)
-    client = res.client_for(campaign)
+    try:
+        client = res.client_for(campaign)
+    except (ConfigurationError, CampaignInvalid) as exc:
+        return _unusable_account(res, cid, index, exc)
     slot = pacing.slot_for(res, campaign)
     start = time.monotonic()  # Redis's now comes half a round trip later, a slow one's later
     hours = res.hours.at(campaign, res.clock())  # None: it may send at any time
@@ -186,6 +200,20 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
         res, cid, index, claim, RecipientStatus.SENT,
         message_id=result.message_id, phone=ticket.phone,
     )  # fmt: skip
+
+
+def _unusable_account(res: Resources, cid: str, index: int, exc: Exception) -> list[int]:
+    """The campaign's account cannot be used (unknown, or no credentials in this worker):
+    pause the campaign, the reason in its status, instead of failing every send task and
+    having it published again forever; the recipient goes back to pending with the others.
+    Resume it once the account is configured and the workers restarted."""
+    reason = f"Replai account unusable: {exc}"
+    try:
+        operations.pause(res.store, cid, reason=reason)
+        logger.error("campaign %s paused: %s", cid, reason)
+    except CampaignStateError:
+        pass  # paused already (another of its sends), or cancelled: nothing to add
+    return res.store.prepare(cid, index).released  # paused: put back to pending
 
 
 def _claim_on_time(
