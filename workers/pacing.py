@@ -86,12 +86,14 @@ def slot_for(res: "Resources", campaign: Campaign) -> Slot:
 
 def resolved(slot: Slot, ticket: Ticket) -> Slot:
     """The slot with the campaign's share interval `prepare` found filled in; without the
-    share when it is the whole account (the campaign alone on it: prepare did not reserve
-    it, and the account's own limit is the same)."""
+    share when prepare did not reserve it: the whole account (the campaign alone on it), and
+    a limit inside it (its own rate, its sender's) no looser than the account's, which so
+    keeps the account's slot taken just in time. Else, alone, the share is kept: the account's
+    slots are not held ahead by one campaign, and another that starts gets its share soon."""
     if not ticket.share_us or 0 not in slot.intervals_us:
         return slot
-    at = slot.intervals_us.index(0)
-    if ticket.share_us == slot.intervals_us[-1]:
+    at, outer = slot.intervals_us.index(0), slot.intervals_us[-1]
+    if ticket.share_us == outer and at and max(slot.intervals_us[:at]) >= outer:
         return slot._replace(
             keys=slot.keys[:at] + slot.keys[at + 1 :],
             intervals_us=slot.intervals_us[:at] + slot.intervals_us[at + 1 :],

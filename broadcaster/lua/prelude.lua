@@ -227,8 +227,8 @@ end
 -- their next reservation, not after the slots they hold (the account's own limit still holds
 -- every send); when it shrinks, the slots ahead are respaced to it. Returns the interval (µs)
 -- of this campaign's share of an account whose interval is `outer`: `outer` itself when the
--- campaign is alone on the account, found in a few steps (the share is then the account's
--- whole limit: the caller need not reserve it); and true when the share grew just now.
+-- campaign is alone on the account (found in a few steps); and true when the share grew just
+-- now.
 local function fair_interval(active, caps, running, cid, now, ttl, own, outer, share)
   redis.call('ZADD', active, now, cid)
   redis.call('HSET', caps, cid, own)
@@ -236,23 +236,25 @@ local function fair_interval(active, caps, running, cid, now, ttl, own, outer, s
   redis.call('ZREMRANGEBYSCORE', active, '-inf', now - math.max(ttl, span))
   redis.call('EXPIRE', active, 86400)
   redis.call('EXPIRE', caps, 86400)
-  if redis.call('ZCARD', active) == 1 then return outer end  -- alone: the whole account
-  local rates = {}
-  for _, member in ipairs(redis.call('ZRANGE', active, 0, -1)) do
-    if redis.call('SISMEMBER', running, member) == 0 then
-      redis.call('ZREM', active, member)  -- paused or ended: its share is the others' now
-    else
-      local cap = tonumber(redis.call('HGET', caps, member) or '0') or 0
-      rates[#rates + 1] = cap > 0 and 1 / cap or math.huge
+  local interval = outer  -- alone: the whole account
+  if redis.call('ZCARD', active) > 1 then
+    local rates = {}
+    for _, member in ipairs(redis.call('ZRANGE', active, 0, -1)) do
+      if redis.call('SISMEMBER', running, member) == 0 then
+        redis.call('ZREM', active, member)  -- paused or ended: its share is the others' now
+      else
+        local cap = tonumber(redis.call('HGET', caps, member) or '0') or 0
+        rates[#rates + 1] = cap > 0 and 1 / cap or math.huge
+      end
     end
+    table.sort(rates)
+    local left, k = 1 / outer, #rates
+    for _, rate in ipairs(rates) do
+      if rate * k >= left then break end
+      left, k = left - rate, k - 1
+    end
+    interval = math.max(outer, math.ceil(k / left))
   end
-  table.sort(rates)
-  local left, k = 1 / outer, #rates
-  for _, rate in ipairs(rates) do
-    if rate * k >= left then break end
-    left, k = left - rate, k - 1
-  end
-  local interval = math.max(outer, math.ceil(k / left))
   local last = tonumber(redis.call('HGET', caps, cid .. ':share') or '0')
   if last ~= interval then
     redis.call('HSET', caps, cid .. ':share', interval)

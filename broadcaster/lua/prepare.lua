@@ -11,9 +11,9 @@
 -- now until its claim leaves the recipient queued, and it is published again; a recipient
 -- that will not be sent spends no slot.
 -- Returns {code, wait_us, record, attempts, released, complete, slot_us, binding, share_us}:
--- (share_us: the interval of its fair share, when asked for; the account's own when the
--- campaign is alone on it, and that share is then not reserved: the account's limit is the
--- same) 1 ready (slots reserved, wait_us until the slot; complete 0: only the inner limits are held, at slot_us, and the outer is
+-- (share_us: the interval of its fair share, when asked for; not reserved when it is the
+-- whole account, the campaign alone on it, and a limit inside is no looser: see
+-- pacing.resolved) 1 ready (slots reserved, wait_us until the slot; complete 0: only the inner limits are held, at slot_us, and the outer is
 -- reserved once that slot has come); 0 not queued (a duplicate or stale delivery: drop it);
 -- 2 put back (campaign paused); 3 cancelled; 4 skipped (number suppressed since import);
 -- 5 paced (no slot within max_wait, or the daily cap reached: waiting in the window for its due
@@ -88,16 +88,21 @@ if #KEYS >= FIRST_LIMIT then
     limits[#limits + 1] = KEYS[i]
     intervals[#intervals + 1] = tonumber(ARGV[i - 1])
   end
-  local alone = 0  -- the index of a share that is the whole account: not reserved
+  local alone = 0  -- the index of a share not reserved (see below)
+  local outer = intervals[#intervals]
   for i = 1, #intervals do
     if intervals[i] == 0 then
       local grown
       share, grown = fair_interval(KEYS[14], KEYS[15], KEYS[6], cid, now, tonumber(ARGV[10]),
-                                   tonumber(ARGV[11]), intervals[#intervals], limits[i])
+                                   tonumber(ARGV[11]), outer, limits[i])
       intervals[i] = share
-      if share == intervals[#intervals] then alone = i end
+      -- the whole account, and a limit inside it no looser (its own rate, its sender's): the
+      -- share adds nothing, and that limit keeps the account's slot taken just in time
+      if share == outer and i > 1 and math.max(unpack(intervals, 1, i - 1)) >= outer then
+        alone = i
+      end
       -- the sender's limit is just inside the share (a campaign's own rate, before it, stays)
-      if grown and i > 1 then catch_up(limits[i - 1], intervals[i - 1], intervals[#intervals]) end
+      if grown and i > 1 then catch_up(limits[i - 1], intervals[i - 1], outer) end
     end
   end
   if alone > 0 then
