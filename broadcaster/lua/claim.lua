@@ -1,6 +1,7 @@
 -- KEYS: campaign status active requeue counts running events parked suppression given_back
 --       meta, then (optional) the send's rate-limit keys (innermost first, the account's last)
--- ARGV: cid idx now lease_until stale phone late back_us, then an interval_us per rate-limit key
+-- ARGV: cid idx now lease_until stale phone late back_us, then an interval_us per rate-limit
+--       key
 -- Claims a queued recipient for its send (queued -> sending), the last step before the
 -- request: the worker has its rate-limit slot and its message ready, so a claim is only ever
 -- held while a request is about to leave or in flight. `lease_until` (chosen by the worker)

@@ -2,8 +2,9 @@
 --       meta errors daily sharing share_caps zones, then the send's rate-limit keys (innermost
 --       first, the account's last)
 -- ARGV: cid idx now stale field max_wait_us daily_cap daily_due slack_us share_ttl
---       own_interval_us hours closed_until margin lead_us, then an interval_us per rate-limit key (0:
---       the campaign's fair share of the account, fair_interval in prelude.lua)
+--       own_interval_us hours closed_until margin lead_us (no slot sooner: reserve_limits in
+--       prelude.lua), then an interval_us per rate-limit key (0: the campaign's fair share of
+--       the account, fair_interval in prelude.lua)
 -- The first step of a send, before anything can wait: is the recipient still queued, its
 -- campaign running and not expired, its number not suppressed, inside its sending hours, the
 -- sender's daily cap not reached? Then reserve its nested rate-limit slots (reserve_limits in
@@ -13,8 +14,8 @@
 -- Returns {code, wait_us, record, attempts, released, complete, slot_us, binding, share_us}:
 -- (share_us: the interval of its fair share, when asked for; not reserved when it is the
 -- whole account, the campaign alone on it, and a limit inside is no looser: see
--- pacing.resolved) 1 ready (slots reserved, wait_us until the slot; complete 0: only the inner limits are held, at slot_us, and the outer is
--- reserved once that slot has come); 0 not queued (a duplicate or stale delivery: drop it);
+-- pacing.resolved) 1 ready (slots reserved, wait_us until the slot; complete 0: only the
+-- inner limits are held, at slot_us, and the outer is reserved once that slot has come); 0 not queued (a duplicate or stale delivery: drop it);
 -- 2 put back (campaign paused); 3 cancelled; 4 skipped (number suppressed since import);
 -- 5 paced (no slot within max_wait, or the daily cap reached: waiting in the window for its due
 -- time; binding names the limit that refused); 6 off hours (outside its sending hours, or too
