@@ -21,6 +21,7 @@ from broadcaster.store import Slot
 from tests import factories
 from tests.conftest import SECOND_TOKEN, WORKER_STALE_AFTER
 from tests.test_pipeline import assert_accounted, wait_for
+from workers import pacing
 
 pytestmark = pytest.mark.slow
 
@@ -155,6 +156,77 @@ def test_campaigns_on_one_account_share_it_max_min_fairly(store):
     # it, its share is no tighter), a and b share the rest equally: 3/8 each
     assert store.prepare(c, 0, slot=share_slot(store, c, own_us=400_000)).share_us == 266_667
     assert store.prepare(a, 1, slot=share_slot(store, a)).share_us == 266_667
-    store.pause(b)
-    assert store.prepare(b, 1, slot=share_slot(store, b)).code == 2  # put back: b leaves
+    store.pause(b)  # b's share is a's at a's next reservation, before b prepares again
     assert store.prepare(a, 2, slot=share_slot(store, a)).share_us == 133_334  # 3/4 at once
+    assert store.prepare(b, 1, slot=share_slot(store, b)).code == 2  # put back
+    store.resume(b)  # back among the account's campaigns at its next send
+    assert store.prepare(b, 1, slot=share_slot(store, b)).share_us == 266_667
+
+
+def test_a_campaign_alone_on_its_account_reserves_its_share_only_where_it_binds(store, redis):
+    # alone, its share is the whole account; with its own rate slower than the account, the
+    # share adds nothing and is not reserved (one key less per send) ...
+    k = store.keys
+    slow = running(store)
+    own = share_slot(store, slow)._replace(
+        keys=(k.rate(f"campaign:{slow}"), k.share(ACCOUNT, slow), k.rate(ACCOUNT)),
+        intervals_us=(250_000, 0, 100_000),
+    )
+    alone = store.prepare(slow, 0, slot=own)
+    assert alone.ok and alone.complete and alone.share_us == 100_000
+    assert not redis.exists(k.share(ACCOUNT, slow))
+    assert pacing.resolved(own, alone).keys == (k.rate(f"campaign:{slow}"), k.rate(ACCOUNT))
+    store.cancel(slow)
+    # ... but where the account binds it is kept, so the account's slots are taken just in
+    # time, not held ahead by this campaign (one that starts later gets its share soon)
+    a = running(store)
+    first = store.prepare(a, 0, slot=share_slot(store, a))
+    assert first.share_us == 100_000 and redis.exists(k.share(ACCOUNT, a))
+    assert pacing.resolved(share_slot(store, a), first).intervals_us == (100_000, 100_000)
+    assert not store.prepare(a, 1, slot=share_slot(store, a)).complete  # its share is ahead
+
+
+def test_a_paused_campaigns_share_goes_to_the_other_at_its_next_send(store):
+    # a holds slots of its half share (and so of its sender) up to 0.8 s ahead; once b is
+    # paused, a's next send is not queued behind them: its share and its sender's limit are
+    # free from now on (the account's own limit still spaces every send)
+    a, b = running(store, n=8), running(store)
+    k = store.keys
+
+    def slot(cid):
+        sender = k.rate(f"sender:waba:{cid}")
+        return share_slot(store, cid)._replace(
+            keys=(sender, k.share(ACCOUNT, cid), k.rate(ACCOUNT)),
+            intervals_us=(10_000, 0, 100_000),
+        )
+
+    assert store.prepare(b, 0, slot=slot(b)).ok
+    held = [store.prepare(a, i, slot=slot(a)) for i in range(5)]
+    assert [t.share_us for t in held] == [200_000] * 5 and held[-1].wait > 0.75
+    store.pause(b)
+    after = store.prepare(a, 5, slot=slot(a))
+    assert after.ok and after.share_us == 100_000 and after.wait < 0.25  # the account: 0.2
+
+
+def test_an_account_without_credentials_pauses_its_campaign_with_the_reason(
+    store, sandbox, workers, broker, accounts, monkeypatch
+):
+    # brand-c is configured (its rate) but has no token: the worker starts (the default
+    # account is usable) and pauses brand-c's campaign, saying why, instead of failing its
+    # send tasks over and over; the default account's campaign is sent as usual
+    env = dict(accounts)
+    env["BROADCASTER_ACCOUNTS"] = json.dumps(
+        {**json.loads(accounts["BROADCASTER_ACCOUNTS"]), "brand-c": {"rates": {"waba": "5/s"}}}
+    )
+    monkeypatch.setenv("BROADCASTER_ACCOUNTS", env["BROADCASTER_ACCOUNTS"])
+    get_settings.cache_clear()
+    dispatch = broker.dispatch()
+    fine = launch(store, dispatch, 10, start=0, sender="waba-1")
+    stuck = launch(store, dispatch, 10, start=100, sender="waba-3", account="brand-c")
+    workers.start("w1", concurrency=4, **env)
+    wait_for(lambda: store.get(fine).state == CampaignState.COMPLETED, timeout=60)
+    paused = wait_for(lambda: store.get(stuck).state == CampaignState.PAUSED and store.get(stuck))
+    assert "brand-c" in paused.reason and "token" in paused.reason, paused.reason
+    wait_for(lambda: store.counts(stuck)["pending"] == 10)  # none sent, none failed
+    assert not any(s["ref"].startswith(stuck) for s in sandbox.sends()["sends"])
+    assert store.counts(fine)["sent"] == 10

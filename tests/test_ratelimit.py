@@ -109,6 +109,19 @@ def test_nested_takes_every_slot_at_once_when_the_inner_slot_is_now(limiter):
     assert other.complete and other.wait == pytest.approx(0.05, abs=0.012)
 
 
+def test_nested_gives_no_slot_sooner_than_the_lead_and_takes_all_at_it(limiter):
+    # a worker 20 ms from Redis (a round trip of 40 ms) hears of a slot 20 ms after Redis's
+    # now at the earliest: the slot is placed there, every limit taken in the one step
+    keys = [key for key, _ in INNER] + [OUTER[0]]
+    us = [limiter.interval_us(rate) for _, rate in [*INNER, OUTER]]
+    first = limiter.reserve_intervals(keys, us, max_wait=2.0, lead=0.02)
+    assert first.complete and first.wait == pytest.approx(0.02, abs=0.012)
+    assert first.wait >= 0.02 - 0.001
+    # the account's next slot is 50 ms after that one, not after Redis's now
+    nxt = limiter.reserve_intervals(["sender:waba:s2", OUTER[0]], us[1:], max_wait=2.0, lead=0.02)
+    assert nxt.complete and nxt.wait == pytest.approx(0.07, abs=0.012)
+
+
 def test_nested_holds_no_account_slot_while_the_inner_one_is_ahead(limiter):
     limiter.reserve_nested(INNER, OUTER, max_wait=2.0)
     second = limiter.reserve_nested(INNER, OUTER, max_wait=2.0)  # the campaign's next: 100 ms

@@ -167,6 +167,25 @@ def test_a_late_claim_takes_fresh_slots_when_its_limits_are_idle_else_is_refused
     assert all(int(redis.get(k)) >= p + 10_000 for k, p in zip(idle.keys, prepared, strict=True))
 
 
+def test_a_fresh_slot_is_placed_back_by_half_the_callers_round_trip(store, redis):
+    # its request leaves half a round trip after Redis's now, a prepared one's a round trip
+    # after its slot: placed back by half of one, both leave as long after their slots
+    c = make(store, n=2, window=2)
+    store.start(c.id)
+    idle = Slot((store.keys.rate("back:a"), store.keys.rate("back:b")), (2_000, 3_000), 5)
+    assert store.prepare(c.id, 0, slot=idle).ok
+    time.sleep(0.06)  # idle even 20 ms back
+    sec, us = redis.time()
+    before = sec * 1_000_000 + us
+    claim = store.claim(c.id, 0, lease_until=store.clock() + 30, phone=factories.phone(0),
+                        slot=idle, late=True, back=0.02)  # fmt: skip
+    sec, us = redis.time()
+    after = sec * 1_000_000 + us
+    assert claim.ok and claim.fresh
+    for key, interval in zip(idle.keys, idle.intervals_us, strict=True):
+        assert before - 20_000 + interval <= int(redis.get(key)) <= after - 20_000 + interval
+
+
 def test_prepare_spends_no_slot_on_a_recipient_it_will_not_send(store, redis):
     c = make(store, n=4, window=4)
     store.start(c.id)

@@ -27,6 +27,8 @@ from typing import Any
 from broadcaster import operations
 from broadcaster.campaigns import SLOT_HORIZON, Campaign, RecipientStatus
 from broadcaster.errors import (
+    CampaignInvalid,
+    CampaignStateError,
     ConfigurationError,
     ReplaiDeferred,
     ReplaiError,
@@ -122,6 +124,8 @@ class Resources:
     #: Where the wait for each rate-limit slot is reported (workers/instruments.py).
     observe_wait: Callable[[Campaign, float], None] | None = None
     clients: Mapping[str, ReplaiClient] = dataclasses.field(default_factory=dict)
+    #: Accounts whose client could not be built (no credentials), with the reason.
+    unusable: Mapping[str, str] = dataclasses.field(default_factory=dict)
     round_trips: pacing.RoundTrips = dataclasses.field(default_factory=pacing.RoundTrips)
 
     def campaign(self, cid: str) -> Campaign:
@@ -132,8 +136,15 @@ class Resources:
         return campaign
 
     def client_for(self, campaign: Campaign) -> ReplaiClient:
-        """The Replai client of the campaign's account (each account has its own pool)."""
+        """The Replai client of the campaign's account (each account has its own pool).
+
+        Raises:
+            CampaignInvalid: the account is not configured.
+            ConfigurationError: it is, but this worker has no client for it (no credentials).
+        """
         account = self.policy.limits.account_for(campaign.sender, campaign.account)
+        if account in self.unusable:
+            raise ConfigurationError(self.unusable[account])
         return self.clients.get(account) or self._default(account)
 
     def _default(self, account: str) -> ReplaiClient:
@@ -150,7 +161,10 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
             given back): it is still queued, nothing was sent; try again later.
     """
     campaign = senderpool.sender_of(res, res.campaign(cid), index)
-    client = res.client_for(campaign)
+    try:
+        client = res.client_for(campaign)
+    except (ConfigurationError, CampaignInvalid) as exc:
+        return _unusable_account(res, cid, index, exc)
     slot = pacing.slot_for(res, campaign)
     start = time.monotonic()  # Redis's now comes half a round trip later, a slow one's later
     hours = res.hours.at(campaign, res.clock())  # None: it may send at any time
@@ -188,6 +202,20 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
     )  # fmt: skip
 
 
+def _unusable_account(res: Resources, cid: str, index: int, exc: Exception) -> list[int]:
+    """The campaign's account cannot be used (unknown, or no credentials in this worker):
+    pause the campaign, the reason in its status, instead of failing every send task and
+    having it published again forever; the recipient goes back to pending with the others.
+    Resume it once the account is configured and the workers restarted."""
+    reason = f"Replai account unusable: {exc}"
+    try:
+        operations.pause(res.store, cid, reason=reason)
+        logger.error("campaign %s paused: %s", cid, reason)
+    except CampaignStateError:
+        pass  # paused already (another of its sends), or cancelled: nothing to add
+    return res.store.prepare(cid, index).released  # paused: put back to pending
+
+
 def _claim_on_time(
     res: Resources, campaign: Campaign, index: int, ticket: Ticket, slot: Slot, at: float
 ) -> Claim | None:
@@ -209,8 +237,9 @@ def _claim_on_time(
         woke_late = started - at > policy.late_tolerance
         claim = _claim(res, cid, index, ticket.phone, slot, woke_late)
         if claim.code != LATE:
-            # a fresh slot was taken by the claim itself, about half a round trip after it began
-            since = started + res.round_trips.floor / 2 if claim.fresh else at
+            # a fresh slot was taken by the claim itself, placed half a round trip before
+            # Redis's now: about when the claim began (claim.lua)
+            since = started if claim.fresh else at
             late = time.monotonic() - since - res.round_trips.floor
             if not claim.ok or late <= policy.late_tolerance:
                 return claim
@@ -232,8 +261,9 @@ def _claim(res: Resources, cid: str, index: int, phone: str, slot: Slot, late: b
     try:
         started = time.monotonic()
         claim = res.store.claim(
-            cid, index, lease_until=lease_until, phone=phone, slot=slot, late=late
-        )
+            cid, index, lease_until=lease_until, phone=phone, slot=slot, late=late,
+            back=res.round_trips.floor / 2,
+        )  # fmt: skip
         res.round_trips.observe(time.monotonic() - started)
         return claim
     except Exception:

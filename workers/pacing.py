@@ -14,6 +14,7 @@ import collections
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import redis
@@ -53,11 +54,21 @@ class RoundTrips:
             self._recent.append(seconds)
             self.floor = min(self._recent)
 
+    def measure(self, ping: Callable[[], object], times: int = 5) -> None:
+        """Observe `times` calls of `ping` (Redis's PING): the floor is known before the
+        first send, whose slot would else be placed as if Redis were no distance away."""
+        for _ in range(times):
+            start = time.monotonic()
+            ping()
+            self.observe(time.monotonic() - start)
+
 
 def slot_for(res: "Resources", campaign: Campaign) -> Slot:
     """The limits a send of `campaign` reserves, innermost first, the account's last; just
     inside the account's, the campaign's fair share of it (its interval found by prepare.lua
-    from the campaigns active on the account: see README, "Fair sharing")."""
+    from the campaigns active on the account: see README, "Fair sharing"). No slot is given
+    sooner than half a round trip after Redis's now (`Slot.lead`): a slot at Redis's now has
+    passed when its answer reaches a worker a distance away, and the send would leave late."""
     chain, keys = res.policy.limits.chain(campaign), res.store.keys
     outer = chain[-1]
     intervals = [res.limiter.interval_us(limit.per_minute) for limit in chain]
@@ -69,13 +80,24 @@ def slot_for(res: "Resources", campaign: Campaign) -> Slot:
         res.policy.max_wait,
         sharing=(keys.sharing(outer.key), keys.share_caps(outer.key)),
         own_interval_us=own,
+        lead=res.round_trips.floor / 2,
     )  # fmt: skip
 
 
 def resolved(slot: Slot, ticket: Ticket) -> Slot:
-    """The slot with the campaign's share interval `prepare` found filled in."""
-    if not ticket.share_us:
+    """The slot with the campaign's share interval `prepare` found filled in; without the
+    share when prepare did not reserve it: the whole account (the campaign alone on it), and
+    a limit inside it (its own rate, its sender's) no looser than the account's, which so
+    keeps the account's slot taken just in time. Else, alone, the share is kept: the account's
+    slots are not held ahead by one campaign, and another that starts gets its share soon."""
+    if not ticket.share_us or 0 not in slot.intervals_us:
         return slot
+    at, outer = slot.intervals_us.index(0), slot.intervals_us[-1]
+    if ticket.share_us == outer and at and max(slot.intervals_us[:at]) >= outer:
+        return slot._replace(
+            keys=slot.keys[:at] + slot.keys[at + 1 :],
+            intervals_us=slot.intervals_us[:at] + slot.intervals_us[at + 1 :],
+        )
     intervals = tuple(ticket.share_us if i == 0 else i for i in slot.intervals_us)
     return slot._replace(intervals_us=intervals)
 
@@ -132,8 +154,9 @@ def _inner_then_outer(
         start = time.monotonic()
         try:
             held = res.limiter.reserve_intervals(
-                slot.keys, slot.intervals_us, max_wait=slot.max_wait, slack=slot.slack
-            )
+                slot.keys, slot.intervals_us, max_wait=slot.max_wait, slack=slot.slack,
+                lead=slot.lead,
+            )  # fmt: skip
         except RateLimitExceeded as exc:
             res.store.pace(campaign.id, index, due=res.clock() + exc.retry_after)
             return None

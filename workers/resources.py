@@ -4,6 +4,7 @@ import logging
 import threading
 
 from broadcaster.calendar import CalendarClock
+from broadcaster.errors import ConfigurationError
 from broadcaster.limits import DEFAULT_ACCOUNT
 from broadcaster.sendhours import SendHours
 from broadcaster.settings import Settings, get_settings
@@ -28,16 +29,26 @@ def build(settings: Settings) -> Resources:
     client = settings.redis_client(max_connections=DEFAULT_REDIS_CONNECTIONS)
     store = open_store(settings, redis=client)
     store.migrate_suppression()  # before any claim reads the list (a no-op once done)
-    clients = {name: settings.replai_client(name) for name in settings.replai_accounts()}
+    clients, unusable = {}, {}
+    for name in settings.replai_accounts():
+        try:
+            clients[name] = settings.replai_client(name)
+        except ConfigurationError as exc:  # the default's is checked at start (tasks.py)
+            logger.error("Replai account %r cannot be used: %s", name, exc)
+            unusable[name] = str(exc)
+    if DEFAULT_ACCOUNT in unusable:
+        raise ConfigurationError(unusable[DEFAULT_ACCOUNT])
     res = Resources(
         store=store,
         client=clients[DEFAULT_ACCOUNT],
         clients=clients,
+        unusable=unusable,
         limiter=RateLimiter(RedisBackend(client), safety_margin=settings.rate_margin),
         daily_cap=settings.daily_cap,
         policy=Policy.from_settings(settings),
         hours=SendHours(CalendarClock.parse(settings.calendar_clock), settings.calendar_margin),
     )
+    res.round_trips.measure(client.ping)
     if settings.metrics:
         instruments.measure(res)
     return res

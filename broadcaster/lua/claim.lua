@@ -1,6 +1,7 @@
 -- KEYS: campaign status active requeue counts running events parked suppression given_back
 --       meta, then (optional) the send's rate-limit keys (innermost first, the account's last)
--- ARGV: cid idx now lease_until stale phone late, then an interval_us per rate-limit key
+-- ARGV: cid idx now lease_until stale phone late back_us, then an interval_us per rate-limit
+--       key
 -- Claims a queued recipient for its send (queued -> sending), the last step before the
 -- request: the worker has its rate-limit slot and its message ready, so a claim is only ever
 -- held while a request is about to leave or in flight. `lease_until` (chosen by the worker)
@@ -13,7 +14,8 @@
 -- 5 expired (the campaign's expires_at passed); 6 late (`late` 1: the worker is already past
 -- its slot's tolerance, and its limits are busy: nothing claimed, it takes another slot).
 -- With rate-limit keys, a claim whose limits are all idle now (every key's next slot has come)
--- takes a fresh slot of each at Redis's now, as a reservation at this instant would: the send
+-- takes a fresh slot of each at Redis's now (less `back_us`, half the worker's round trip: see
+-- take_if_idle in prelude.lua), as a reservation at this instant would: the send
 -- leaves on that slot, however late it is for the one `prepare` reserved (fresh: 1), so a
 -- worker behind its slot (the CPUs busy) needs no other round trip to take another.
 -- Returns {code, released, fresh}.
@@ -52,9 +54,9 @@ if #KEYS > 11 then
   local limits, intervals = {}, {}
   for i = 12, #KEYS do
     limits[#limits + 1] = KEYS[i]
-    intervals[#intervals + 1] = tonumber(ARGV[i - 4])
+    intervals[#intervals + 1] = tonumber(ARGV[i - 3])
   end
-  if take_if_idle(limits, intervals) then fresh = 1
+  if take_if_idle(limits, intervals, tonumber(ARGV[8])) then fresh = 1
   elseif ARGV[7] == '1' then return {6, {}, 0} end
 end
 move(KEYS[2], KEYS[5], idx, QUEUED, SENDING)

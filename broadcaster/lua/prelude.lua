@@ -163,12 +163,15 @@ end
 -- so no send holds a slot of the account while it still waits for another limit. Returns code,
 -- wait, slot, index of the key that decided the wait: 1 all taken (wait: the outer's slot); 2
 -- the inner taken, the outer not yet (wait: the inner slot); -1 the inner refused (wait: how
--- far); -2 the outer refused (the inner given back). Nothing is taken when refused.
-local function reserve_limits(keys, intervals, max_wait, slack)
+-- far); -2 the outer refused (the inner given back). Nothing is taken when refused. No slot
+-- is earlier than `lead` µs after Redis's now (half the caller's round trip: its answer gets
+-- to a caller a distance away no sooner; 0 or nil: now).
+local function reserve_limits(keys, intervals, max_wait, slack, lead)
   local t = redis.call('TIME')
   local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
   local n = #keys
-  local slot, old, binding = now, {}, n
+  lead = lead or 0
+  local slot, old, binding = now + lead, {}, n
   for i = 1, n - 1 do
     old[i] = redis.call('GET', keys[i])
     local tat = tonumber(old[i] or '0')
@@ -180,7 +183,7 @@ local function reserve_limits(keys, intervals, max_wait, slack)
                'PX', math.floor((at - now + intervals[i]) / 1000) + 1000)
   end
   for i = 1, n - 1 do take(i, slot) end
-  if slot - now > slack then return 2, slot - now, slot, binding end
+  if slot - now > slack + lead then return 2, slot - now, slot, binding end
   local tat = tonumber(redis.call('GET', keys[n]) or '0')
   if tat < slot then tat = slot end
   if tat - now > max_wait then
@@ -194,11 +197,14 @@ local function reserve_limits(keys, intervals, max_wait, slack)
   return 1, tat - now, slot, n
 end
 
--- A slot of every key at Redis's now, when each of them is idle (its next slot has come):
--- true, and the slots are taken; else false, nothing taken.
-local function take_if_idle(keys, intervals)
+-- A slot of every key at Redis's now less `back` µs, when each of them is idle then (its next
+-- slot has come): true, and the slots are taken; else false, nothing taken. `back` is half
+-- the caller's round trip: a send prepared earlier leaves a round trip after its slot (its
+-- claim is sent at the slot), one on a fresh slot half a round trip after Redis's now (the
+-- claim's answer), so the fresh slot is placed where the same departure puts the others'.
+local function take_if_idle(keys, intervals, back)
   local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  local now = tonumber(t[1]) * 1000000 + tonumber(t[2]) - back
   for i = 1, #keys do
     if tonumber(redis.call('GET', keys[i]) or '0') > now then return false end
   end
@@ -215,30 +221,40 @@ end
 -- and the rest is shared by the others. Lately: within four of its shares' intervals (a
 -- campaign sending at its share prepares about once an interval), and at least `ttl` seconds;
 -- a campaign that stops (done, or all its recipients waiting) so leaves its share to the others
--- within a few slots. When the share grows, the campaign's next slot on `share` is now, so a
--- paused campaign's share goes to the others from their next reservation, not after the slots
--- they hold (the account's own limit still holds every send); when it shrinks, the slots ahead
--- are respaced to it. Returns the interval (µs) of this campaign's share of an account whose interval is
--- `outer`.
-local function fair_interval(active, caps, cid, now, ttl, own, outer, share)
+-- within a few slots; one that is not running any more (`running`: paused, cancelled,
+-- completed) leaves it at once, at the others' next reservation. When the share grows, the
+-- campaign's next slot on `share` is now, so a paused campaign's share goes to the others from
+-- their next reservation, not after the slots they hold (the account's own limit still holds
+-- every send); when it shrinks, the slots ahead are respaced to it. Returns the interval (µs)
+-- of this campaign's share of an account whose interval is `outer`: `outer` itself when the
+-- campaign is alone on the account (found in a few steps); and true when the share grew just
+-- now.
+local function fair_interval(active, caps, running, cid, now, ttl, own, outer, share)
   redis.call('ZADD', active, now, cid)
   redis.call('HSET', caps, cid, own)
   local span = 4 * redis.call('ZCARD', active) * outer / 1000000
   redis.call('ZREMRANGEBYSCORE', active, '-inf', now - math.max(ttl, span))
   redis.call('EXPIRE', active, 86400)
   redis.call('EXPIRE', caps, 86400)
-  local rates = {}
-  for i, member in ipairs(redis.call('ZRANGE', active, 0, -1)) do
-    local cap = tonumber(redis.call('HGET', caps, member) or '0') or 0
-    rates[i] = cap > 0 and 1 / cap or math.huge
+  local interval = outer  -- alone: the whole account
+  if redis.call('ZCARD', active) > 1 then
+    local rates = {}
+    for _, member in ipairs(redis.call('ZRANGE', active, 0, -1)) do
+      if redis.call('SISMEMBER', running, member) == 0 then
+        redis.call('ZREM', active, member)  -- paused or ended: its share is the others' now
+      else
+        local cap = tonumber(redis.call('HGET', caps, member) or '0') or 0
+        rates[#rates + 1] = cap > 0 and 1 / cap or math.huge
+      end
+    end
+    table.sort(rates)
+    local left, k = 1 / outer, #rates
+    for _, rate in ipairs(rates) do
+      if rate * k >= left then break end
+      left, k = left - rate, k - 1
+    end
+    interval = math.max(outer, math.ceil(k / left))
   end
-  table.sort(rates)
-  local left, k = 1 / outer, #rates
-  for _, rate in ipairs(rates) do
-    if rate * k >= left then break end
-    left, k = left - rate, k - 1
-  end
-  local interval = math.max(outer, math.ceil(k / left))
   local last = tonumber(redis.call('HGET', caps, cid .. ':share') or '0')
   if last ~= interval then
     redis.call('HSET', caps, cid .. ':share', interval)
@@ -247,9 +263,23 @@ local function fair_interval(active, caps, cid, now, ttl, own, outer, share)
     if last > 0 and tat > us then  -- grown: from now on; shrunk: respaced
       local ahead = interval < last and 0 or math.floor((tat - us) * interval / last)
       redis.call('SET', share, string.format('%d', us + ahead), 'KEEPTTL')
+      return interval, interval < last
     end
   end
-  return interval
+  return interval, false
+end
+
+-- After a campaign's share of its account grew (fair_interval): its sender's limit (`key`,
+-- whose next slot followed the share's slots far ahead) is free from now on too, when the
+-- account's limit is no looser than the sender's (`interval` <= `outer`): every send of it
+-- passes the account, so the sender's rate still holds. Else the slots held ahead keep it.
+local function catch_up(key, interval, outer)
+  if interval > outer then return end
+  local t = redis.call('TIME')
+  local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+  if tonumber(redis.call('GET', key) or '0') > us then
+    redis.call('SET', key, string.format('%d', us), 'KEEPTTL')
+  end
 end
 
 -- The claim of a recipient in `sending` is known by its lease deadline (its score in the

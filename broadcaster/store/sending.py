@@ -46,6 +46,9 @@ class Slot(NamedTuple):
     share_ttl: float = 0.25
     #: The interval of the campaign's own rate (0: none), for the other campaigns' shares.
     own_interval_us: int = 0
+    #: Seconds after Redis's now before which no slot is given: half the worker's round trip
+    #: to Redis (`workers.pacing.RoundTrips`), the time its answer takes to come back.
+    lead: float = 0.0
 
     @classmethod
     def single(cls, key: str, interval_us: int, max_wait: float) -> "Slot":
@@ -156,7 +159,7 @@ class SendPath(StoreBase):
             daily.cap if daily else 0, daily.due if daily else 0,
             round(slot.slack * 1e6) if slot else 0, slot.share_ttl if slot else 0,
             slot.own_interval_us if slot else 0, *(hours if hours else ("", 0, 0)),
-            *(slot.intervals_us if slot else ()),
+            round(slot.lead * 1e6) if slot else 0, *(slot.intervals_us if slot else ()),
         ]  # fmt: skip
         found = self.script("prepare.lua")(keys=keys, args=args)
         code, wait_us, rec, attempts, released, complete, slot_us, binding, share = found
@@ -171,14 +174,17 @@ class SendPath(StoreBase):
 
     def claim(
         self, cid: str, index: int, *, lease_until: float, phone: str,
-        slot: Slot | None = None, late: bool = False,
+        slot: Slot | None = None, late: bool = False, back: float = 0.0,
     ) -> Claim:  # fmt: skip
         """Take a prepared recipient for its send (queued -> sending) until `lease_until`.
 
         With `slot` (its intervals resolved), the claim takes fresh slots of its limits when
         they are all idle (`Claim.fresh`); else, when the worker is already `late`, nothing is
-        claimed (code 6). Safe to repeat with the same `lease_until` (the claim is found
-        again). When this call fails, call `give_back` with the same `lease_until`.
+        claimed (code 6). A fresh slot is placed `back` seconds before Redis's now (half the
+        caller's round trip: its request then leaves as long after the slot as a prepared
+        one's, whose claim is sent at its slot). Safe to repeat with the same `lease_until`
+        (the claim is found again). When this call fails, call `give_back` with the same
+        `lease_until`.
         """
         k = self.keys
         keys = [
@@ -187,7 +193,7 @@ class SendPath(StoreBase):
         ]  # fmt: skip
         args: list[Any] = [
             cid, index, self.clock(), lease_until, self.stale_after, phone, int(late),
-            *(slot.intervals_us if slot else ()),
+            round(back * 1e6), *(slot.intervals_us if slot else ()),
         ]  # fmt: skip
         code, released, fresh = self.script("claim.lua")(keys=keys, args=args)
         return Claim(int(code), lease_until, [int(i) for i in released], bool(fresh))

@@ -24,12 +24,14 @@ class Backend(Protocol):
         only), nothing is reserved and 0 returned unless the campaign runs."""
 
     def reserve_nested(
-        self, keys: Sequence[str], intervals_us: Sequence[int], max_wait_us: int, slack_us: int
-    ) -> tuple[int, int, int, int]:
-        """Reserve one common slot of the inner keys (all but the last) and, when that slot
-        is within `slack_us`, the outer key's next slot too. Returns (code, wait µs, slot,
-        index of the key that decided the wait): code 1 all reserved, 2 only the inner, -1
-        the inner refused, -2 the outer refused (the inner given back)."""
+        self, keys: Sequence[str], intervals_us: Sequence[int], max_wait_us: int, slack_us: int,
+        lead_us: int = 0,
+    ) -> tuple[int, int, int, int]:  # fmt: skip
+        """Reserve one common slot of the inner keys (all but the last), none sooner than
+        `lead_us` from now, and, when that slot is within `slack_us` of it, the outer key's
+        next slot too. Returns (code, wait µs, slot, index of the key that decided the wait):
+        code 1 all reserved, 2 only the inner, -1 the inner refused, -2 the outer refused (the
+        inner given back)."""
 
     def refund(self, keys: Sequence[str], intervals_us: Sequence[int], slot_us: int) -> None:
         """Give the inner keys their slot back, where nobody reserved a later one."""
@@ -116,12 +118,13 @@ class RateLimiter:
 
     def reserve_intervals(
         self, keys: Sequence[str], intervals: Sequence[int], *, max_wait: float,
-        slack: float = DEFAULT_SLACK,
+        slack: float = DEFAULT_SLACK, lead: float = 0.0,
     ) -> Reservation:  # fmt: skip
-        """`reserve_nested` with the keys (innermost first) and their intervals in µs."""
+        """`reserve_nested` with the keys (innermost first) and their intervals in µs; no
+        slot sooner than `lead` seconds after the backend's now."""
         keys, intervals = tuple(keys), tuple(intervals)
         code, wait, slot, binding = self.backend.reserve_nested(
-            keys, intervals, round(max_wait * 1e6), round(slack * 1e6)
+            keys, intervals, round(max_wait * 1e6), round(slack * 1e6), round(lead * 1e6)
         )
         if code < 0:
             raise RateLimitExceeded(keys[binding], wait / 1e6)

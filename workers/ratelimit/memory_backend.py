@@ -33,13 +33,14 @@ class MemoryBackend:
             return wait
 
     def reserve_nested(
-        self, keys: Sequence[str], intervals_us: Sequence[int], max_wait_us: int, slack_us: int
-    ) -> tuple[int, int, int, int]:
+        self, keys: Sequence[str], intervals_us: Sequence[int], max_wait_us: int, slack_us: int,
+        lead_us: int = 0,
+    ) -> tuple[int, int, int, int]:  # fmt: skip
         """See `limiter.Backend.reserve_nested`."""
         now, *inner, outer = self._now(), *keys
         with self._lock:
             old = {key: self._tat.get(key) for key in inner}
-            slot, binding = now, len(keys) - 1
+            slot, binding = now + lead_us, len(keys) - 1
             for i, tat in enumerate(old.values()):
                 if (tat or 0) > slot:
                     slot, binding = tat or 0, i
@@ -47,9 +48,9 @@ class MemoryBackend:
                 return -1, slot - now, 0, binding
             for key, interval in zip(inner, intervals_us, strict=False):
                 self._tat[key] = slot + interval
-            if slot - now > slack_us:
+            if slot - now > slack_us + lead_us:
                 return 2, slot - now, slot, binding
-            tat = max(self._tat.get(outer, 0), now)
+            tat = max(self._tat.get(outer, 0), slot)
             if tat - now > max_wait_us:
                 for key, value in old.items():
                     if value is None:

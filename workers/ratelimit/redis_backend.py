@@ -56,11 +56,12 @@ class RedisBackend:
         return int(self._reserve(keys=keys, args=[interval_us, max_wait_us, not_before_us]))
 
     def reserve_nested(
-        self, keys: Sequence[str], intervals_us: Sequence[int], max_wait_us: int, slack_us: int
-    ) -> tuple[int, int, int, int]:
+        self, keys: Sequence[str], intervals_us: Sequence[int], max_wait_us: int, slack_us: int,
+        lead_us: int = 0,
+    ) -> tuple[int, int, int, int]:  # fmt: skip
         """See `limiter.Backend.reserve_nested`."""
         code, wait, slot, key = self._nested(
-            keys=keys, args=[*intervals_us, max_wait_us, slack_us]
+            keys=keys, args=[*intervals_us, max_wait_us, slack_us, lead_us]
         )
         return int(code), int(wait), int(slot), int(key) - 1
 
