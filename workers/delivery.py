@@ -188,6 +188,8 @@ def prepare_many(res: Resources, cid: str, indexes: list[int]) -> list[tuple[Pla
         redis.RedisError: nothing was claimed; the recipients are still queued.
     """
     plans = [plan_send(res, cid, index) for index in indexes]
+    start = time.monotonic()  # the call's, for every one (not when its plan was made)
+    plans = [dataclasses.replace(plan, start=start) for plan in plans]
     calls = [(p.index, p.slot, p.daily, p.hours) for p in plans]
     return list(zip(plans, res.store.prepare_many(cid, calls), strict=True))
 
