@@ -17,12 +17,13 @@ from collections.abc import Iterable
 
 #: (stage, a regular expression on one frame); a stack counts for the first stage it matches.
 STAGES = [
-    ("claim (Lua)", r"(^|\.)claim \(.*broadcaster/store\.py"),
+    ("prepare (Lua)", r"(^|\.)prepare(_many)? \(.*broadcaster/store/"),
+    ("claim (Lua)", r"(^|\.)claim \(.*broadcaster/store/"),
     ("rate limit (Lua)", r"(^|\.)_take_slot \("),
-    ("campaign state recheck", r"(^|\.)state \(.*broadcaster/store\.py"),
+    ("campaign state recheck", r"(^|\.)state \(.*broadcaster/store/"),
     ("HTTP send (client)", r"(^|\.)send \(.*broadcaster/replai/client\.py|^post \(.*httpx|"
      r"(^|\.)(bare|naive)_send \("),
-    ("finish (Lua)", r"(^|\.)finish \(.*broadcaster/store\.py"),
+    ("finish (Lua)", r"(^|\.)finish \(.*broadcaster/store/"),
     ("publish next sends", r"(^|\.)publish_sends \("),
     ("ticker thread", r"(^|\.)_run \(.*workers/ticker\.py"),
     ("Celery: receive, ack, trace", r"celery/|kombu/"),
@@ -43,7 +44,7 @@ def parse(paths: Iterable[str]) -> list[tuple[list[str], int]]:
 
 def _short(frame: str) -> str:
     frame = re.sub(r"\S*site-packages/", "", frame)
-    frame = re.sub(r"\S*/work/main/", "", frame)
+    frame = re.sub(r"\S*/work/[^/]+/", "", frame)
     return re.sub(r":\d+\)$", ")", frame)
 
 

@@ -3,7 +3,7 @@ receiving the first and the last message, and the cost per campaign; with `--eve
 of event webhooks behind the change they report.
 
     python -m bench.small [--sizes 1 10] [--campaigns 200] [--rate 50] [--latency-ms 20]
-                          [--workers 2] [--concurrency 32] [--events]
+                          [--workers 2] [--concurrency 32] [--events] [--profile STEM]
 
 A redis-server, a sandbox (`--latency-ms`) and `--workers` project worker processes of their
 own. For each size, `--campaigns` campaigns are offered at `--rate` a second by four threads
@@ -13,7 +13,9 @@ arrives. Reported per size: first and last send after the call, p50 and p99; the
 time; worker CPU per campaign; Redis keys and bytes a finished campaign keeps. With
 `--events`, every campaign has an `events_url` (a receiver in this process) and the report
 adds events per second delivered and the lag from each event's timestamp (the change, on
-Redis's side) to its arrival, p50 and p99.
+Redis's side) to its arrival, p50 and p99. With `--profile STEM`, py-spy records the workers
+into `STEM-<size>-<i>.raw` (summarised by `python -m bench.profile`), and the row adds the sends
+counted while it recorded (`profiled_sends`).
 """
 
 import argparse
@@ -24,6 +26,7 @@ import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from typing import Any
 
 from bench import harness
@@ -65,7 +68,7 @@ def _parse_stamp(text: str) -> float:
 
 
 def offer(session: Any, size: int, campaigns: int, rate: float, events_url: str | None,
-          base: int) -> dict[str, Any]:  # fmt: skip
+          base: int, profile: str | None = None) -> dict[str, Any]:  # fmt: skip
     from broadcaster import enqueue
     from broadcaster.settings import Settings
     from broadcaster.store import open_store
@@ -88,18 +91,23 @@ def offer(session: Any, size: int, campaigns: int, rate: float, events_url: str 
         calls.append(time.perf_counter() - t0)
         returned[result.campaign.id] = time.time()
 
-    cpu0 = harness.workers_cpu(session.procs)
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(one, range(campaigns)))
-    offered = time.monotonic() - start
     expected = campaigns * size
-    deadline = time.monotonic() + 60 + campaigns * size / 100
-    while True:
-        ours = [s for s in session.box.sends() if s["ref"].rpartition(":")[0] in returned]
-        if len(ours) >= expected or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    cpu = harness.workers_cpu(session.procs) - cpu0
+    with ExitStack() as stack:
+        if profile:
+            pids = [p.pid for p in session.procs]
+            stack.enter_context(harness.profiling(pids, f"{profile}-{size}"))
+            start = time.monotonic() + 0.2
+        cpu0 = harness.workers_cpu(session.procs)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(one, range(campaigns)))
+        offered = time.monotonic() - start
+        deadline = time.monotonic() + 60 + campaigns * size / 100
+        while True:
+            ours = [s for s in session.box.sends() if s["ref"].rpartition(":")[0] in returned]
+            if len(ours) >= expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        cpu = harness.workers_cpu(session.procs) - cpu0
     first: dict[str, float] = {}
     last: dict[str, float] = {}
     for send in ours:
@@ -117,7 +125,7 @@ def offer(session: Any, size: int, campaigns: int, rate: float, events_url: str 
         "call_p50_ms": _pct(sorted(calls), 0.5), "call_p99_ms": _pct(sorted(calls), 0.99),
         "worker_cpu_ms_per_campaign": cpu / campaigns * 1000,
         "keys_per_campaign": keys, "bytes_per_campaign": nbytes,
-    }  # fmt: skip
+    } | ({"profiled_sends": len(ours)} if profile else {})  # fmt: skip
 
 
 def _footprint(store: Any, cids: list[str]) -> tuple[float, float]:
@@ -212,6 +220,7 @@ def main() -> None:
         help="instead: CPU per send of events and metrics, campaigns of N",
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", metavar="STEM", help="py-spy the workers into STEM-*.raw")
     args = parser.parse_args()
     if args.overhead:
         print(json.dumps(overhead(args.overhead, args.runs, args.latency_ms)))
@@ -226,7 +235,8 @@ def main() -> None:
             for size in args.sizes:
                 before = len(arrivals.got) if arrivals else 0
                 row = offer(session, size, args.campaigns, args.rate,
-                            arrivals.url if arrivals else None, base)  # fmt: skip
+                            arrivals.url if arrivals else None, base,
+                            args.profile)  # fmt: skip
                 base += args.campaigns * size
                 if arrivals is not None:
                     # started, one sent per recipient, completed

@@ -10,7 +10,7 @@ import redis as redis_lib
 from broadcaster.campaigns import CampaignState, RecipientStatus
 from broadcaster.replai import ReplaiClient
 from tests import factories
-from workers.delivery import Resources, deliver
+from workers.delivery import Resources, deliver, prepare_many, send_prepared
 from workers.ratelimit import RateLimiter, RedisBackend
 
 S = RecipientStatus
@@ -87,6 +87,22 @@ def test_a_second_delivery_of_the_same_task_sends_nothing(world):
     deliver(res, cid, 0)
     deliver(res, cid, 0)
     assert len(calls) == 1
+
+
+def test_recipients_prepared_together_are_each_sent_once_and_the_turned_away_not_at_all(world):
+    make, calls = world
+    res, cid = make(ok)
+    factories.take(res.store, cid, 1)  # another worker holds recipient 1
+    prepared = prepare_many(res, cid, [0, 1, 2])
+    assert [ticket.code for _, ticket in prepared] == [1, 0, 1]  # 1 is not queued
+    for plan, ticket in prepared:
+        send_prepared(res, plan, ticket)
+    assert sorted(c.headers["X-Broadcaster-Ref"] for c in calls) == [f"{cid}:0", f"{cid}:2"]
+    assert [row(res.store, cid, i).status for i in (0, 1, 2)] == ["sent", "sending", "sent"]
+    for plan, ticket in prepared:  # the same tickets again (a task delivered twice)
+        send_prepared(res, plan, ticket)
+    again = prepare_many(res, cid, [0, 2])
+    assert [ticket.code for _, ticket in again] == [0, 0] and len(calls) == 2
 
 
 @pytest.mark.parametrize(

@@ -159,3 +159,43 @@ def test_an_error_on_one_recipient_of_a_batch_does_not_stop_the_others(monkeypat
         tasks.send_messages.run("c1", [0, 1, 2, 3])
     assert tried == [0, 1, 1, 2, 3]
     assert published == [10, 11, 13]
+
+
+def test_recipients_sent_side_by_side_are_each_prepared_alone_when_preparing_together_fails(
+    monkeypatch,
+):
+    from workers import tasks
+
+    tried: list[int] = []
+
+    def prepare_many(res, cid, indexes):
+        raise redis_lib.ConnectionError("Redis went away for a moment")
+
+    resources = SimpleNamespace(
+        policy=SimpleNamespace(outage_patience=5.0), sleep=lambda seconds: None
+    )
+    monkeypatch.setattr(tasks, "prepare_many", prepare_many)
+    monkeypatch.setattr(tasks, "deliver", lambda res, cid, index: tried.append(index) or [])
+    monkeypatch.setattr(tasks.resources, "get", lambda: resources)
+    tasks.send_messages.run("c1", [0, 1, 2], fan_out=True)
+    assert sorted(tried) == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_a_small_campaign_sent_side_by_side_twice_sends_each_recipient_once(
+    store, sandbox, workers
+):
+    from workers.tasks import publish_sends
+
+    sandbox.configure(rate_limit_per_minute=0)
+    c = store.create(
+        factories.campaign(rate_per_minute=600_000), factories.contacts(10), window=10
+    )
+    released = store.start(c.id)
+    publish_sends(c.id, released)  # one task, its recipients prepared together
+    publish_sends(c.id, released)  # delivered again
+    workers.start("w1", concurrency=4)
+    _wait(lambda: store.get(c.id).state == CampaignState.COMPLETED)
+    assert store.counts(c.id)["sent"] == 10
+    sends = sandbox.sends(summary=1)
+    assert (sends["count"], sends["duplicates"]) == (10, 0)

@@ -147,6 +147,19 @@ def test_prepare_reserves_a_slot_and_paces_beyond_reach(store, redis):
     assert store.prepare(c.id, 3, slot=slot).code == 5  # still no slot in reach
 
 
+def test_prepare_many_is_prepare_for_each_in_turn_in_one_step(store, redis):
+    c = make(store, n=6, window=5)
+    store.start(c.id)
+    store.finish(c.id, 4, S.SENT, lease_until=factories.take(store, c.id, 4).lease_until)
+    slot = Slot.single(store.keys.rate("waba:many"), 1_000_000, max_wait=1.5)
+    tickets = store.prepare_many(c.id, [(i, slot, None, None) for i in (0, 1, 2, 4)])
+    assert [t.code for t in tickets] == [1, 1, 5, 0]  # ready, ready, paced, not queued
+    assert tickets[0].wait < 0.1 and 0.9 < tickets[1].wait <= 1.0  # one slot after the other
+    assert (tickets[1].phone, tickets[1].variables) == (factories.phone(1), {"name": "N1"})
+    assert store.counts(c.id)["paced"] == 1 and store.counts(c.id)["queued"] == 4  # 5 refilled
+    assert store.prepare_many(c.id, []) == []
+
+
 def test_a_late_claim_takes_fresh_slots_when_its_limits_are_idle_else_is_refused(store, redis):
     c = make(store, n=4, window=4)
     store.start(c.id)

@@ -24,9 +24,14 @@ kombu's unacked index and comes back after the visibility timeout, where the sto
 turns it away (it was sent already); the ticker republishes what is still queued meanwhile.
 `broker_channel_error_retry` (workers/app.py) covers the remaining channel errors (a message
 received while Redis is full).
+
+The channel also keeps one Redis client for its short commands (the ack, the unacked index of
+a delivered message, a publish), where kombu builds a new one for each: a redis-py client costs
+about 70 us of CPU to build, three times per task (bench/small.py, docs/benchmarks.md).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import redis
@@ -59,6 +64,21 @@ class _QoS(kombu_redis.QoS):
 
 class _Channel(kombu_redis.Channel):
     QoS = _QoS
+    _shared: Any = None
+
+    @contextmanager
+    def conn_or_acquire(self, client: Any = None) -> Iterator[Any]:
+        """`client`, or the channel's client on its current pool (a new one once the pool was
+        dropped: a lost connection). A redis-py client is thread-safe: each command and each
+        pipeline takes a connection of the pool."""
+        if client:
+            yield client
+            return
+        pool = self.pool  # raises TransportGone once the transport is closed
+        shared = self._shared
+        if shared is None or shared.connection_pool is not pool:
+            shared = self._shared = self._create_client()  # type: ignore[attr-defined]
+        yield shared
 
     def _connparams(self, asynchronous: bool = False) -> dict[str, Any]:
         if self.connection.client is None:  # the transport was closed

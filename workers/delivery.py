@@ -43,13 +43,13 @@ from broadcaster.limits import DEFAULT_ACCOUNT, Limits
 from broadcaster.phones import mask_phone
 from broadcaster.replai import ReplaiClient
 from broadcaster.sendhours import SendHours
-from broadcaster.store import CampaignStore, Claim, Slot, Ticket
+from broadcaster.store import CampaignStore, Claim, DailyLimit, Hours, Slot, Ticket
 
 from . import pacing, senderpool
 from .outages import retry_while_unavailable
 from .ratelimit import RateLimiter
 
-__all__ = ["Policy", "Resources", "deliver"]
+__all__ = ["Plan", "Policy", "Resources", "deliver", "plan_send", "prepare_many", "send_prepared"]
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +160,28 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
         redis.RedisError: Redis failed before the recipient was claimed (or the claim was
             given back): it is still queued, nothing was sent; try again later.
     """
+    plan = plan_send(res, cid, index)
+    ticket = res.store.prepare(cid, index, slot=plan.slot, daily=plan.daily, hours=plan.hours)
+    return send_prepared(res, plan, ticket)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Plan:
+    """What one recipient's send needs before `prepare`."""
+
+    index: int
+    #: The campaign as this recipient sends it (the sender of its pool).
+    campaign: Campaign
+    client: ReplaiClient
+    slot: Slot
+    daily: DailyLimit | None
+    hours: Hours | None
+    #: When `prepare` was called (monotonic): its slot's wait counts from about then.
+    start: float
+
+
+def plan_send(res: Resources, cid: str, index: int) -> Plan:
+    """The limits, cap and hours a send of recipient `index` is prepared with."""
     campaign = senderpool.sender_of(res, res.campaign(cid), index)
     try:
         client = res.client_for(campaign)
@@ -169,14 +191,38 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
     start = time.monotonic()  # Redis's now comes half a round trip later, a slow one's later
     hours = res.hours.at(campaign, res.clock())  # None: it may send at any time
     daily = pacing.daily_for(res, campaign)
-    ticket = res.store.prepare(cid, index, slot=slot, daily=daily, hours=hours)
+    return Plan(index, campaign, client, slot, daily, hours, start)
+
+
+def prepare_many(res: Resources, cid: str, indexes: list[int]) -> list[tuple[Plan, Ticket]]:
+    """`prepare` for a few recipients of a campaign in one step (one round trip), each then
+    sent by `send_prepared`: a small campaign's recipients, sent side by side.
+
+    Raises:
+        redis.RedisError: nothing was claimed; the recipients are still queued.
+    """
+    plans = [plan_send(res, cid, index) for index in indexes]
+    start = time.monotonic()  # the call's, for every one (not when its plan was made)
+    plans = [dataclasses.replace(plan, start=start) for plan in plans]
+    calls = [(p.index, p.slot, p.daily, p.hours) for p in plans]
+    return list(zip(plans, res.store.prepare_many(cid, calls), strict=True))
+
+
+def send_prepared(res: Resources, plan: Plan, ticket: Ticket) -> list[int]:
+    """The rest of `deliver` once `prepare` answered `ticket`: wait for the slot, claim,
+    send, record the outcome; returns recipients released to publish.
+
+    Raises:
+        redis.RedisError: as `deliver`.
+    """
+    campaign, client, index, cid = plan.campaign, plan.client, plan.index, plan.campaign.id
     if not ticket.ok:
         return ticket.released
     if res.observe_wait is not None:
         res.observe_wait(campaign, ticket.wait)
-    slot = pacing.resolved(slot, ticket)
+    slot = pacing.resolved(plan.slot, ticket)
     text, params = campaign.message_for(ticket.variables)  # before the claim: nothing after it
-    first = start + res.round_trips.floor / 2 + ticket.wait
+    first = plan.start + res.round_trips.floor / 2 + ticket.wait
     at: float | None = first
     if not ticket.complete:  # the inner limits' slot only: the account's once it has come
         at = pacing.outer_slot(res, campaign, index, ticket, slot, first)

@@ -17,10 +17,11 @@ from broadcaster.campaigns import RecipientStatus
 from broadcaster.errors import ConfigurationError
 from broadcaster.events import EventRules
 from broadcaster.settings import get_settings
+from broadcaster.store import Ticket
 
 from . import instruments, resources
 from .app import app
-from .delivery import deliver
+from .delivery import Plan, Resources, deliver, prepare_many, send_prepared
 from .dispatch import CeleryDispatch, publish_sends
 from .events import EventSender, http_client
 from .outages import retry_while_unavailable, unavailable
@@ -42,10 +43,17 @@ def send_messages(campaign_id: str, indexes: list[int], fan_out: bool = False) -
     """Send a few recipients' messages: one after the other, or side by side with `fan_out`
     (a small campaign's whole release in one task, `publish_sends`), on this process's
     fan-out threads (`FAN_OUT_THREADS`), so its last message leaves about when its first does.
-    Each recipient is handled as below either way.
+    Each recipient is handled as below either way; side by side, they are first prepared
+    together in one step (`delivery.prepare_many`), and each is claimed just before its own
+    request, as alone.
     """
     if fan_out and len(indexes) > 1:
-        futures = [_fan_out_pool().submit(_send_batch, campaign_id, [i]) for i in indexes]
+        prepared = _prepare_together(campaign_id, [int(i) for i in indexes])
+        pool = _fan_out_pool()
+        if prepared is None:  # each prepared on its own
+            futures = [pool.submit(_send_batch, campaign_id, [i]) for i in indexes]
+        else:  # the ready ones (the others were turned away: not queued, paced...)
+            futures = [pool.submit(_send_batch, campaign_id, [i], p) for i, p in prepared.items()]
         failure = next((f.exception() for f in futures if f.exception() is not None), None)
         if failure is not None:
             raise failure
@@ -65,8 +73,31 @@ def _fan_out_pool() -> ThreadPoolExecutor:
     return _pool[1]
 
 
-def _send_batch(campaign_id: str, indexes: list[int]) -> None:
-    """Send a few recipients' messages, one after the other.
+def _prepare_together(
+    campaign_id: str, indexes: list[int]
+) -> dict[int, tuple[Plan, Ticket]] | None:
+    """The ready recipients, prepared in one step (one round trip instead of one each); the
+    others `prepare` turned away release recipients, published at once. None when that step
+    failed: nothing was claimed, and each recipient is prepared on its own (`_send_batch`)."""
+    try:
+        prepared = prepare_many(resources.get(), campaign_id, indexes)
+    except Exception as exc:
+        logger.info("campaign %s: recipients not prepared together: %r", campaign_id, exc)
+        return None
+    released = [i for _, ticket in prepared for i in ticket.released]
+    if released:
+        try:
+            publish_sends(campaign_id, released)
+        except Exception as exc:  # in the window: the ticker publishes them again
+            logger.warning("campaign %s: released sends not published: %r", campaign_id, exc)
+    return {plan.index: (plan, ticket) for plan, ticket in prepared if ticket.ok}
+
+
+def _send_batch(
+    campaign_id: str, indexes: list[int], prepared: tuple[Plan, Ticket] | None = None
+) -> None:
+    """Send a few recipients' messages, one after the other; the first from `prepared` (its
+    plan and ticket) when it was prepared already.
 
     The task carries ids only (no phone number in Flower). Each recipient is claimed just
     before its own request, so a batch delivered twice, or cut short by a crash, sends nobody
@@ -80,11 +111,7 @@ def _send_batch(campaign_id: str, indexes: list[int]) -> None:
     failure: Exception | None = None
     for index in indexes:
         try:
-            released = retry_while_unavailable(
-                functools.partial(deliver, res, campaign_id, int(index)),
-                until=time.monotonic() + res.policy.outage_patience, clock=time.monotonic,
-                sleep=res.sleep, what=f"sending to recipient {index} of {campaign_id}",
-            )  # fmt: skip
+            released = _deliver(res, campaign_id, int(index), prepared)
         except redis.RedisError as exc:
             if unavailable(exc):
                 logger.warning("campaign %s: Redis still unavailable; recipients from %s on "
@@ -97,6 +124,8 @@ def _send_batch(campaign_id: str, indexes: list[int]) -> None:
             logger.warning("campaign %s: recipient %s not handled: %r", campaign_id, index, exc)
             failure = failure or exc
             continue
+        finally:
+            prepared = None
         try:
             publish_sends(campaign_id, released)
         except Exception as exc:  # in the window: the ticker publishes them again
@@ -104,6 +133,26 @@ def _send_batch(campaign_id: str, indexes: list[int]) -> None:
             failure = failure or exc
     if failure is not None:
         raise failure
+
+
+def _deliver(
+    res: Resources, campaign_id: str, index: int, prepared: tuple[Plan, Ticket] | None
+) -> list[int]:
+    """`deliver`, from its prepared ticket when there is one. Redis failing before the claim
+    (or the claim given back) leaves the recipient queued: it is then delivered from the start,
+    waiting for Redis as long as `Policy.outage_patience`."""
+    if prepared is not None:
+        try:
+            return send_prepared(res, *prepared)
+        except redis.RedisError as exc:
+            if not unavailable(exc):
+                raise
+            logger.info("campaign %s: recipient %d from the start: %r", campaign_id, index, exc)
+    return retry_while_unavailable(
+        functools.partial(deliver, res, campaign_id, index),
+        until=time.monotonic() + res.policy.outage_patience, clock=time.monotonic,
+        sleep=res.sleep, what=f"sending to recipient {index} of {campaign_id}",
+    )  # fmt: skip
 
 
 @app.task(name="broadcaster.send_message", acks_late=True, reject_on_worker_lost=True)

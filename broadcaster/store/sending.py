@@ -15,6 +15,7 @@ delivered, and every counter moves with its status:
 """
 
 import logging
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from broadcaster.campaigns import RecipientStatus
@@ -146,6 +147,29 @@ class SendPath(StoreBase):
         With `hours`, a recipient outside its sending hours waits (off_hours) for its next
         opening; past the campaign's expires_at it ends expired.
         """
+        keys, args = self._prepare_call(cid, index, slot, daily, hours)
+        return self._ticket(cid, self.script("prepare.lua")(keys=keys, args=args))
+
+    def prepare_many(
+        self, cid: str, calls: Sequence[tuple[int, Slot | None, DailyLimit | None, Hours | None]]
+    ) -> list[Ticket]:
+        """`prepare` for several recipients of a campaign, `(index, slot, daily, hours)` each,
+        in one step (one round trip): the same as calling it for each in turn at once."""
+        counts: list[Any] = [len(calls)]
+        keys: list[str] = []
+        args: list[Any] = []
+        for index, slot, daily, hours in calls:
+            one_keys, one_args = self._prepare_call(cid, index, slot, daily, hours)
+            counts += [len(one_keys), len(one_args)]
+            keys += one_keys
+            args += one_args
+        found = self.script("prepare.lua*")(keys=keys, args=counts + args)
+        return [self._ticket(cid, one) for one in found]
+
+    def _prepare_call(
+        self, cid: str, index: int, slot: Slot | None, daily: DailyLimit | None,
+        hours: Hours | None,
+    ) -> tuple[list[str], list[Any]]:  # fmt: skip
         k, now = self.keys, self.clock()
         bucket, field = divmod(index, BUCKET_SIZE)
         sharing = slot.sharing if slot else None
@@ -161,7 +185,9 @@ class SendPath(StoreBase):
             slot.own_interval_us if slot else 0, *(hours if hours else ("", 0, 0)),
             round(slot.lead * 1e6) if slot else 0, *(slot.intervals_us if slot else ()),
         ]  # fmt: skip
-        found = self.script("prepare.lua")(keys=keys, args=args)
+        return keys, args
+
+    def _ticket(self, cid: str, found: Any) -> Ticket:
         code, wait_us, rec, attempts, released, complete, slot_us, binding, share = found
         wait = wait_us / 1e6
         if code != 1:
