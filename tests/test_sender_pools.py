@@ -145,32 +145,3 @@ def test_a_pools_rate_is_the_sum_of_its_senders_within_their_accounts():
                     text="x")  # fmt: skip
     assert limits.rate(one) == 600.0
     assert limits.rate(pool) == 600.0 + 600.0 + 50.0
-
-
-def test_a_pool_launched_over_several_accounts_sends_each_sender_through_its_own(redis):
-    import dataclasses
-
-    from broadcaster.operations.launching import CampaignRequest, LaunchDefaults, launch
-    from broadcaster.settings import Settings
-
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        accounts={"b": {"token": "t-b", "rates": {"waba": "50/min"}}},
-        senders={"s3": {"account": "b"}},
-        sender_rate="600/min",
-        rate_waba_per_minute=10_000,
-    )
-    defaults = LaunchDefaults.from_settings(settings)
-    published = factories.Published()
-    request = CampaignRequest(sender="s1", senders=["s1", "s2", "s3"], text="Halo {name}")
-    result = launch(factories.store(redis), published, rows(30), request, defaults=defaults)
-    campaign = result.campaign
-    assert campaign.account is None  # not pinned to the first sender's account
-    assert campaign.pace_per_minute == 600.0 + 600.0 + 50.0
-    limits = defaults.limits
-    accounts = {
-        s: limits.account_for(s, dataclasses.replace(campaign, sender=s).account)
-        for s in campaign.senders
-    }
-    assert accounts == {"s1": "default", "s2": "default", "s3": "b"}
-    assert published.indexes(campaign.id)  # started: its first sends published

@@ -221,7 +221,7 @@ def launch(
         if campaign.expires_at is not None and campaign.expires_at <= store.clock():
             raise CampaignInvalid("expires_at is in the past")
         account = limits.account_for(campaign.sender, campaign.account)
-        if len(campaign.senders) < 2:  # a pool's senders keep their own accounts, unless named
+        if not campaign.senders or campaign.account:  # a pool's senders keep their accounts
             campaign = dataclasses.replace(campaign, account=account)
         limits.check(campaign)
         campaign = dataclasses.replace(
