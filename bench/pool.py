@@ -1,6 +1,6 @@
 """Sender pools (issue 16), measured at the provider: one campaign, four senders on four accounts.
 
-    python -m bench.pool [--per-second 10] [--seconds 30] [--processes 2]
+    python -m bench.pool [--per-second 10] [--seconds 30] [--processes 2] [--send-batch N]
 
 One campaign, launched as an application launches it (`launch`, what enqueue_broadcast, the API
 and the CLI call), whose pool is four senders (80/s each, Meta's default), each on a Replai
@@ -67,8 +67,9 @@ def _settings(per_second: int) -> dict[str, str]:
 
 
 def run(
-    session: Session, *, per_second: int = 10, seconds: float = 30.0, processes: int = 2
-) -> dict[str, Any]:
+    session: Session, *, per_second: int = 10, seconds: float = 30.0, processes: int = 2,
+    send_batch: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
     from broadcaster.keys import Keys
     from broadcaster.store import CampaignStore
 
@@ -81,6 +82,8 @@ def run(
     store = CampaignStore(session.store_client(), keys=Keys("bc"), stale_after=harness.STALE_AFTER)
     load = harness.load_average()[0]
     env = _settings(per_second)
+    if send_batch is not None:  # recipients per send task (the project's default: harness)
+        env["BROADCASTER_SEND_BATCH"] = str(send_batch)
     with session.client_env(**env), session.project_workers(processes, **env):
         cid = _launch(store, per_second, seconds)
         deadline = time.monotonic() + seconds * 1.5 + 30
@@ -98,6 +101,7 @@ def run(
         "senders": len(SENDERS),
         "seconds": seconds,
         "pool": f"threads 32 x {processes} processes",
+        "send_batch": send_batch or harness.SEND_BATCH,
         "window": int(store.redis.hget(store.keys.campaign(cid), "window") or 0),
         "pace_per_s": (store.get(cid).pace_per_minute or 0) / 60,
         "recipients": store.get(cid).total,
@@ -122,12 +126,14 @@ def main() -> None:
     parser.add_argument("--per-second", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--send-batch", type=int, help="recipients per send task (default 8)")
     args = parser.parse_args()
     harness.exit_on_term()
     with harness.session() as session:
         result = run(
-            session, per_second=args.per_second, seconds=args.seconds, processes=args.processes
-        )
+            session, per_second=args.per_second, seconds=args.seconds, processes=args.processes,
+            send_batch=args.send_batch,
+        )  # fmt: skip
     print(json.dumps(result, indent=1))
 
 

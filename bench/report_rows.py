@@ -29,7 +29,8 @@ def pool(result: dict[str, Any]) -> list[str]:
         f"throttled at {limit}/s by the sandbox, sliding window; {r['pool']}, {seconds:.0f} s)",
         "",
         f"The pool sent {r['sends_per_s']:.1f}/s ({r['times_limit']:.2f} x one account's "
-        f"limit; launched pace {r['pace_per_s']:g}/s, window {r['window']}); "
+        f"limit; launched pace {r['pace_per_s']:g}/s, window {r['window']}, "
+        f"{r.get('send_batch', 8)} recipients per send task); "
         f"429s: {r['throttled_429']}; duplicates: {r['duplicates']}; {r['recipients']:,} "
         f"recipients, {r['state']}.",
         "",
