@@ -87,7 +87,7 @@ def events(result: dict[str, Any]) -> list[str]:
         "| client CPU per event | Redis per waiting event |",
         "|---|---|---|---|---|---|---|",
         f"| {r['events']:,} of {r['expected_events']:,} | {r['events_per_s']} "
-        f"| {r['sends_per_s']} | {r['lag_p50_ms']:.0f} ms | {r['lag_p99_ms']:.0f} ms "
+        f"| {r['sends_per_s']} | {r['lag_p50_ms']:,.0f} ms | {r['lag_p99_ms']:,.0f} ms "
         f"| {cost['client_cpu_ms_per_event']:.3f} ms | {backlog['bytes_per_event']:.0f} B |",
         "",
         "Lag: from the event's timestamp (the status change, on Redis's side) to its arrival "
