@@ -27,6 +27,9 @@ import redis
 TOKEN = "bench-token"
 #: A second account's token (bench/nested.py): the sandbox throttles it on its own.
 SECOND_TOKEN = "bench-token-2"
+#: Every token the sandbox accepts, each an account of its own for its throttle (bench/pool.py
+#: puts a sender pool on four accounts).
+TOKENS = (TOKEN, SECOND_TOKEN, "bench-token-3", "bench-token-4")
 ROOT = Path(__file__).resolve().parent.parent
 #: The checkout whose workers, web app and importer run: this one, or another one (a
 #: worktree with a change to measure) named by BENCH_PROJECT_ROOT.
@@ -50,6 +53,18 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
         except httpx.TransportError:
             time.sleep(0.05)
     raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+def wait_port(port: int, timeout: float = 10.0) -> None:
+    """Until something listens on the loopback port."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+        time.sleep(0.05)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -233,8 +248,8 @@ class SendCounter:
 def sandbox_process(*, latency_ms: int = 0, rate_limit: str = "0") -> Iterator[Sandbox]:
     port = free_port()
     cmd = [
-        sys.executable, "-m", "broadcaster.sandbox", "--port", str(port), "--token", TOKEN,
-        "--token", SECOND_TOKEN,
+        sys.executable, "-m", "broadcaster.sandbox", "--port", str(port),
+        *(arg for token in TOKENS for arg in ("--token", token)),
         "--latency-ms", str(latency_ms), "--rate-limit", rate_limit,
     ]  # fmt: skip
     with process(cmd, log="sandbox") as proc:
@@ -482,6 +497,26 @@ class Session:
         app.conf.broker_connection_retry_on_startup = True
         with app:
             app.send_task(name, args=args, queue=PROJECT_QUEUE)
+
+    @contextmanager
+    def client_env(self, **extra: str) -> Iterator[None]:
+        """This process as an application of the session's deployment (`enqueue_broadcast()`
+        reads its settings from the environment), the environment restored after.
+
+        `get_settings` is read again on the way in and out; `workers.app` keeps the broker of
+        the first session that imported it: every row of one `python -m bench` shares one.
+        """
+        from broadcaster.settings import get_settings
+
+        saved = dict(os.environ)
+        os.environ.update(self.worker_env(**extra))
+        get_settings.cache_clear()  # read again, with this row's settings
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            get_settings.cache_clear()
 
     def project_workers(
         self, processes: int, pool: str = "threads", concurrency: int = 32, **extra: str

@@ -27,8 +27,8 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from bench import harness
-from bench.nested import _account, _shares
-from bench.rate import gaps
+from bench.arrivals import account, gaps
+from bench.nested import _shares
 from bench.throughput import phone
 
 SUBNET = "10.211"
@@ -157,7 +157,7 @@ def run(
         "recipients": {name: store.get(cid).total for name, cid in ids.items()},
         "states": {name: str(store.get(cid).state) for name, cid in ids.items()},
         "counts": {name: store.counts(cid) for name, cid in ids.items()},
-        "account": _account(times["a1"] + times["a2"], per_second, seconds),
+        "account": account(times["a1"] + times["a2"], per_second, seconds),
         "gaps": gaps(sorted(times["a1"] + times["a2"]), 1.0 / per_second),
         "shares": _shares(times),
         "throttled_429": report["throttled"],

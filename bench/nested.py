@@ -17,15 +17,13 @@ the pause (its share was half the account: it should go to the whole at once).
 """
 
 import argparse
-import bisect
 import json
 import sys
 import time
 from typing import Any
 
-from bench import harness
+from bench import arrivals, harness
 from bench.harness import Session
-from bench.rate import max_in_window
 from bench.throughput import phone
 
 #: The second account's name; its token is the session sandbox's second one.
@@ -102,8 +100,8 @@ def run(
         "pool": f"threads 32 x {processes} processes",
         "recipients": {name: store.get(cid).total for name, cid in ids.items()},
         "states": {name: str(store.get(cid).state) for name, cid in ids.items()},
-        "default": _account(by_ref["a1"] + by_ref["a2"], per_second, seconds),
-        "brand_b": _account(by_ref["b"], slow, seconds),
+        "default": arrivals.account(by_ref["a1"] + by_ref["a2"], per_second, seconds),
+        "brand_b": arrivals.account(by_ref["b"], slow, seconds),
         "shares": _shares({k: by_ref[k] for k in ("a1", "a2")}),
         "throttled_429": report["throttled"],
         "retried": sum(r.attempts for r in rows) - sum(1 for r in rows if r.status == "sent"),
@@ -140,18 +138,6 @@ def _handover(session: Session, store: Any, per_second: int) -> dict[str, Any]:
         ],
         "p2_sends_after_pause": sum(1 for t in times["p2"] if t >= 0),
         "p2_last_send_after_pause_ms": max((t for t in times["p2"] if t >= 0), default=0) * 1000,
-    }
-
-
-def _account(times: list[float], limit: int, seconds: float) -> dict[str, Any]:
-    times = sorted(times)
-    first = times[0] if times else 0.0
-    in_span = bisect.bisect_left(times, first + seconds)
-    return {
-        "accepted": len(times),
-        "max_in_any_1s": max_in_window(times),
-        "sends_in_span": in_span,
-        "utilisation": in_span / (limit * seconds),
     }
 
 

@@ -12,22 +12,14 @@ here: the numbers are clear of the sandbox's scripted ones).
 """
 
 import argparse
-import bisect
-import itertools
 import json
 import sys
 import time
 from typing import Any
 
-from bench import harness
+from bench import arrivals, harness
 from bench.harness import Session
 from bench.throughput import phone
-
-
-def max_in_window(times: list[float], width: float = 1.0) -> int:
-    """The most timestamps in any half-open window [t, t + width)."""
-    times = sorted(times)
-    return max((bisect.bisect_left(times, t + width) - i for i, t in enumerate(times)), default=0)
 
 
 def run(
@@ -59,48 +51,21 @@ def run(
     rows = list(store.iter_rows(campaign.id))
     sent = sum(1 for r in rows if r.status == "sent")
     attempts = sum(r.attempts for r in rows)
-    first = times[0] if times else 0.0
-    in_span = bisect.bisect_left(times, first + seconds)
+    use = arrivals.account(times, per_second, seconds)
     return {
         "limit_per_s": per_second,
         "seconds": seconds,
         "worker_processes": processes,
         "pool": str(harness_pool(processes)),
         "recipients": n,
-        "accepted": len(times),
+        **use,
         "recorded_sent": sent,
         "state": str(store.get(campaign.id).state),
-        "max_in_any_1s": max_in_window(times),
-        "tightest_span_ms": tightest_span(times, per_second) * 1000,
-        "sends_in_span": in_span,
-        "utilisation": in_span / (per_second * seconds),
+        "tightest_span_ms": arrivals.tightest_span(times, per_second) * 1000,
         "throttled_429": attempts - sent,
-        **gaps(times[:in_span], 1.0 / per_second),
+        **arrivals.gaps(times[: use["sends_in_span"]], 1.0 / per_second),
         "errors": sorted({r.error for r in rows if r.error})[:5],
         "load_before": load,
-    }
-
-
-def tightest_span(times: list[float], limit: int) -> float:
-    """The shortest time holding limit + 1 consecutive sends: under 1 s, a window is over.
-
-    Its distance from 1 s is the headroom the limiter's margin left against jitter.
-    """
-    spans = [times[i + limit] - times[i] for i in range(len(times) - limit)]
-    return min(spans, default=float("nan"))
-
-
-def gaps(times: list[float], interval: float) -> dict[str, float]:
-    """Spacing of the arrivals: median, p99, and slots skipped (a gap over 1.5 intervals)."""
-    diffs = sorted(b - a for a, b in itertools.pairwise(times))
-    if not diffs:
-        return {}
-    return {
-        "gap_median_ms": harness.percentile(diffs, 0.5) * 1000,
-        "gap_p99_ms": harness.percentile(diffs, 0.99) * 1000,
-        "gap_max_ms": diffs[-1] * 1000,
-        "gaps_over_1_5_slots": sum(1 for d in diffs if d > 1.5 * interval),
-        "lost_slots": sum(max(0, round(d / interval) - 1) for d in diffs),
     }
 
 

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
+from bench import report_rows
 from bench.harness import SEND_BATCH, WINDOW
 
 __all__ = ["markdown", "targets"]
@@ -22,9 +23,10 @@ def _median(result: dict[str, Any], *path: str) -> float | None:
     return value["median"] if isinstance(value, dict) else value
 
 
-Check = tuple[str, str, Callable[[dict[str, Any]], Any], Callable[[Any], bool], str]
+Check = tuple[str, str, Callable[[dict[str, Any]], Any], Callable[[Any], bool] | None, str]
 
-#: (row, target, how to read the measured value, whether it meets the target, format)
+#: (row, target, how to read the measured value, whether it meets the target (None: a figure
+#: shown without a target), format)
 CHECKS: list[Check] = [
     ("1", "worker CPU per send, every guarantee, 0 ms <= 2.0 ms",
      lambda r: _median(r, "throughput", "0", "variants", "a", "worker_cpu_ms_per_send"),
@@ -79,7 +81,40 @@ CHECKS: list[Check] = [
      lambda v: v == 0, "{}"),
     ("6", "nested: each campaign within 10 % of an equal share",
      lambda r: _get(r, "nested", "shares", "max_off_equal"), lambda v: v <= 0.10, "{:.1%} off"),
+    ("7", "pool: total >= 3.8 x one account's throttle (4 senders on 4 accounts)",
+     lambda r: _get(r, "pool", "times_limit"), lambda v: v >= 3.8, "{:.2f}x"),
+    ("7", "pool: every account >= 97 % utilisation",
+     lambda r: _pool_lowest(r), lambda v: v >= 0.97, "{:.1%} (lowest)"),
+    ("7", "pool: 0 x 429", lambda r: _get(r, "pool", "throttled_429"), lambda v: v == 0, "{}"),
+    ("7", "pool: no 1-s window over an account's limit",
+     report_rows.pool_over, lambda v: v == 0, "{} sends over"),
+    ("8", "small, 1 recipient: p99 first send <= 100 ms",
+     lambda r: _get(r, "small", "sizes", "1", "first_p99_ms"), lambda v: v <= 100, "{:.0f} ms"),
+    ("8", "small, 1 recipient: p99 last send <= 250 ms",
+     lambda r: _get(r, "small", "sizes", "1", "last_p99_ms"), lambda v: v <= 250, "{:.0f} ms"),
+    ("8", "small, 10 recipients: p99 first send <= 100 ms",
+     lambda r: _get(r, "small", "sizes", "10", "first_p99_ms"), lambda v: v <= 100, "{:.0f} ms"),
+    ("8", "small, 10 recipients: p99 last send <= 250 ms",
+     lambda r: _get(r, "small", "sizes", "10", "last_p99_ms"), lambda v: v <= 250, "{:.0f} ms"),
+    ("9", "events: every event delivered",
+     lambda r: _events_missing(r), lambda v: v == 0, "{} missing"),
+    ("9", "events: delivered per second (no target)",
+     lambda r: _get(r, "events", "events_per_s"), None, "{:,.0f}/s"),
+    ("9", "events: p99 lag behind the status change (no target)",
+     lambda r: _get(r, "events", "lag_p99_ms"), None, "{:,.0f} ms"),
+    ("10", "events + metrics: worker CPU per send < +10 %",
+     lambda r: _get(r, "overhead", "overhead_pct"), lambda v: v < 10, "{:+.1f} %"),
 ]  # fmt: skip
+
+
+def _pool_lowest(result: dict[str, Any]) -> float | None:
+    accounts = _get(result, "pool", "accounts")
+    return min(a["utilisation"] for a in accounts.values()) if accounts else None
+
+
+def _events_missing(result: dict[str, Any]) -> int | None:
+    r = _get(result, "events")
+    return r["expected_events"] - r["events"] if r else None
 
 
 def _nested_over(result: dict[str, Any]) -> int | None:
@@ -103,7 +138,7 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for row, name, read, ok, fmt in CHECKS:
         value = read(result)
-        met = None if value is None else bool(ok(value))
+        met = None if value is None or ok is None else bool(ok(value))
         if name.startswith("no 1-s window") and value is not None:
             met = value <= _get(result, "rate", "limit_per_s")
         rows = _get(result, "import", "rows")
@@ -340,6 +375,8 @@ def markdown(result: dict[str, Any]) -> str:
     for t in targets(result):
         lines.append(f"| {t['row']} | {t['target']} | {t['measured']} | {_mark(t['met'])} |")
     lines += ["", "## Rows", ""]
-    for part in (_throughput, _rate, _import, _webhooks, _pause, _nested):
+    parts = (_throughput, _rate, _import, _webhooks, _pause, _nested, report_rows.pool,
+             report_rows.small, report_rows.events, report_rows.overhead)  # fmt: skip
+    for part in parts:
         lines += part(result)
     return "\n".join(lines) + "\n"

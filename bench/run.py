@@ -1,6 +1,7 @@
 """`make bench` / `make bench-quick`: every benchmark row in one run, on one machine.
 
-    python -m bench [--quick] [--only throughput rate import webhooks pause nested] [--out DIR]
+    python -m bench [--quick] [--only throughput rate import webhooks pause nested pool small
+                     events overhead] [--out DIR] [--name STEM]
 
 Starts its own redis-server and sandbox on loopback (and the workers, web app and load each
 row needs), runs the rows one after the other, and writes `<out>/latest.json` and
@@ -15,9 +16,38 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import harness, importscale, nested, pause, rate, report, throughput, webhooks
+from bench import (
+    events,
+    harness,
+    importscale,
+    nested,
+    overhead,
+    pause,
+    pool,
+    rate,
+    report,
+    small,
+    throughput,
+    webhooks,
+)
 
-ROWS = ("throughput", "rate", "import", "webhooks", "pause", "nested")
+ROWS = (
+    "throughput", "rate", "import", "webhooks", "pause", "nested",
+    "pool", "small", "events", "overhead",
+)  # fmt: skip
+#: What each row measures, for --help.
+ABOUT = {
+    "throughput": "sends/s and worker CPU per send against the baselines (bench/throughput.py)",
+    "rate": "one sender's limit at the provider: busiest 1-s window, utilisation (rate.py)",
+    "import": "a 1,000,000-row CSV and a 100,000-row .xlsx to a ready campaign (importscale.py)",
+    "webhooks": "Replai callbacks ingested per second by one web process (webhooks.py)",
+    "pause": "time from a pause to the last send (pause.py)",
+    "nested": "two senders on one account, a second account: limits and shares (nested.py)",
+    "pool": "a sender pool of 4 senders on 4 accounts: throughput, each account's use (pool.py)",
+    "small": "1- and 10-recipient campaigns at 50/s: first and last send p50/p99 (small.py)",
+    "events": "event webhooks: delivered/s, p99 lag, CPU and Redis bytes per event (events.py)",
+    "overhead": "worker CPU per send with events and metrics on against off (overhead.py)",
+}
 
 FULL: dict[str, dict[str, Any]] = {
     "throughput": {"n": 5000, "runs": 3, "latencies": [0, 100]},
@@ -31,6 +61,10 @@ FULL: dict[str, dict[str, Any]] = {
     "webhooks": {"runs": 3, "messages": 10_000, "connections": 32},
     "pause": {"runs": 3, "n": 5000},
     "nested": {"per_second": 20, "seconds": 30.0, "processes": 2},
+    "pool": {"per_second": 10, "seconds": 30.0, "processes": 2},
+    "small": {"sizes": [1, 10], "campaigns": 200, "rate": 50.0, "latency_ms": 20},
+    "events": {"n": 3000, "cost_events": 2000, "backlog_events": 20_000},
+    "overhead": {"n": 3000, "runs": 3, "metrics_sends": 200_000},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "throughput": {"n": 1000, "n_naive": 300, "runs": 1, "latencies": [0, 100]},
@@ -44,7 +78,17 @@ QUICK: dict[str, dict[str, Any]] = {
     "webhooks": {"runs": 1, "messages": 2000, "connections": 32},
     "pause": {"runs": 1, "n": 2000},
     "nested": {"per_second": 20, "seconds": 10.0, "processes": 2},
+    "pool": {"per_second": 10, "seconds": 10.0, "processes": 2},
+    "small": {"sizes": [1, 10], "campaigns": 100, "rate": 50.0, "latency_ms": 20},
+    "events": {"n": 1000, "cost_events": 1000, "backlog_events": 5000},
+    "overhead": {"n": 1000, "runs": 1, "metrics_sends": 20_000},
 }
+#: The rows that are `run(session, **params)`.
+PLAIN = {
+    "rate": rate.run, "import": importscale.run, "webhooks": webhooks.measure,
+    "nested": nested.run, "pause": pause.run, "pool": pool.run, "small": small.run,
+    "events": events.run, "overhead": overhead.run,
+}  # fmt: skip
 
 
 def _log(message: str) -> None:
@@ -67,21 +111,20 @@ def run_row(session: harness.Session, name: str, params: dict[str, Any]) -> Any:
             session, n=params["n"], runs=params["runs"], latencies=params["latencies"],
             keys=throughput_variants(), n_naive=params.get("n_naive"), log=_log,
         )  # fmt: skip
-    if name == "rate":
-        return rate.run(session, **params)
-    if name == "import":
-        return importscale.run(session, **params)
-    if name == "webhooks":
-        return webhooks.measure(session, **params)
-    if name == "nested":
-        return nested.run(session, **params)
-    return pause.run(session, **params)
+    return PLAIN[name](session, **params)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the 2-minute subset")
-    parser.add_argument("--only", nargs="+", choices=ROWS, default=list(ROWS))
+    rows = "\n".join(f"  {name:<11} {ABOUT[name]}" for name in ROWS)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], epilog=f"rows:\n{rows}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    parser.add_argument("--quick", action="store_true", help="the ~4-minute subset")
+    parser.add_argument(
+        "--only", nargs="+", choices=ROWS, default=list(ROWS), metavar="ROW",
+        help=f"these rows only, of: {' '.join(ROWS)}",
+    )  # fmt: skip
     parser.add_argument("--out", default=str(harness.ROOT / "bench" / "results"))
     parser.add_argument("--name", help="file name stem (default: latest, or quick)")
     args = parser.parse_args()

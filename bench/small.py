@@ -22,9 +22,9 @@ import argparse
 import base64
 import http.server
 import json
-import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
@@ -60,6 +60,10 @@ class Arrivals:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
 
 def _parse_stamp(text: str) -> float:
     import datetime
@@ -67,8 +71,10 @@ def _parse_stamp(text: str) -> float:
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def offer(session: Any, size: int, campaigns: int, rate: float, events_url: str | None,
-          base: int, profile: str | None = None) -> dict[str, Any]:  # fmt: skip
+def offer(
+    session: Any, procs: Any, size: int, campaigns: int, rate: float, events_url: str | None,
+    base: int, profile: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
     from broadcaster import enqueue
     from broadcaster.settings import Settings
     from broadcaster.store import open_store
@@ -94,10 +100,10 @@ def offer(session: Any, size: int, campaigns: int, rate: float, events_url: str 
     expected = campaigns * size
     with ExitStack() as stack:
         if profile:
-            pids = [p.pid for p in session.procs]
+            pids = [p.pid for p in procs]
             stack.enter_context(harness.profiling(pids, f"{profile}-{size}"))
             start = time.monotonic() + 0.2
-        cpu0 = harness.workers_cpu(session.procs)
+        cpu0 = harness.workers_cpu(procs)
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(one, range(campaigns)))
         offered = time.monotonic() - start
@@ -107,7 +113,7 @@ def offer(session: Any, size: int, campaigns: int, rate: float, events_url: str 
             if len(ours) >= expected or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        cpu = harness.workers_cpu(session.procs) - cpu0
+        cpu = harness.workers_cpu(procs) - cpu0
     first: dict[str, float] = {}
     last: dict[str, float] = {}
     for send in ours:
@@ -159,48 +165,41 @@ def event_lag(arrivals: Arrivals, expected: int, timeout: float = 60.0) -> dict[
     }  # fmt: skip
 
 
-def overhead(n: int, runs: int, latency_ms: int) -> dict[str, Any]:
-    """Worker CPU per send and campaign time of one campaign of `n`: plain (metrics off, no
-    subscription), full (metrics on, every event delivered to a receiver) and down (metrics
-    on, a subscriber whose port refuses every connection), in alternating runs."""
-    from broadcaster import enqueue
-    from broadcaster.settings import Settings
-    from broadcaster.store import open_store
-    from workers.dispatch import CeleryDispatch
-
-    variants = ("plain", "full", "down")
-    per_send: dict[str, list[float]] = {v: [] for v in variants}
-    seconds: dict[str, list[float]] = {v: [] for v in variants}
-    arrivals = Arrivals()
-    urls = {"plain": None, "full": arrivals.url, "down": "http://127.0.0.1:9/refused"}
-    with harness.session(latency_ms=latency_ms) as session:
-        os.environ.update(session.worker_env())
-        for run in range(runs):
-            for variant in variants if run % 2 == 0 else variants[::-1]:
-                session.clean()
-                metrics_on = "false" if variant == "plain" else "true"
-                with session.project_workers(2, BROADCASTER_METRICS=metrics_on) as procs:
-                    store = open_store(Settings())
-                    cpu0, t0 = harness.workers_cpu(procs), time.monotonic()
-                    rows = [{"phone": _phone(i)} for i in range(n)]
-                    url = urls[variant]
-                    cid = enqueue.enqueue_broadcast(
-                        rows, sender="waba-1", text="Halo", store=store,
-                        dispatch=CeleryDispatch(), events_url=url,
-                        events_secret=SECRET if url else None,
-                    ).campaign.id  # fmt: skip
-                    while store.state(cid) != "completed":
-                        time.sleep(0.05)
-                    seconds[variant].append(round(time.monotonic() - t0, 2))
-                    while variant == "full" and store.hook_state(store.hook_ids()[0]).backlog:
-                        time.sleep(0.1)
-                    per_send[variant].append((harness.workers_cpu(procs) - cpu0) / n * 1000)
-    med = {v: sorted(per_send[v])[len(per_send[v]) // 2] for v in variants}
-    return {
-        "recipients": n, "cpu_ms_per_send": per_send, "campaign_seconds": seconds,
-        "plain_ms_per_send": round(med["plain"], 3), "full_ms_per_send": round(med["full"], 3),
-        "overhead_pct": round((med["full"] / med["plain"] - 1) * 100, 1),
+def run(
+    session: Any, *, sizes: Sequence[int] = (1, 10), campaigns: int = 200, rate: float = 50.0,
+    latency_ms: int = 20, workers: int = 2, concurrency: int = 32, events: bool = False,
+    profile: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """The row: each size offered in turn to the same workers (with `events`, every campaign
+    has an events_url and the lag of its events is measured too)."""
+    session.clean()
+    session.box.configure(latency_ms=latency_ms)
+    arrivals = Arrivals() if events else None
+    out: dict[str, Any] = {
+        "latency_ms": latency_ms, "rate_per_s": rate, "campaigns": campaigns,
+        "pool": f"threads {concurrency} x {workers} processes", "sizes": {},
+        "load_before": harness.load_average()[0],
     }  # fmt: skip
+    try:
+        with (
+            session.client_env(),
+            session.project_workers(workers, concurrency=concurrency) as procs,
+        ):
+            base = 0
+            for size in sizes:
+                before = len(arrivals.got) if arrivals else 0
+                row = offer(session, procs, size, campaigns, rate,
+                            arrivals.url if arrivals else None, base, profile)  # fmt: skip
+                base += campaigns * size
+                if arrivals is not None:  # started, one sent per recipient, completed
+                    row |= event_lag(arrivals, before + campaigns * (size + 2))
+                out["sizes"][str(size)] = row
+                print(json.dumps(row), flush=True)
+    finally:
+        session.box.configure(latency_ms=0)
+        if arrivals is not None:
+            arrivals.close()
+    return out
 
 
 def main() -> None:
@@ -213,37 +212,26 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--events", action="store_true")
     parser.add_argument(
-        "--overhead",
-        type=int,
-        default=0,
-        metavar="N",
-        help="instead: CPU per send of events and metrics, campaigns of N",
-    )
+        "--overhead", type=int, default=0, metavar="N",
+        help="instead: CPU per send of events and metrics, campaigns of N (bench.overhead)",
+    )  # fmt: skip
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", metavar="STEM", help="py-spy the workers into STEM-*.raw")
     args = parser.parse_args()
+    harness.exit_on_term()
     if args.overhead:
-        print(json.dumps(overhead(args.overhead, args.runs, args.latency_ms)))
+        from bench import overhead
+
+        overhead.main(["--n", str(args.overhead), "--runs", str(args.runs),
+                       "--latency-ms", str(args.latency_ms)])  # fmt: skip
         return
-    results = []
-    with harness.session(latency_ms=args.latency_ms) as session:
-        os.environ.update(session.worker_env())  # this process's enqueue_broadcast too
-        with session.project_workers(args.workers, concurrency=args.concurrency) as procs:
-            session.procs = procs  # type: ignore[attr-defined]
-            arrivals = Arrivals() if args.events else None
-            base = 0
-            for size in args.sizes:
-                before = len(arrivals.got) if arrivals else 0
-                row = offer(session, size, args.campaigns, args.rate,
-                            arrivals.url if arrivals else None, base,
-                            args.profile)  # fmt: skip
-                base += args.campaigns * size
-                if arrivals is not None:
-                    # started, one sent per recipient, completed
-                    row |= event_lag(arrivals, before + args.campaigns * (size + 2))
-                results.append(row)
-                print(json.dumps(row), flush=True)
-    print(json.dumps({"cpu": harness.machine().get("cpu"), "rows": results}))
+    with harness.session() as session:
+        result = run(
+            session, sizes=args.sizes, campaigns=args.campaigns, rate=args.rate,
+            latency_ms=args.latency_ms, workers=args.workers, concurrency=args.concurrency,
+            events=args.events, profile=args.profile,
+        )  # fmt: skip
+    print(json.dumps({"cpu": harness.machine().get("cpu"), **result}))
 
 
 if __name__ == "__main__":

@@ -153,6 +153,26 @@ def test_send_goes_to_the_given_numbers_and_is_not_counted(redis, store, sandbox
     assert store.counts(c.id) == before and store.get(c.id).state == "draft"
 
 
+def test_send_of_a_pool_goes_through_its_first_senders_account(redis, store, sandbox):
+    import dataclasses
+
+    pool = dataclasses.replace(
+        factories.campaign(text="Halo"), sender="s-b", senders=("s-b", "s-x")
+    )
+    c = store.create(pool, factories.contacts(1), window=1)
+    assert c.account is None  # a pool's senders keep their own accounts
+    settings = {
+        "accounts": {"b": {"token": "not-a-sandbox-token"}},
+        "senders": {"s-b": {"account": "b"}},
+    }
+    with TestClient(build_app(replai_base_url=sandbox.url, **settings), headers=AUTH) as client:
+        response = client.post(f"/campaigns/{c.id}/test-send", json={"phones": ["0812 3456 7890"]})
+    assert response.status_code == 200, response.text
+    [result] = response.json()["results"]
+    assert not result["ok"]  # through `b`, whose token the sandbox refuses; not `default`
+    assert sandbox.sends()["sends"] == []
+
+
 def test_send_refuses_bad_numbers_and_missing_variables(client, store):
     c = store.create(factories.campaign(text="Halo {name}!"), factories.contacts(1), window=1)
     response = client.post(f"/campaigns/{c.id}/test-send", json={"phones": ["12", "abc"]})

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from broadcaster import operations
-from broadcaster.limits import DEFAULT_ACCOUNT
+from broadcaster.limits import Limits
 
 from ..auth import ApiKey
 from ..deps import ClientFactoryDep, DispatchDep, SettingsDep, StoreDep
@@ -99,6 +99,6 @@ def test_send(
     """
     campaign = store.get(campaign_id)
     phones = normalize_many(body.phones, region=settings.default_region)
-    client = clients(campaign.account or DEFAULT_ACCOUNT)
+    client = clients(Limits.from_settings(settings).account_for(campaign.sender, campaign.account))
     results = operations.trial_send(store, client, campaign, phones, body.variables)
     return TrialSendOut(campaign_id=campaign_id, results=[TrialSendResult.of(r) for r in results])

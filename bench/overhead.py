@@ -1,0 +1,116 @@
+"""What events and metrics cost the send path: worker CPU per send with them on against off.
+
+    python -m bench.overhead [--n 3000] [--runs 3] [--latency-ms 0] [--metrics-sends 200000]
+
+One campaign of `--n` recipients (no rate of its own, the sandbox unthrottled) through two
+fresh worker processes of 32 threads, three ways, alternating from run to run: `plain`
+(metrics off, no subscription), `full` (metrics on, every event delivered to a receiver in
+this process; its CPU counted until the last event is delivered) and `down` (metrics on, a
+subscriber whose port refuses every connection: retried with backoff). Reported: worker CPU
+per send and the campaign's time, each run; the overhead is `full` over `plain`, of the
+medians (target: under 10 %). Then the metrics alone, per send in one thread
+(bench/metrics_cost.py): the Redis Recorder against prometheus-client's multiprocess mode.
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from bench import harness, metrics_cost
+from bench.small import SECRET, Arrivals, _phone
+
+VARIANTS = ("plain", "full", "down")
+#: A subscriber that is down: nothing listens on the discard port.
+DOWN_URL = "http://127.0.0.1:9/refused"
+
+
+def _campaign(session: Any, variant: str, url: str | None, n: int) -> tuple[float, float]:
+    """One campaign on fresh workers: (worker CPU ms per send, seconds to completed)."""
+    from broadcaster import enqueue
+    from broadcaster.settings import Settings
+    from broadcaster.store import open_store
+    from workers.dispatch import CeleryDispatch
+
+    session.clean()
+    metrics_on = "false" if variant == "plain" else "true"
+    with session.project_workers(2, BROADCASTER_METRICS=metrics_on) as procs:
+        store = open_store(Settings())
+        cpu0, t0 = harness.workers_cpu(procs), time.monotonic()
+        cid = enqueue.enqueue_broadcast(
+            [{"phone": _phone(i)} for i in range(n)], sender="waba-1", text="Halo",
+            store=store, dispatch=CeleryDispatch(), events_url=url,
+            events_secret=SECRET if url else None,
+        ).campaign.id  # fmt: skip
+        deadline = t0 + 60 + n / 20
+        while store.state(cid) != "completed" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        seconds = time.monotonic() - t0
+        while (
+            variant == "full"
+            and time.monotonic() < deadline
+            and any(store.hook_state(h).backlog for h in store.hook_ids())
+        ):
+            time.sleep(0.1)
+        return (harness.workers_cpu(procs) - cpu0) / n * 1000, seconds
+
+
+def run(
+    session: Any, *, n: int = 3000, runs: int = 3, latency_ms: int = 0,
+    metrics_sends: int = 200_000,
+) -> dict[str, Any]:  # fmt: skip
+    per_send: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    seconds: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    arrivals = Arrivals()
+    urls = {"plain": None, "full": arrivals.url, "down": DOWN_URL}
+    load = harness.load_average()[0]
+    session.box.configure(latency_ms=latency_ms)
+    try:
+        with session.client_env():
+            for i in range(runs):
+                for variant in VARIANTS if i % 2 == 0 else VARIANTS[::-1]:
+                    cpu, took = _campaign(session, variant, urls[variant], n)
+                    per_send[variant].append(round(cpu, 3))
+                    seconds[variant].append(round(took, 2))
+    finally:
+        session.box.configure(latency_ms=0)
+        arrivals.close()
+    med = {v: statistics.median(per_send[v]) for v in VARIANTS}
+    session.clean()
+    with tempfile.TemporaryDirectory() as directory:
+        recorder = metrics_cost.recorder_cost(session.store_client(), metrics_sends)
+        multiprocess = metrics_cost.multiprocess_cost(directory, metrics_sends)
+    session.clean()
+    return {
+        "recipients": n, "runs": runs, "latency_ms": latency_ms,
+        "pool": "threads 32 x 2 processes",
+        "cpu_ms_per_send": per_send, "campaign_seconds": seconds,
+        "median_ms_per_send": {v: round(m, 3) for v, m in med.items()},
+        "overhead_pct": round((med["full"] / med["plain"] - 1) * 100, 1),
+        "down_overhead_pct": round((med["down"] / med["plain"] - 1) * 100, 1),
+        "metrics_us_per_send": {"recorder": round(recorder * 1e6, 2),
+                                "multiprocess": round(multiprocess * 1e6, 2)},
+        "load_before": load,
+    }  # fmt: skip
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=3000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--latency-ms", type=int, default=0)
+    parser.add_argument("--metrics-sends", type=int, default=200_000)
+    args = parser.parse_args(argv)
+    harness.exit_on_term()
+    with harness.session() as session:
+        result = run(session, n=args.n, runs=args.runs, latency_ms=args.latency_ms,
+                     metrics_sends=args.metrics_sends)  # fmt: skip
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
