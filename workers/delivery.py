@@ -160,7 +160,10 @@ def deliver(res: Resources, cid: str, index: int) -> list[int]:
         redis.RedisError: Redis failed before the recipient was claimed (or the claim was
             given back): it is still queued, nothing was sent; try again later.
     """
-    plan = plan_send(res, cid, index)
+    try:
+        plan = plan_send(res, cid, index)
+    except AccountUnusable as exc:
+        return _unusable_account(res, cid, index, exc)
     ticket = res.store.prepare(cid, index, slot=plan.slot, daily=plan.daily, hours=plan.hours)
     return send_prepared(res, plan, ticket)
 
@@ -180,13 +183,22 @@ class Plan:
     start: float
 
 
+class AccountUnusable(Exception):
+    """The Replai account a send would go through cannot be used in this worker (unknown, or
+    without credentials): its campaign is paused (`_unusable_account`)."""
+
+
 def plan_send(res: Resources, cid: str, index: int) -> Plan:
-    """The limits, cap and hours a send of recipient `index` is prepared with."""
+    """The limits, cap and hours a send of recipient `index` is prepared with.
+
+    Raises:
+        AccountUnusable: the account of the recipient's sender cannot be used.
+    """
     campaign = senderpool.sender_of(res, res.campaign(cid), index)
     try:
         client = res.client_for(campaign)
     except (ConfigurationError, CampaignInvalid) as exc:
-        return _unusable_account(res, cid, index, exc)
+        raise AccountUnusable(str(exc)) from exc
     slot = pacing.slot_for(res, campaign)
     start = time.monotonic()  # Redis's now comes half a round trip later, a slow one's later
     hours = res.hours.at(campaign, res.clock())  # None: it may send at any time
@@ -201,7 +213,12 @@ def prepare_many(res: Resources, cid: str, indexes: list[int]) -> list[tuple[Pla
     Raises:
         redis.RedisError: nothing was claimed; the recipients are still queued.
     """
-    plans = [plan_send(res, cid, index) for index in indexes]
+    plans = []
+    for index in indexes:
+        try:
+            plans.append(plan_send(res, cid, index))
+        except AccountUnusable as exc:  # the campaign is paused: this one back to pending
+            _unusable_account(res, cid, index, exc)
     start = time.monotonic()  # the call's, for every one (not when its plan was made)
     plans = [dataclasses.replace(plan, start=start) for plan in plans]
     calls = [(p.index, p.slot, p.daily, p.hours) for p in plans]
