@@ -32,16 +32,23 @@ __all__ = [
 SLOT_HORIZON = 2.0
 
 
-def dispatch_window(limit: int, rate_per_minute: float, batch: int) -> int:
+def dispatch_window(limit: int, rate_per_minute: float, batch: int, senders: int = 1) -> int:
     """Recipients a campaign keeps queued or in flight: at most `limit`, and no more than its
-    sender's rate can send within SLOT_HORIZON (but at least one send task's worth).
+    sender's rate can send within SLOT_HORIZON (but at least one send task's worth); for a
+    pool of `senders`, POOL_SLACK times that.
 
     A recipient released beyond what the rate can send soon would find no slot within the
     horizon and go back to wait, over and over: at 60 a minute a window of 512 would turn
-    most of the worker's effort into such round trips.
+    most of the worker's effort into such round trips. A pool's recipients are spread over its
+    senders by hash, not in turn, so a window of exactly the pool's 2 s holds fewer than 2 s
+    for some sender about half the time, and that sender idles: the slack keeps each one fed.
     """
-    useful = math.ceil(rate_per_minute / 60.0 * SLOT_HORIZON)
+    useful = math.ceil(rate_per_minute / 60.0 * SLOT_HORIZON * (POOL_SLACK if senders > 1 else 1))
     return max(1, min(limit, max(batch, useful)))
+
+
+#: How many times a pool's SLOT_HORIZON of sends its window holds (`dispatch_window`).
+POOL_SLACK = 2
 
 
 _PLACEHOLDER = re.compile(r"\{([^{}\n]+)\}")

@@ -241,6 +241,7 @@ def launch(
             min(window or defaults.dispatch_window, defaults.dispatch_window),
             limits.rate(campaign),
             defaults.send_batch,
+            senders=len(campaign.senders),
         )
         subscriptions = [*_subscriptions(request, defaults), *store.global_hooks()]
         stored = store.create(campaign, imported, window=size)
