@@ -21,7 +21,8 @@ import time
 from typing import Any
 
 from bench import event_backlog, event_cost, harness
-from bench.small import SECRET, Arrivals, _phone, event_lag
+from bench.receiver import SECRET, Arrivals, event_phone
+from bench.small import event_lag
 
 
 def _campaign(session: Any, arrivals: Arrivals, n: int) -> dict[str, Any]:
@@ -33,7 +34,7 @@ def _campaign(session: Any, arrivals: Arrivals, n: int) -> dict[str, Any]:
     store = open_store(Settings())
     t0 = time.monotonic()
     cid = enqueue.enqueue_broadcast(
-        [{"phone": _phone(i)} for i in range(n)], sender="waba-1", text="Halo",
+        [{"phone": event_phone(i)} for i in range(n)], sender="waba-1", text="Halo",
         store=store, dispatch=CeleryDispatch(), events_url=arrivals.url, events_secret=SECRET,
     ).campaign.id  # fmt: skip
     deadline = t0 + 60 + n / 20

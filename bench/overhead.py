@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench import harness, metrics_cost
-from bench.small import SECRET, Arrivals, _phone
+from bench.receiver import SECRET, Arrivals, event_phone
 
 VARIANTS = ("plain", "full", "down")
 #: A subscriber that is down: nothing listens on the discard port.
@@ -42,7 +42,7 @@ def _campaign(session: Any, variant: str, url: str | None, n: int) -> tuple[floa
         store = open_store(Settings())
         cpu0, t0 = harness.workers_cpu(procs), time.monotonic()
         cid = enqueue.enqueue_broadcast(
-            [{"phone": _phone(i)} for i in range(n)], sender="waba-1", text="Halo",
+            [{"phone": event_phone(i)} for i in range(n)], sender="waba-1", text="Halo",
             store=store, dispatch=CeleryDispatch(), events_url=url,
             events_secret=SECRET if url else None,
         ).campaign.id  # fmt: skip

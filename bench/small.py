@@ -19,10 +19,7 @@ counted while it recorded (`profiled_sends`).
 """
 
 import argparse
-import base64
-import http.server
 import json
-import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,45 +27,7 @@ from contextlib import ExitStack
 from typing import Any
 
 from bench import harness
-
-SECRET = "whsec_" + base64.b64encode(b"s" * 24).decode()
-
-
-class Arrivals:
-    """An events receiver: keeps (arrival time, event timestamp) per event id."""
-
-    def __init__(self) -> None:
-        self.got: dict[str, tuple[float, float]] = {}
-        arrivals = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers
-
-            def do_POST(self) -> None:
-                now = time.time()
-                body = json.loads(self.rfile.read(int(self.headers["content-length"])))
-                stamp = _parse_stamp(body["timestamp"])
-                arrivals.got.setdefault(self.headers["webhook-id"], (now, stamp))
-                self.send_response(204)
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/events"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _parse_stamp(text: str) -> float:
-    import datetime
-
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+from bench.receiver import SECRET, Arrivals, event_phone
 
 
 def offer(
@@ -88,7 +47,7 @@ def offer(
 
     def one(k: int) -> None:
         time.sleep(max(0.0, start + k / rate - time.monotonic()))
-        rows = [{"phone": _phone(base + k * size + i)} for i in range(size)]
+        rows = [{"phone": event_phone(base + k * size + i)} for i in range(size)]
         t0 = time.perf_counter()
         result = enqueue.enqueue_broadcast(
             rows, sender="waba-1", text="Halo", store=store, dispatch=dispatch,
@@ -145,10 +104,6 @@ def _footprint(store: Any, cids: list[str]) -> tuple[float, float]:
 
 def _pct(values: list[float], q: float) -> float:
     return round(harness.percentile(values, q) * 1000, 1) if values else float("nan")
-
-
-def _phone(i: int) -> str:
-    return f"6282{i // 4000:05d}{5000 + i % 4000:04d}"
 
 
 def event_lag(arrivals: Arrivals, expected: int, timeout: float = 60.0) -> dict[str, Any]:

@@ -19,13 +19,11 @@ The order is what keeps `unknown` honest ("the request may have left", nothing e
 
 import dataclasses
 import logging
-import random
 import time
-from collections.abc import Callable, Mapping
 from typing import Any
 
 from broadcaster import operations
-from broadcaster.campaigns import SLOT_HORIZON, Campaign, RecipientStatus
+from broadcaster.campaigns import Campaign, RecipientStatus
 from broadcaster.errors import (
     CampaignInvalid,
     CampaignStateError,
@@ -39,15 +37,13 @@ from broadcaster.errors import (
     ReplaiThrottled,
     ReplaiTimeout,
 )
-from broadcaster.limits import DEFAULT_ACCOUNT, Limits
 from broadcaster.phones import mask_phone
 from broadcaster.replai import ReplaiClient
-from broadcaster.sendhours import SendHours
-from broadcaster.store import CampaignStore, Claim, DailyLimit, Hours, Slot, Ticket
+from broadcaster.store import Claim, DailyLimit, Hours, Slot, Ticket
 
 from . import pacing, senderpool
 from .outages import retry_while_unavailable
-from .ratelimit import RateLimiter
+from .sendpath import Policy, Resources
 
 __all__ = ["Plan", "Policy", "Resources", "deliver", "plan_send", "prepare_many", "send_prepared"]
 
@@ -55,102 +51,6 @@ logger = logging.getLogger(__name__)
 
 #: `Claim.code` of a claim refused because its worker was late and its limits busy.
 LATE = 6
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Policy:
-    """How sends are paced and retried.
-
-    The first fields are settings (`Policy.from_settings`); the rest are the workers' own
-    tuning, not meant to be configured.
-    """
-
-    limits: Limits
-    max_attempts: int
-    backoff_base: float
-    pair_interval: float
-    #: How long a claim holds before the ticker declares the send's outcome unknown.
-    lease: float
-    #: Longest a worker holds a send waiting for its rate-limit slot before deferring it.
-    max_wait: float = SLOT_HORIZON
-    backoff_cap: float = 300.0
-    #: Delay for "retry much later" answers (131048, 131049, daily limit).
-    defer: float = 3600.0
-    #: A send that gets to its request later than this after its slot takes a new slot.
-    late_tolerance: float = 0.010
-    #: How long before an inner slot (campaign, sender) the account's slot is asked for.
-    outer_lead: float = 0.005
-    late_retries: int = 4
-    #: After `late_retries` late tries, the recipient waits this long (paced) to come back.
-    late_pause: float = 0.05
-    #: How long a send task waits for Redis to answer again before it leaves its remaining
-    #: recipients queued (the ticker publishes them again once Redis is back).
-    outage_patience: float = 60.0
-
-    @classmethod
-    def from_settings(cls, settings: Any, **tuning: Any) -> "Policy":
-        """The policy of a deployment's `Settings`; `tuning` sets the other fields."""
-        return cls(
-            limits=Limits.from_settings(settings),
-            max_attempts=settings.max_attempts,
-            backoff_base=settings.backoff_base,
-            pair_interval=settings.pair_interval,
-            lease=settings.lease,
-            **tuning,
-        )
-
-    def backoff(self, attempts: int, retry_after: float | None) -> float:
-        """Seconds before retry number `attempts`: exponential, jittered, >= Retry-After."""
-        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
-        return max(retry_after or 0.0, random.uniform(ceiling / 2, ceiling))
-
-
-@dataclasses.dataclass(slots=True)
-class Resources:
-    """What one worker process shares across tasks: built once, never per call."""
-
-    store: CampaignStore
-    #: The default account's client; `clients` has the others by account name.
-    client: ReplaiClient
-    limiter: RateLimiter
-    policy: Policy
-    #: Unique recipients per sender per UTC day (0: no cap).
-    daily_cap: int = 0
-    clock: Callable[[], float] = time.time
-    sleep: Callable[[float], None] = time.sleep
-    campaigns: dict[str, Campaign] = dataclasses.field(default_factory=dict)
-    #: Campaigns' sending hours, as the send path needs them (`sendhours`).
-    hours: SendHours = dataclasses.field(default_factory=SendHours)
-    #: Where the wait for each rate-limit slot is reported (workers/instruments.py).
-    observe_wait: Callable[[Campaign, float], None] | None = None
-    clients: Mapping[str, ReplaiClient] = dataclasses.field(default_factory=dict)
-    #: Accounts whose client could not be built (no credentials), with the reason.
-    unusable: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    round_trips: pacing.RoundTrips = dataclasses.field(default_factory=pacing.RoundTrips)
-
-    def campaign(self, cid: str) -> Campaign:
-        """The campaign's (immutable) message fields, cached per process."""
-        campaign = self.campaigns.get(cid)
-        if campaign is None:
-            campaign = self.campaigns[cid] = self.store.get(cid)
-        return campaign
-
-    def client_for(self, campaign: Campaign) -> ReplaiClient:
-        """The Replai client of the campaign's account (each account has its own pool).
-
-        Raises:
-            CampaignInvalid: the account is not configured.
-            ConfigurationError: it is, but this worker has no client for it (no credentials).
-        """
-        account = self.policy.limits.account_for(campaign.sender, campaign.account)
-        if account in self.unusable:
-            raise ConfigurationError(self.unusable[account])
-        return self.clients.get(account) or self._default(account)
-
-    def _default(self, account: str) -> ReplaiClient:
-        if account != DEFAULT_ACCOUNT:
-            raise ConfigurationError(f"no Replai client for account {account!r} in this worker")
-        return self.client
 
 
 def deliver(res: Resources, cid: str, index: int) -> list[int]:

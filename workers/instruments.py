@@ -14,7 +14,7 @@ from broadcaster.errors import ReplaiError, ReplaiThrottled
 from broadcaster.replai import ReplaiClient
 from broadcaster.store import CampaignStore
 
-from .delivery import Resources
+from .sendpath import Resources
 
 __all__ = ["MeasuredClient", "measure", "outcome_of", "recorder"]
 

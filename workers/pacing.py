@@ -10,11 +10,8 @@ the inner slot is given back (refunded, where nobody took a later one) and the r
 paced.
 """
 
-import collections
 import logging
-import threading
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import redis
@@ -27,40 +24,11 @@ from broadcaster.store import DailyLimit, Slot, Ticket
 from .ratelimit import Reservation
 
 if TYPE_CHECKING:
-    from .delivery import Resources
+    from .sendpath import Resources
 
-__all__ = ["RoundTrips", "daily_for", "outer_slot", "resolved", "retake", "slot_for", "slow_down"]
+__all__ = ["daily_for", "outer_slot", "resolved", "retake", "slot_for", "slow_down"]
 
 logger = logging.getLogger(__name__)
-
-
-class RoundTrips:
-    """The shortest Redis round trip of a worker process lately (of its last `size` claims).
-
-    Every send has it (its claim takes one), so it moves no send closer to another: lateness
-    is judged beyond it, and a slot Redis gives `wait` from its own now comes about half a
-    round trip after the call started. With Redis a few ms away (another host), judging the
-    round trip itself as lateness would make every send late.
-    """
-
-    def __init__(self, size: int = 64) -> None:
-        self._recent: collections.deque[float] = collections.deque(maxlen=size)
-        self._lock = threading.Lock()
-        self.floor = 0.0
-
-    def observe(self, seconds: float) -> None:
-        """Count one round trip (seconds)."""
-        with self._lock:
-            self._recent.append(seconds)
-            self.floor = min(self._recent)
-
-    def measure(self, ping: Callable[[], object], times: int = 5) -> None:
-        """Observe `times` calls of `ping` (Redis's PING): the floor is known before the
-        first send, whose slot would else be placed as if Redis were no distance away."""
-        for _ in range(times):
-            start = time.monotonic()
-            ping()
-            self.observe(time.monotonic() - start)
 
 
 def slot_for(res: "Resources", campaign: Campaign) -> Slot:

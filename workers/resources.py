@@ -11,8 +11,8 @@ from broadcaster.settings import Settings, get_settings
 from broadcaster.store import open_store
 
 from . import instruments
-from .delivery import Policy, Resources
 from .ratelimit import RateLimiter, RedisBackend
+from .sendpath import Policy, Resources
 
 __all__ = ["build", "get", "reset"]
 

@@ -12,7 +12,7 @@ from broadcaster.errors import ReplaiError
 from broadcaster.pools import assign
 
 if TYPE_CHECKING:
-    from .delivery import Resources
+    from .sendpath import Resources
 
 __all__ = ["sender_of", "taken_out"]
 
