@@ -36,6 +36,17 @@ def phone(i: int, *, suffix: int | None = None) -> str:
     return f"6281{i // 4000 % 100000:05d}{5000 + i % 4000:04d}"
 
 
+class Clock:
+    """A clock a test moves by hand (`clock.t += 5`), for the store, the limiter and the send
+    path, which all take `clock=`."""
+
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
 def store(redis, *, prefix: str = "bc", **overrides) -> CampaignStore:
     """A CampaignStore on the test Redis client, with the deployment's defaults (Settings)."""
     settings = Settings(_env_file=None, key_prefix=prefix)  # type: ignore[call-arg]

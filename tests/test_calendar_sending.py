@@ -20,6 +20,7 @@ from broadcaster.sendhours import SendHours
 from broadcaster.settings import Settings
 from tests import factories
 from tests.conftest import SANDBOX_TOKEN
+from tests.factories import Clock
 from workers.delivery import Resources, deliver
 from workers.ratelimit import RateLimiter, RedisBackend
 
@@ -29,14 +30,6 @@ JAYAPURA = datetime.timezone(datetime.timedelta(hours=9))
 
 def at(text: str, tz: datetime.tzinfo = JKT) -> float:
     return datetime.datetime.fromisoformat(text).replace(tzinfo=tz).timestamp()
-
-
-class Clock:
-    def __init__(self, t: float) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
 
 
 class World:

@@ -10,6 +10,7 @@ import redis as redis_lib
 from broadcaster.campaigns import CampaignState, RecipientStatus
 from broadcaster.replai import ReplaiClient
 from tests import factories
+from tests.factories import Clock
 from workers.delivery import Resources, deliver, prepare_many, send_prepared
 from workers.ratelimit import RateLimiter, RedisBackend
 
@@ -27,14 +28,6 @@ def meta_error(code: int, status: int = 400):
         return httpx.Response(status, json={"status": False, "message": "x", "data": error})
 
     return answer
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture

@@ -19,17 +19,9 @@ T0 = 1_750_000_000.0
 RULES = EventRules()
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return factories.Clock(T0)
 
 
 @pytest.fixture

@@ -16,17 +16,9 @@ S = RecipientStatus
 T0 = 1_750_000_000.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return factories.Clock(T0)
 
 
 @pytest.fixture

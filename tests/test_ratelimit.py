@@ -1,15 +1,8 @@
 import pytest
 
 from broadcaster.errors import RateLimitExceeded
+from tests.factories import Clock
 from workers.ratelimit import MemoryBackend, RateLimiter, RedisBackend
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = 1000.0
-
-    def __call__(self) -> float:
-        return self.t
 
 
 @pytest.fixture(params=["memory", "redis"])

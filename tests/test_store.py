@@ -10,17 +10,9 @@ from tests import factories
 S = RecipientStatus
 
 
-class Clock:
-    def __init__(self, t: float = 1_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return factories.Clock(1_000_000.0)
 
 
 @pytest.fixture

@@ -17,17 +17,9 @@ S = RecipientStatus
 T0 = 1_750_000_000
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = float(T0)
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture
 def clock():
-    return Clock()
+    return factories.Clock(float(T0))
 
 
 @pytest.fixture
