@@ -20,13 +20,12 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from http.client import HTTPException
 
 from broadcaster import events
 from broadcaster.events import EventRules
 from broadcaster.store import CampaignStore
 
-from .event_http import EventConnections
+from .event_http import BadResponse, EventConnections
 
 __all__ = ["HAND_OUT_LEASE", "EventSender", "Outcome", "post_event"]
 
@@ -56,7 +55,7 @@ def post_event(http: EventConnections, url: str, headers: dict[str, str], body: 
         code = http.post(url, headers, body)
     except TimeoutError as exc:
         return Outcome(False, error=f"timeout: {exc or type(exc).__name__}")
-    except (OSError, HTTPException) as exc:
+    except (OSError, BadResponse) as exc:
         return Outcome(False, error=f"connection error: {type(exc).__name__}: {exc}")
     if 200 <= code < 300:
         return Outcome(True, status=code)
@@ -98,14 +97,12 @@ class EventSender:
         url, secret = target
         done, renewed = 0, time.monotonic()
         while time.monotonic() < until:
-            batch = self.store.waiting_events(sub, _BATCH)
+            batch = self.store.events_to_deliver(sub, _BATCH)
             if not batch:
                 break
             delivered: list[str] = []
             try:
-                for (entry_id, fields), phone in zip(
-                    batch, self.store.event_phones(batch), strict=True
-                ):
+                for entry_id, fields, phone in batch:
                     if time.monotonic() - renewed > self.lock_ttl / 3:
                         if not self.store.lock_hook(sub, token, self.lock_ttl):
                             return done  # the lock ran out: another task has the subscription

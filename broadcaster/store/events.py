@@ -35,6 +35,27 @@ redis.call('HSET', KEYS[3], 'next_at', 0, 'attempts', 0)
 return #items
 """
 
+#: The oldest ARGV[1] events of a stream, each as {id, fields, number or false}: the number
+#: is the first field of the recipient's record (ARGV[2] .. cid .. ARGV[3] .. bucket).
+_TO_DELIVER = """
+local size = tonumber(ARGV[4])
+local out = {}
+for i, e in ipairs(redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', ARGV[1])) do
+  local f, cid, r = e[2], nil, nil
+  for j = 1, #f, 2 do
+    if f[j] == 'c' then cid = f[j + 1] elseif f[j] == 'r' then r = tonumber(f[j + 1]) end
+  end
+  local phone = false
+  if cid and r then
+    local bucket = ARGV[2] .. cid .. ARGV[3] .. string.format('%d', math.floor(r / size))
+    local record = redis.call('HGET', bucket, string.format('%d', r % size))
+    if record then phone = string.match(record, '^[^\\031]*') end
+  end
+  out[i] = {e[1], f, phone}
+end
+return out
+"""
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class HookState:
@@ -141,20 +162,25 @@ class EventOutbox(StoreBase):
             for eid, fields in entries
         ]
 
-    def event_phones(self, batch: Sequence[tuple[str, dict[str, str]]]) -> list[str | None]:
-        """The number of the recipient each event is about, in one round trip (None: a
-        campaign event, or the campaign is gone)."""
-        pipe = self.redis.pipeline(transaction=False)
-        for _, fields in batch:
-            if "r" in fields:
-                bucket, field = divmod(int(fields["r"]), BUCKET_SIZE)
-                pipe.hget(self.keys.recipients(fields["c"], bucket), field)
-        found = iter(pipe.execute())
-        phones: list[str | None] = []
-        for _, fields in batch:
-            record = next(found) if "r" in fields else None
-            phones.append(record.decode().partition("\x1f")[0] if record else None)
-        return phones
+    def events_to_deliver(
+        self, sub: str, count: int
+    ) -> list[tuple[str, dict[str, str], str | None]]:
+        """The oldest `count` waiting events, each with the number of the recipient it is
+        about (None: a campaign event, or the recipient is gone), in one round trip."""
+        k = self.keys
+        before, _, after = k.recipients("\0", 0).removesuffix("0").partition("\0")
+        script = self._scripts.get("to_deliver") or self.redis.register_script(_TO_DELIVER)
+        self._scripts["to_deliver"] = script
+        found = script(keys=[k.hook_events(sub)], args=[count, before, after, BUCKET_SIZE])
+        batch = []
+        for entry_id, flat, phone in found:
+            fields = dict(zip(flat[::2], flat[1::2], strict=True))
+            batch.append((
+                entry_id.decode(),
+                {f.decode(): v.decode() for f, v in fields.items()},
+                phone.decode() if phone else None,
+            ))  # fmt: skip
+        return batch
 
     def events_delivered(self, sub: str, entry_ids: Sequence[str]) -> None:
         """The receiver took these events: they leave the queue."""
