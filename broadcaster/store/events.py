@@ -174,12 +174,8 @@ class EventOutbox(StoreBase):
         found = script(keys=[k.hook_events(sub)], args=[count, before, after, BUCKET_SIZE])
         batch = []
         for entry_id, flat, phone in found:
-            fields = dict(zip(flat[::2], flat[1::2], strict=True))
-            batch.append((
-                entry_id.decode(),
-                {f.decode(): v.decode() for f, v in fields.items()},
-                phone.decode() if phone else None,
-            ))  # fmt: skip
+            fields = {f.decode(): v.decode() for f, v in zip(flat[::2], flat[1::2], strict=True)}
+            batch.append((entry_id.decode(), fields, phone.decode() if phone else None))
         return batch
 
     def events_delivered(self, sub: str, entry_ids: Sequence[str]) -> None:
