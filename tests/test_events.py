@@ -121,6 +121,37 @@ def test_two_subscribers_get_one_event_id_and_a_full_queue_drops_counted(store):
     assert int(store.redis.hget(store.keys.hook_stats(), "dropped")) == 4
 
 
+def test_an_api_subscription_deleted_during_a_launch_is_not_attached_nor_brought_back(store):
+    # launch reads the API's subscriptions, stores the campaign, then subscribes it: a DELETE
+    # in between must not leave the campaign adding events to, nor recreate, the deleted one
+    kept = Subscription("http://127.0.0.1:9/kept", SECRET)
+    gone = Subscription("http://127.0.0.1:9/gone", SECRET)
+    own = Subscription("http://127.0.0.1:9/own", SECRET)
+    assert store.add_global_hook(kept) is None and store.add_global_hook(gone) is None
+    api = store.global_hooks()
+    c = store.create(factories.campaign(), factories.contacts(2), window=2)
+    assert store.remove_global_hook(gone.id)
+    store.subscribe(c.id, [own], RULES, api=api)
+    store.start(c.id)
+    hooks = store.redis.hget(store.keys.campaign(c.id), "hooks").decode().split()
+    assert sorted(hooks[2:]) == sorted(store.keys.hook_events(s.id) for s in (kept, own))
+    assert store.hook_ids() == sorted([kept.id, own.id])
+    assert not store.redis.exists(store.keys.hook(gone.id), store.keys.hook_events(gone.id))
+    assert types(store, kept) == types(store, own) == [("campaign.started", None)]
+    assert store.hook_secret(own.id) == (own.url, SECRET)
+
+
+def test_a_campaign_whose_only_subscription_was_deleted_gets_none(store):
+    gone = Subscription("http://127.0.0.1:9/gone", SECRET)
+    store.add_global_hook(gone)
+    api = store.global_hooks()
+    c = store.create(factories.campaign(), factories.contacts(1), window=1)
+    store.remove_global_hook(gone.id)
+    store.subscribe(c.id, [], RULES, api=api)
+    assert store.redis.hget(store.keys.campaign(c.id), "hooks") is None
+    assert store.hook_ids() == []
+
+
 def sender(store, rules=RULES, timeout=2.0):
     http = EventConnections(timeout)
     return EventSender(store, http, dataclasses.replace(rules, timeout=timeout),

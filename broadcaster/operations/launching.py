@@ -243,9 +243,9 @@ def launch(
             defaults.send_batch,
             senders=len(campaign.senders),
         )
-        subscriptions = [*_subscriptions(request, defaults), *store.global_hooks()]
+        subscriptions, api = _subscriptions(request, defaults), store.global_hooks()
         stored = store.create(campaign, imported, window=size)
-        store.subscribe(stored.id, subscriptions, defaults.event_rules)
+        store.subscribe(stored.id, subscriptions, defaults.event_rules, api=api)
     if stored.total == 0:
         store.delete(stored.id)
         raise ContactImportError(_nothing_to_send(stored.summary), summary=stored.summary)

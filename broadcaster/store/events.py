@@ -35,6 +35,27 @@ redis.call('HSET', KEYS[3], 'next_at', 0, 'attempts', 0)
 return #items
 """
 
+#: KEYS: the campaign's hash, every subscription's set, the API's set, then per subscription
+#: its hash and stream; ARGV: backlog, stats key, then per subscription id, url, secret and
+#: '1' (attach it) or '' (an API one: only if it still is in the API's set, checked in this
+#: same step, so that one deleted meanwhile is neither attached nor brought back).
+_SUBSCRIBE = """
+local streams = {}
+for i = 0, (#KEYS - 3) / 2 - 1 do
+  local a, id = 3 + 4 * i, ARGV[3 + 4 * i]
+  if ARGV[a + 3] == '1' or redis.call('SISMEMBER', KEYS[3], id) == 1 then
+    redis.call('HSET', KEYS[4 + 2 * i], 'url', ARGV[a + 1], 'secret', ARGV[a + 2])
+    redis.call('SADD', KEYS[2], id)
+    streams[#streams + 1] = KEYS[5 + 2 * i]
+  end
+end
+if #streams > 0 then
+  local field = ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. table.concat(streams, ' ')
+  redis.call('HSET', KEYS[1], 'hooks', field)
+end
+return #streams
+"""
+
 #: The oldest ARGV[1] events of a stream, each as {id, fields, number or false}: the number
 #: is the first field of the recipient's record (ARGV[2] .. cid .. ARGV[3] .. bucket).
 _TO_DELIVER = """
@@ -81,19 +102,25 @@ class HookState:
 class EventOutbox(StoreBase):
     """Event subscriptions and deliveries (a part of `CampaignStore`)."""
 
-    def subscribe(self, cid: str, subs: Sequence[Subscription], rules: EventRules) -> None:
-        """Send campaign `cid`'s events from now on to `subs` (before it starts)."""
-        if not subs:
-            return
+    def subscribe(
+        self, cid: str, subs: Sequence[Subscription], rules: EventRules,
+        *, api: Sequence[Subscription] = (),
+    ) -> None:  # fmt: skip
+        """Send campaign `cid`'s events from now on to `subs` and to those of `api` (the
+        subscriptions made through the API) that are still there: one deleted while the
+        campaign was being launched is not attached, nor brought back."""
         k = self.keys
-        unique = {s.id: s for s in subs}
-        pipe = self.redis.pipeline()
-        for sub in unique.values():
-            pipe.hset(k.hook(sub.id), mapping={"url": sub.url, "secret": sub.secret})
-            pipe.sadd(k.hooks(), sub.id)
-        streams = " ".join(k.hook_events(i) for i in unique)
-        pipe.hset(k.campaign(cid), "hooks", f"{rules.backlog} {k.hook_stats()} {streams}")
-        pipe.execute()
+        unique = {s.id: (s, "") for s in api} | {s.id: (s, "1") for s in subs}
+        if not unique:
+            return
+        keys = [k.campaign(cid), k.hooks(), k.global_hooks()]
+        args: list[str | int] = [rules.backlog, k.hook_stats()]
+        for sub, always in unique.values():
+            keys += [k.hook(sub.id), k.hook_events(sub.id)]
+            args += [sub.id, sub.url, sub.secret, always]
+        script = self._scripts.get("subscribe") or self.redis.register_script(_SUBSCRIBE)
+        self._scripts["subscribe"] = script
+        script(keys=keys, args=args)
 
     def hook_ids(self) -> list[str]:
         """Every subscription's id, sorted."""
