@@ -352,13 +352,18 @@ def _pause(result: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _kind(meta: dict[str, Any]) -> str:
+    kind = "quick" if meta["quick"] else "full"
+    return f"partial {kind}" if meta.get("partial") else kind
+
+
 def markdown(result: dict[str, Any]) -> str:
     meta = result["meta"]
     m = meta["machine"]
     changed = meta["revision"]["product_code_changed"]
     dirty = " with uncommitted changes to the product code" if changed else ""
     lines = [
-        f"# Benchmark results ({'quick' if meta['quick'] else 'full'} run)",
+        f"# Benchmark results ({_kind(meta)} run)",
         "",
         f"`{meta['command']}`, {meta['started']} to {meta['finished']} "
         f"({meta['duration_s'] / 60:.1f} min), commit {meta['revision']['commit']}{dirty}.",

@@ -126,14 +126,21 @@ def main() -> None:
         help=f"these rows only, of: {' '.join(ROWS)}",
     )  # fmt: skip
     parser.add_argument("--out", default=str(harness.ROOT / "bench" / "results"))
-    parser.add_argument("--name", help="file name stem (default: latest, or quick)")
+    parser.add_argument(
+        "--name", help="file name stem (default: latest; quick with --quick; partial with --only)"
+    )
     args = parser.parse_args()
     harness.exit_on_term()
     plan = QUICK if args.quick else FULL
+    partial = set(args.only) != set(ROWS)
+    command = "make bench-quick" if args.quick else "make bench"
+    if partial:  # a subset never replaces the full run's latest.*
+        command = f"python -m bench {'--quick ' if args.quick else ''}--only {' '.join(args.only)}"
     started = time.time()
     result: dict[str, Any] = {
         "meta": {
-            "command": "make bench-quick" if args.quick else "make bench",
+            "command": command,
+            "partial": partial,
             "argv": sys.argv[1:],
             "quick": args.quick,
             "plan": {k: plan[k] for k in args.only},
@@ -160,7 +167,7 @@ def main() -> None:
     result["targets"] = report.targets(result)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    stem = args.name or ("quick" if args.quick else "latest")
+    stem = args.name or ("partial" if partial else "quick" if args.quick else "latest")
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
     page = report.markdown(result)
     (out / f"{stem}.md").write_text(page)
