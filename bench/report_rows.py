@@ -120,12 +120,29 @@ def overhead(result: dict[str, Any]) -> list[str]:
             f"| {variant} ({about.get(variant, '')}) | {med[variant]:.2f} ({each}) | {took} |"
         )
     m = r["metrics_us_per_send"]
+    paired, of_medians = r.get("paired_pct"), r.get("of_medians_pct")
+    if paired and of_medians:
+        each = {v: ", ".join(f"{x:+.1f}" for x in runs) for v, runs in paired.items()}
+        verdict = (
+            f"`full` over `plain` in the same run: {r['overhead_pct']:+.1f} % (median; runs "
+            f"{each['full']}; of the medians {of_medians['full']:+.1f} %); `down` over `plain`: "
+            f"{r['down_overhead_pct']:+.1f} % (runs {each['down']})."
+        )
+    else:  # a result written before the paired ratios
+        verdict = (f"`full` over `plain`: {r['overhead_pct']:+.1f} %; `down` over `plain`: "
+                   f"{r['down_overhead_pct']:+.1f} %.")  # fmt: skip
+    parts = ""
+    event_cpu = ((_get(result, "events") or {}).get("cost") or {}).get("client_cpu_ms_per_event")
+    if event_cpu and med.get("plain"):
+        parts = (
+            f" The delivery loop's CPU per event (row 9, {event_cpu:.3f} ms) is "
+            f"{event_cpu / med['plain'] * 100:.1f} % of `plain`'s CPU per send."
+        )
     return [
         *lines,
         "",
-        f"`full` over `plain`: {r['overhead_pct']:+.1f} %; `down` over `plain`: "
-        f"{r['down_overhead_pct']:+.1f} %. Recording one send's metrics alone, in one thread: "
-        f"{m['recorder']:.1f} us CPU with the Redis Recorder, {m['multiprocess']:.1f} us with "
-        "prometheus-client's multiprocess mode.",
+        f"{verdict} Recording one send's metrics alone, in one thread: {m['recorder']:.1f} us "
+        f"CPU with the Redis Recorder, {m['multiprocess']:.1f} us with prometheus-client's "
+        f"multiprocess mode.{parts}",
         "",
     ]

@@ -64,7 +64,7 @@ FULL: dict[str, dict[str, Any]] = {
     "pool": {"per_second": 10, "seconds": 30.0, "processes": 2},
     "small": {"sizes": [1, 10], "campaigns": 200, "rate": 50.0, "latency_ms": 20},
     "events": {"n": 3000, "cost_events": 2000, "backlog_events": 20_000},
-    "overhead": {"n": 3000, "runs": 3, "metrics_sends": 200_000},
+    "overhead": {"n": 3000, "runs": 5, "metrics_sends": 200_000},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "throughput": {"n": 1000, "n_naive": 300, "runs": 1, "latencies": [0, 100]},
