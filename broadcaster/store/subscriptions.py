@@ -5,9 +5,10 @@ every subscription, in `keys.hooks()` with its hash (URL, secret, delivery state
 and the delivery tasks (`workers/events.py`) find it there, and every campaign launched from
 then on subscribes it (`launching.launch` passes `global_hooks()` to `subscribe`, which
 attaches each only if it is still in the set, in one Lua step: one deleted during a launch is
-neither attached nor brought back). One per URL. `remove_global_hook` takes it away everywhere: from the sets, its queue, dead letters
-and hash, and from the campaigns already subscribed (their `hooks` field, rewritten in Lua so
-that no event is appended to it in between).
+neither attached nor brought back). One per URL. `remove_global_hook` takes it away
+everywhere: from the sets, its queue, dead letters and hash, and from the campaigns already
+subscribed (their `hooks` field, rewritten in Lua so that no event is appended to it in
+between).
 """
 
 from typing import Any
