@@ -144,14 +144,33 @@ def test_query_string_is_kept_in_the_request_line(serve, http):
     assert server.requests[0].line == "POST /hook?tenant=7&x=a%20b HTTP/1.1"
 
 
-def test_chunked_answer_with_extensions_and_trailers_is_read_and_kept(serve, http):
-    reply = (
-        b"HTTP/1.1 202 Accepted\r\ntransfer-encoding: chunked\r\n\r\n"
-        b"4;name=value\r\nwiki\r\n5\r\npedia\r\n0\r\nx-trailer: 1\r\n\r\n"
-    )
+@pytest.mark.parametrize(
+    ("reply", "status", "kept"),
+    [
+        # a chunked body, with a chunk extension and a trailer: read to its end, kept
+        (b"HTTP/1.1 202 Accepted\r\ntransfer-encoding: chunked\r\n\r\n"
+         b"4;name=value\r\nwiki\r\n5\r\npedia\r\n0\r\nx-trailer: 1\r\n\r\n", 202, True),
+        # interim answers come before the answer
+        (b"HTTP/1.1 100 Continue\r\n\r\n"
+         b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n"
+         b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n", 201, True),
+        # RFC 9112 6.3: a 204 ends at its head, whatever length it names
+        (b"HTTP/1.1 204 No Content\r\ncontent-length: 10\r\n\r\n", 204, True),
+        (b"HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 0\r\n\r\n", 200, False),
+        # HTTP/1.0: closed unless it asks to keep the connection
+        (b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok", 200, False),
+        (b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\ncontent-length: 2\r\n\r\nok", 200, True),
+        # the same length twice is one length (RFC 9110 8.6)
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 2, 2\r\n\r\nok", 200, True),
+    ],
+    ids=["chunked", "1xx", "204", "connection-close", "http-1.0", "http-1.0-keep-alive",
+         "length-twice"],
+)  # fmt: skip
+def test_answers_are_framed_and_kept_or_not(serve, http, reply, status, kept):
     server = serve(answer_each(reply))
-    assert [post(http, server.url) for _ in range(3)] == [202, 202, 202]
-    assert server.connections == 1
+    assert [post(http, server.url) for _ in range(3)] == [status] * 3
+    assert server.connections == (1 if kept else 3)  # one, or one per POST
+    assert len(server.requests) == 3
 
 
 def test_chunked_answer_sent_a_byte_at_a_time(serve, http):
@@ -166,49 +185,6 @@ def test_chunked_answer_sent_a_byte_at_a_time(serve, http):
     assert post(http, server.url) == 200
     assert post(http, server.url) == 200
     assert server.connections == 1
-
-
-def test_100_continue_and_103_early_hints_come_before_the_answer(serve, http):
-    reply = (
-        b"HTTP/1.1 100 Continue\r\n\r\n"
-        b"HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n"
-        b"HTTP/1.1 201 Created\r\ncontent-length: 0\r\n\r\n"
-    )
-    server = serve(answer_each(reply))
-    assert post(http, server.url) == 201
-    assert post(http, server.url) == 201
-    assert server.connections == 1
-
-
-def test_204_has_no_body_even_with_a_length(serve, http):
-    # RFC 9112 6.3: a 204 ends at its head; a content-length on it is not a body to wait for
-    server = serve(answer_each(b"HTTP/1.1 204 No Content\r\ncontent-length: 10\r\n\r\n"))
-    assert post(http, server.url) == 204
-    assert post(http, server.url) == 204
-    assert server.connections == 1
-
-
-def test_connection_close_is_not_kept(serve, http):
-    server = serve(
-        answer_each(b"HTTP/1.1 200 OK\r\nConnection: close\r\ncontent-length: 0\r\n\r\n")
-    )
-    assert post(http, server.url) == 200
-    assert post(http, server.url) == 200
-    assert server.connections == 2
-
-
-@pytest.mark.parametrize(
-    ("reply", "connections"),
-    [
-        (b"HTTP/1.0 200 OK\r\ncontent-length: 2\r\n\r\nok", 2),  # 1.0: closed unless asked
-        (b"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\ncontent-length: 2\r\n\r\nok", 1),
-    ],
-)
-def test_http_1_0_is_kept_only_with_keep_alive(serve, http, reply, connections):
-    server = serve(answer_each(reply))
-    assert post(http, server.url) == 200
-    assert post(http, server.url) == 200
-    assert server.connections == connections
 
 
 def test_a_body_that_ends_at_close(serve, http):
@@ -358,13 +334,6 @@ def test_garbage_answers_are_bad_responses(serve, http, reply):
     outcome = post_event(http, server.url, {}, b"{}")
     assert not outcome.ok and outcome.error.startswith("connection error: BadResponse")
     assert server.connections == 2  # a connection that answered garbage is not kept
-
-
-def test_same_length_twice_is_one_length(serve, http):
-    server = serve(answer_each(b"HTTP/1.1 200 OK\r\ncontent-length: 2, 2\r\n\r\nok"))
-    assert post(http, server.url) == 200
-    assert post(http, server.url) == 200
-    assert server.connections == 1
 
 
 def test_a_body_over_1_mib_closes_the_connection_instead_of_being_read(serve, http):
