@@ -51,9 +51,11 @@ def _campaign(
             store=store, dispatch=CeleryDispatch(), events_url=url,
             events_secret=SECRET if url else None, rate_per_minute=rate * 60 or None,
         ).campaign.id  # fmt: skip
-        deadline = t0 + 60 + n / 20
+        deadline = t0 + 60 + n / min(rate or 20.0, 20.0)
         while store.state(cid) != "completed" and time.monotonic() < deadline:
             time.sleep(0.05)
+        if store.state(cid) != "completed":
+            raise RuntimeError(f"{variant}: the campaign did not complete ({store.counts(cid)})")
         seconds = time.monotonic() - t0
         while (
             variant == "full"
@@ -105,8 +107,8 @@ def run(
         "cpu_ms_per_send": per_send, "campaign_seconds": seconds,
         "median_ms_per_send": {v: round(m, 3) for v, m in med.items()},
         "paired_pct": paired,
-        "overhead_pct": statistics.median(paired["full"]),
-        "down_overhead_pct": statistics.median(paired["down"]),
+        "overhead_pct": round(statistics.median(paired["full"]), 1),
+        "down_overhead_pct": round(statistics.median(paired["down"]), 1),
         "of_medians_pct": {v: round((med[v] / med["plain"] - 1) * 100, 1) for v in paired},
         "rate_per_s": rate,
         "metrics_us_per_send": {"recorder": round(recorder * 1e6, 2),

@@ -104,9 +104,11 @@ def overhead(result: dict[str, Any]) -> list[str]:
     if r is None:
         return []
     med, secs = r["median_ms_per_send"], r["campaign_seconds"]
+    pace = f" paced at {r['rate_per_s']:g}/s" if r.get("rate_per_s") else " flat out"
     lines = [
-        f"### 10. Overhead of events and metrics (a campaign of {r['recipients']:,}, "
-        f"sandbox at {r['latency_ms']} ms, {r['pool']}, {r['runs']} alternating run(s))",
+        f"### 10. Overhead of events and metrics (a campaign of {r['recipients']:,}"
+        f"{pace}, sandbox at {r['latency_ms']} ms, {r['pool']}, {r['runs']} alternating "
+        "run(s))",
         "",
         "| variant | worker CPU ms per send (median; runs) | campaign seconds (runs) |",
         "|---|---|---|",

@@ -141,6 +141,19 @@ def test_an_api_subscription_deleted_during_a_launch_is_not_attached_nor_brought
     assert store.hook_secret(own.id) == (own.url, SECRET)
 
 
+def test_an_api_subscription_deleted_after_the_launch_attached_it_is_taken_off(store):
+    gone = Subscription("http://127.0.0.1:9/gone", SECRET)
+    store.add_global_hook(gone)
+    c = store.create(factories.campaign(), factories.contacts(2), window=2)
+    store.subscribe(c.id, [], RULES, api=store.global_hooks())
+    assert store.hook_ids() == [gone.id]
+    assert store.remove_global_hook(gone.id)
+    store.start(c.id)  # would emit campaign.started to every attached subscription
+    assert store.redis.hget(store.keys.campaign(c.id), "hooks") is None
+    assert store.hook_ids() == []
+    assert not store.redis.exists(store.keys.hook(gone.id), store.keys.hook_events(gone.id))
+
+
 def test_a_campaign_whose_only_subscription_was_deleted_gets_none(store):
     gone = Subscription("http://127.0.0.1:9/gone", SECRET)
     store.add_global_hook(gone)

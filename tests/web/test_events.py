@@ -107,3 +107,7 @@ def test_the_settings_subscriptions_are_listed_as_such(redis):
         [listed] = configured.get("/events/subscriptions").json()
         assert listed["source"] == "settings"
         assert configured.delete(f"/events/subscriptions/{listed['id']}").status_code == 404
+        # the same URL through the API would share the settings' queue (with their secret)
+        again = subscribe(configured, secret=SECRET)
+        assert again.status_code == 409 and "settings" in again.json()["detail"]
+        assert subscribe(configured, "http://127.0.0.1:9/other").status_code == 201

@@ -124,12 +124,15 @@ def make_subscription(
     body: SubscriptionIn, store: StoreDep, defaults: DefaultsDep
 ) -> SubscriptionMade:
     """Send the events of every campaign launched from now on to `url` too, signed with
-    `secret` (made when omitted; returned here only). 409 when a subscription made here
-    already has that URL."""
+    `secret` (made when omitted; returned here only). 409 when a subscription made here, or
+    one of the settings (`BROADCASTER_EVENT_WEBHOOKS`), already has that URL: with the same
+    secret they would share one queue, which deleting this one would take from the settings'."""
     try:
         sub = Subscription(body.url, check_secret(body.secret) if body.secret else new_secret())
     except ValueError as exc:
         raise ApiError(422, str(exc)) from None
+    if any(s.url == sub.url for s in defaults.events):
+        raise ApiError(409, "the settings' event subscriptions already have this URL")
     if (other := store.add_global_hook(sub)) is not None:
         raise ApiError(409, f"event subscription {other} already has this URL: delete it first")
     made = _out(store, sub.id, _sources(store, defaults))
