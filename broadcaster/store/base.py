@@ -61,6 +61,13 @@ class StoreBase:
             found = self._scripts[name] = scripts.load(self.redis, name)
         return found
 
+    def inline_script(self, name: str, source: str) -> Any:
+        """A short Lua script kept in its module (not in broadcaster/lua/), registered once."""
+        found = self._scripts.get(name)
+        if found is None:
+            found = self._scripts[name] = self.redis.register_script(source)
+        return found
+
     def delete(self, cid: str) -> None:
         """Remove a campaign and all its keys (`deletion.Removing` implements it)."""
         raise NotImplementedError

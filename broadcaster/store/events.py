@@ -118,8 +118,7 @@ class EventOutbox(StoreBase):
         for sub, always in unique.values():
             keys += [k.hook(sub.id), k.hook_events(sub.id)]
             args += [sub.id, sub.url, sub.secret, always]
-        script = self._scripts.get("subscribe") or self.redis.register_script(_SUBSCRIBE)
-        self._scripts["subscribe"] = script
+        script = self.inline_script("subscribe", _SUBSCRIBE)
         script(keys=keys, args=args)
 
     def hook_ids(self) -> list[str]:
@@ -196,8 +195,7 @@ class EventOutbox(StoreBase):
         about (None: a campaign event, or the recipient is gone), in one round trip."""
         k = self.keys
         before, _, after = k.recipients("\0", 0).removesuffix("0").partition("\0")
-        script = self._scripts.get("to_deliver") or self.redis.register_script(_TO_DELIVER)
-        self._scripts["to_deliver"] = script
+        script = self.inline_script("to_deliver", _TO_DELIVER)
         found = script(keys=[k.hook_events(sub)], args=[count, before, after, BUCKET_SIZE])
         batch = []
         for entry_id, flat, phone in found:
@@ -256,6 +254,5 @@ class EventOutbox(StoreBase):
         """Queue every dead letter again, oldest first, under its first event id."""
         k = self.keys
         keys = [k.hook_events(sub), k.hook_dead(sub), k.hook(sub)]
-        script = self._scripts.get("replay") or self.redis.register_script(_REPLAY)
-        self._scripts["replay"] = script
+        script = self.inline_script("replay", _REPLAY)
         return int(script(keys=keys))

@@ -11,8 +11,6 @@ subscribed (their `hooks` field, rewritten in Lua so that no event is appended t
 between).
 """
 
-from typing import Any
-
 from broadcaster.events import Subscription
 
 from .base import StoreBase
@@ -68,7 +66,7 @@ class GlobalHooks(StoreBase):
         global subscription that already has its URL (nothing is changed then)."""
         k = self.keys
         keys = [k.global_hooks(), k.hooks(), k.hook(sub.id)]
-        found = self._lua("add_global", _ADD)(
+        found = self.inline_script("add_global", _ADD)(
             keys=keys, args=[sub.id, sub.url, sub.secret, self.clock()]
         )
         return found.decode() if found else None
@@ -94,16 +92,10 @@ class GlobalHooks(StoreBase):
         if not self.redis.srem(k.global_hooks(), sub):
             return False
         self.redis.srem(k.hooks(), sub)
-        detach = self._lua("detach_hook", _DETACH)
+        detach = self.inline_script("detach_hook", _DETACH)
         cids = [c.decode() for c in self.redis.zrange(k.campaigns(), 0, -1)]
         for start in range(0, len(cids), _DETACH_BATCH):
             chunk = cids[start : start + _DETACH_BATCH]
             detach(keys=[k.campaign(c) for c in chunk], args=[k.hook_events(sub)])
         self.redis.delete(k.hook(sub), k.hook_events(sub), k.hook_dead(sub), k.hook_lock(sub))
         return True
-
-    def _lua(self, name: str, source: str) -> Any:
-        script = self._scripts.get(name)
-        if script is None:
-            script = self._scripts[name] = self.redis.register_script(source)
-        return script
