@@ -249,7 +249,7 @@ def test_the_fixed_window_counts_in_buckets_as_laravel_does():
 
 
 def test_the_window_can_be_switched_to_sliding(sandbox):
-    sandbox.configure(rate_limit="1/s", throttle_window="sliding")
+    sandbox.configure(rate_limit="1/min", throttle_window="sliding")
     assert sandbox.http.get("/_sandbox/config").json()["throttle_window"] == "sliding"
     assert waba_send(sandbox).status_code == 200
     assert waba_send(sandbox, phone="6281234560052").status_code == 429
