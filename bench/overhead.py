@@ -1,7 +1,7 @@
 """What events and metrics cost the send path: worker CPU per send with them on against off.
 
     python -m bench.overhead [--n 3000] [--runs 5] [--latency-ms 0] [--metrics-sends 200000]
-                             [--rate 0]
+                             [--rate 0] [--variants full,down]
 
 One campaign of `--n` recipients (no rate of its own, the sandbox unthrottled) through two
 fresh worker processes of 32 threads, three ways, alternating from run to run: `plain`
@@ -10,7 +10,9 @@ this process; its CPU counted until the last event is delivered) and `down` (met
 subscriber whose port refuses every connection: retried with backoff). Reported: worker CPU
 per send and the campaign's time, each run; the overhead is the median over the runs of
 `full` over `plain` in the same run (target: under 10 %), the ratio of the medians beside it.
-`--rate` paces the campaign instead of sending flat out. Then the metrics alone, per send in
+`--rate` paces the campaign instead of sending flat out. `--variants` picks the ways beside
+`plain`, among them each part alone: `metrics` (metrics on, no subscription) and `events`
+(events delivered, metrics off). Then the metrics alone, per send in
 one thread (bench/metrics_cost.py): the Redis Recorder against prometheus-client's
 multiprocess mode.
 """
@@ -28,6 +30,9 @@ from bench import harness, metrics_cost
 from bench.receiver import SECRET, Arrivals, event_phone
 
 VARIANTS = ("plain", "full", "down")
+#: Each part on its own (`--variants`): metrics on with no subscription, events delivered with
+#: metrics off.
+PARTS = ("metrics", "events")
 #: A subscriber that is down: nothing listens on the discard port.
 DOWN_URL = "http://127.0.0.1:9/refused"
 
@@ -42,7 +47,7 @@ def _campaign(
     from workers.dispatch import CeleryDispatch
 
     session.clean()
-    metrics_on = "false" if variant == "plain" else "true"
+    metrics_on = "false" if variant in ("plain", "events") else "true"
     with session.project_workers(2, BROADCASTER_METRICS=metrics_on) as procs:
         store = open_store(Settings())
         cpu0, t0 = harness.workers_cpu(procs), time.monotonic()
@@ -58,7 +63,7 @@ def _campaign(
             raise RuntimeError(f"{variant}: the campaign did not complete ({store.counts(cid)})")
         seconds = time.monotonic() - t0
         while (
-            variant == "full"
+            variant in ("full", "events")
             and time.monotonic() < deadline
             and any(store.hook_state(h).backlog for h in store.hook_ids())
         ):
@@ -68,25 +73,32 @@ def _campaign(
 
 def run(
     session: Any, *, n: int = 3000, runs: int = 5, latency_ms: int = 0,
-    metrics_sends: int = 200_000, rate: float = 0.0,
+    metrics_sends: int = 200_000, rate: float = 0.0, variants: Sequence[str] = VARIANTS,
 ) -> dict[str, Any]:  # fmt: skip
-    per_send: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    seconds: dict[str, list[float]] = {v: [] for v in VARIANTS}
+    variants = ("plain", *(v for v in variants if v != "plain"))
+    per_send: dict[str, list[float]] = {v: [] for v in variants}
+    seconds: dict[str, list[float]] = {v: [] for v in variants}
     arrivals = Arrivals()
-    urls = {"plain": None, "full": arrivals.url, "down": DOWN_URL}
+    urls = {
+        "plain": None,
+        "full": arrivals.url,
+        "down": DOWN_URL,
+        "metrics": None,
+        "events": arrivals.url,
+    }
     load = harness.load_average()[0]
     session.box.configure(latency_ms=latency_ms)
     try:
         with session.client_env():
             for i in range(runs):
-                for variant in VARIANTS if i % 2 == 0 else VARIANTS[::-1]:
+                for variant in variants if i % 2 == 0 else variants[::-1]:
                     cpu, took = _campaign(session, variant, urls[variant], n, rate)
                     per_send[variant].append(round(cpu, 3))
                     seconds[variant].append(round(took, 2))
     finally:
         session.box.configure(latency_ms=0)
         arrivals.close()
-    med = {v: statistics.median(per_send[v]) for v in VARIANTS}
+    med = {v: statistics.median(per_send[v]) for v in variants}
     # each run's variants ran one after the other: their ratio cancels the host's drift from
     # run to run (the same variant's CPU per send varied by a third between runs on one host)
     paired = {
@@ -94,7 +106,7 @@ def run(
             round((x / p - 1) * 100, 1)
             for x, p in zip(per_send[v], per_send["plain"], strict=True)
         ]
-        for v in ("full", "down")
+        for v in variants[1:]
     }
     session.clean()
     with tempfile.TemporaryDirectory() as directory:
@@ -107,8 +119,8 @@ def run(
         "cpu_ms_per_send": per_send, "campaign_seconds": seconds,
         "median_ms_per_send": {v: round(m, 3) for v, m in med.items()},
         "paired_pct": paired,
-        "overhead_pct": round(statistics.median(paired["full"]), 1),
-        "down_overhead_pct": round(statistics.median(paired["down"]), 1),
+        **{("overhead_pct" if v == "full" else f"{v}_overhead_pct"):
+           round(statistics.median(paired[v]), 1) for v in variants[1:]},
         "of_medians_pct": {v: round((med[v] / med["plain"] - 1) * 100, 1) for v in paired},
         "rate_per_s": rate,
         "metrics_us_per_send": {"recorder": round(recorder * 1e6, 2),
@@ -124,11 +136,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--metrics-sends", type=int, default=200_000)
     parser.add_argument("--rate", type=float, default=0.0, help="sends/s (0: flat out)")
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help=f"of {', '.join(VARIANTS + PARTS)} (plain is always run)",
+    )
     args = parser.parse_args(argv)
     harness.exit_on_term()
     with harness.session() as session:
         result = run(session, n=args.n, runs=args.runs, latency_ms=args.latency_ms,
-                     metrics_sends=args.metrics_sends, rate=args.rate)  # fmt: skip
+                     metrics_sends=args.metrics_sends, rate=args.rate,
+                     variants=args.variants.split(","))  # fmt: skip
     print(json.dumps(result, indent=1))
 
 
