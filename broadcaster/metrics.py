@@ -15,6 +15,7 @@ subscription id; never a phone number or a campaign id.
 """
 
 import bisect
+import dataclasses
 import functools
 import logging
 import os
@@ -23,7 +24,10 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["LATENCY_BUCKETS", "WAIT_BUCKETS", "Recorder", "field", "parse_field"]
+__all__ = [
+    "LATENCY_BUCKETS", "WAIT_BUCKETS", "Histogram", "Recorder", "field", "histogram",
+    "parse_field",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +48,44 @@ def field(name: str, labels: Mapping[str, str]) -> str:
 @functools.lru_cache(maxsize=4096)
 def _field(name: str, items: tuple[tuple[str, str], ...]) -> str:
     return _SEP.join([name, *(f"{k}{_EQ}{_clean(v)}" for k, v in sorted(items))])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Histogram:
+    """The hash fields of one labelled histogram, worked out once (`histogram`): a hot path
+    that observes the same series again and again (each send) keeps one and passes
+    `counts(value)` to `Recorder.add`."""
+
+    bounds: tuple[float, ...]
+    #: One field per bucket (`le`, not cumulative: the reader adds them up), `+Inf` last.
+    buckets: tuple[str, ...]
+    total: str
+    count: str
+
+    def counts(self, value: float) -> tuple[tuple[str, float], ...]:
+        """What observing `value` adds: its bucket, the sum and the count."""
+        at = bisect.bisect_left(self.bounds, value)
+        return ((self.buckets[at], 1.0), (self.total, value), (self.count, 1.0))
+
+
+def histogram(
+    name: str, labels: Mapping[str, str], buckets: Sequence[float] = LATENCY_BUCKETS
+) -> Histogram:
+    """The fields of histogram `name` with `labels` and upper bounds `buckets`."""
+    return _histogram(name, tuple(labels.items()), tuple(buckets))
+
+
+@functools.lru_cache(maxsize=1024)
+def _histogram(
+    name: str, items: tuple[tuple[str, str], ...], bounds: tuple[float, ...]
+) -> Histogram:
+    les = [_le(b) for b in bounds] + ["+Inf"]
+    return Histogram(
+        bounds,
+        tuple(_field(name + "_bucket", (*items, ("le", le))) for le in les),
+        _field(name + "_sum", items),
+        _field(name + "_count", items),
+    )
 
 
 def parse_field(raw: str) -> tuple[str, dict[str, str]]:
@@ -76,7 +118,7 @@ class Recorder:
 
     def inc(self, name: str, labels: Mapping[str, str], by: float = 1.0) -> None:
         """Add `by` to a counter."""
-        self._add([(field(name, labels), by)])
+        self._add(((field(name, labels), by),))
 
     def observe(
         self, name: str, labels: Mapping[str, str], value: float,
@@ -84,14 +126,11 @@ class Recorder:
     ) -> None:  # fmt: skip
         """Count `value` in a histogram: its bucket (`le`, not cumulative: the reader adds
         them up), the sum and the count."""
-        at = bisect.bisect_left(buckets, value)
-        le = _le(buckets[at]) if at < len(buckets) else "+Inf"
-        items = tuple(labels.items())
-        self._add([
-            (_field(name + "_bucket", (*items, ("le", le))), 1.0),
-            (_field(name + "_sum", items), value),
-            (_field(name + "_count", items), 1.0),
-        ])  # fmt: skip
+        self._add(_histogram(name, tuple(labels.items()), tuple(buckets)).counts(value))
+
+    def add(self, *counts: tuple[str, float]) -> None:
+        """Add to fields worked out beforehand (`field`, `Histogram.counts`), under one lock."""
+        self._add(counts)
 
     def flush(self) -> None:
         """Add what was counted since the last flush to Redis (kept for the next one when
@@ -111,7 +150,7 @@ class Recorder:
                 for name, value in pending.items():
                     self._pending[name] = self._pending.get(name, 0.0) + value
 
-    def _add(self, items: list[tuple[str, float]]) -> None:
+    def _add(self, items: Sequence[tuple[str, float]]) -> None:
         if self._pid != os.getpid() and self.interval is not None:
             self._start()
         with self._lock:

@@ -103,3 +103,22 @@ def test_fields_round_trip_and_bound_label_values():
     name, labels = metrics.parse_field(raw)
     assert name == "sends_total" and labels["channel"] == "waba"
     assert len(labels["sender"]) == 100
+
+
+@pytest.mark.parametrize(
+    ("value", "le"),
+    [(0.0, "0.005"), (0.005, "0.005"), (0.0051, "0.01"), (10.0, "10.0"), (10.5, "+Inf")],
+)
+def test_a_histogram_worked_out_once_counts_like_observe(value, le):
+    labels = {"channel": "waba"}
+    once = metrics.histogram("replai_request_seconds", labels)
+    kept = metrics.Recorder(None, "unused", interval=None)
+    kept.add(*once.counts(value))
+    assert kept._pending == {
+        metrics.field("replai_request_seconds_bucket", labels | {"le": le}): 1.0,
+        metrics.field("replai_request_seconds_sum", labels): value,
+        metrics.field("replai_request_seconds_count", labels): 1.0,
+    }
+    observed = metrics.Recorder(None, "unused", interval=None)
+    observed.observe("replai_request_seconds", labels, value)
+    assert observed._pending == kept._pending
