@@ -14,14 +14,7 @@ connection when it can be kept.
   on a new connection (events are delivered at least once: the receiver dedupes on
   `webhook-id`, so a second copy is safe).
 - `timeout` bounds the connect and the whole answer, not each read: a receiver trickling bytes
-  cannot hold the thread longer. On `http://` the socket blocks and the kernel keeps the
-  timeouts (SO_SNDTIMEO, SO_RCVTIMEO, lowered as the answer's deadline nears): a request is
-  one `send` and an answer usually one `recv`, with no `poll` before each (half the system
-  calls, and half the times a worker thread lets go of the GIL, per event).
-- A kept connection is checked for a close by the receiver only when it sat idle for more
-  than a second (receivers close idle ones after seconds: uvicorn 5, gunicorn 2, Apache 5);
-  one used more recently goes straight back to work, and the rare close that this misses
-  is the "closed before answering" case below.
+  cannot hold the thread longer.
 - An answer's body is read and dropped up to 1 MiB; a longer one closes the connection instead.
 - `https://` goes through `ssl` with the default context (certificates and host checked);
   `user:password@` in the URL becomes an `Authorization: Basic` header.
@@ -32,7 +25,6 @@ import dataclasses
 import select
 import socket
 import ssl
-import struct
 import threading
 import time
 import urllib.parse
@@ -43,11 +35,6 @@ __all__ = ["BadResponse", "EventConnections"]
 _MAX_HEAD = 64 * 1024
 _MAX_BODY = 1024 * 1024
 _RECV = 65536
-#: Seconds a kept connection may sit idle and still be used without checking for a close.
-_FRESH = 1.0
-#: Seconds by which the kernel's receive timeout may run past an answer's deadline before it
-#: is lowered (spares a system call per answer; each answer's first read starts within it).
-_SLACK = 0.01
 
 
 class BadResponse(Exception):
@@ -61,29 +48,13 @@ class _Target:
 
 
 class _Conn:
-    """One socket and what was read from it past the last answer.
+    """One socket and what was read from it past the last answer."""
 
-    `native`: a blocking socket whose timeouts the kernel keeps (`rcv_timeout`, the receive
-    timeout now set); otherwise Python's socket timeout (TLS).
-    """
+    __slots__ = ("buf", "sock")
 
-    __slots__ = ("buf", "native", "rcv_timeout", "sock", "used")
-
-    def __init__(self, sock: socket.socket, *, native: bool = False, timeout: float = 0.0) -> None:
+    def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buf = bytearray()
-        self.native = native
-        self.rcv_timeout = timeout
-        self.used = 0.0  # when it last went back idle (time.monotonic)
-
-    def kernel_timeout(self, option: int, seconds: float) -> None:
-        """Set SO_SNDTIMEO or SO_RCVTIMEO (never 0: that would mean no timeout)."""
-        usec = max(1000, int(seconds * 1_000_000))
-        self.sock.setsockopt(
-            socket.SOL_SOCKET, option, struct.pack("ll", *divmod(usec, 1_000_000))
-        )
-        if option == socket.SO_RCVTIMEO:
-            self.rcv_timeout = seconds
 
     def dropped(self) -> bool:
         """The receiver closed it (or sent something unasked) while it sat idle."""
@@ -142,27 +113,20 @@ class EventConnections:
     def _exchange(
         self, origin: tuple[str, str, int], conn: _Conn, request: bytes, *, reused: bool
     ) -> int:
-        now = time.monotonic()
-        deadline = now + self.timeout
+        deadline = time.monotonic() + self.timeout
         try:
-            if not conn.native:
-                conn.sock.settimeout(self.timeout)
-            elif conn.rcv_timeout != self.timeout:  # lowered near the last answer's deadline
-                conn.kernel_timeout(socket.SO_RCVTIMEO, self.timeout)
+            conn.sock.settimeout(self.timeout)
             try:
                 conn.sock.sendall(request)
             except (BrokenPipeError, ConnectionResetError):
                 if reused:
                     raise _Stale("kept connection closed by the receiver") from None
                 raise
-            except BlockingIOError:  # SO_SNDTIMEO ran out
-                raise TimeoutError("request too slow to send") from None
             status, keep = _Answer(conn, deadline, reused=reused).read()
         except BaseException:
             conn.close()
             raise
         if keep:
-            conn.used = time.monotonic()
             with self._lock:
                 self._idle.setdefault(origin, []).append(conn)
         else:
@@ -174,7 +138,7 @@ class EventConnections:
             with self._lock:
                 idle = self._idle.get(origin)
                 conn = idle.pop() if idle else None
-            if conn is None or time.monotonic() - conn.used <= _FRESH or not conn.dropped():
+            if conn is None or not conn.dropped():
                 return conn
             conn.close()
 
@@ -186,15 +150,11 @@ class EventConnections:
             if scheme == "https":
                 if self._tls is None:
                     self._tls = ssl.create_default_context()
-                return _Conn(self._tls.wrap_socket(sock, server_hostname=host))
-            sock.settimeout(None)  # blocking; the kernel keeps the timeouts
-            conn = _Conn(sock, native=True)
-            conn.kernel_timeout(socket.SO_SNDTIMEO, self.timeout)
-            conn.kernel_timeout(socket.SO_RCVTIMEO, self.timeout)
-            return conn
+                sock = self._tls.wrap_socket(sock, server_hostname=host)
         except BaseException:
             sock.close()
             raise
+        return _Conn(sock)
 
     def _target(self, url: str) -> _Target:
         parts = urllib.parse.urlsplit(url)
@@ -339,18 +299,12 @@ class _Answer:
             raise ConnectionError("the receiver closed the connection mid-answer") from None
 
     def _recv(self) -> bytes:
-        conn = self.conn
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("answer too slow")
-        if not conn.native:
-            conn.sock.settimeout(left)
-        elif left < conn.rcv_timeout - _SLACK:
-            conn.kernel_timeout(socket.SO_RCVTIMEO, left)
+        self.conn.sock.settimeout(left)
         try:
-            data = conn.sock.recv(_RECV)
-        except BlockingIOError:  # SO_RCVTIMEO ran out
-            raise TimeoutError("answer too slow") from None
+            data = self.conn.sock.recv(_RECV)
         except ConnectionResetError:
             if self.reused and not self.seen:
                 raise _Stale("kept connection reset by the receiver") from None
