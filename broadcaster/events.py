@@ -168,6 +168,11 @@ def event_id(entry_id: str, fields: Mapping[str, str]) -> str:
     return "evt_" + (fields.get("id") or entry_id).replace("-", "_")
 
 
+#: Compact JSON, non-ASCII kept (one encoder for every event: `json.dumps` with arguments builds
+#: a new one per call).
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 @functools.lru_cache(maxsize=64)
 def _signer(secret: str) -> Webhook:
     return Webhook(secret)
@@ -177,7 +182,7 @@ def signed_request(
     entry_id: str, fields: Mapping[str, str], phone: str | None, secret: str, now: float
 ) -> tuple[dict[str, str], bytes]:
     """The headers and body of one event's POST, signed with `secret`."""
-    body = json.dumps(payload(fields, phone), ensure_ascii=False, separators=(",", ":"))
+    body = _JSON.encode(payload(fields, phone))
     msg_id = event_id(entry_id, fields)
     when = datetime.datetime.fromtimestamp(int(now), datetime.UTC)
     headers = {
