@@ -1,18 +1,21 @@
 """What events and metrics cost the send path: worker CPU per send with them on against off.
 
-    python -m bench.overhead [--n 3000] [--runs 5] [--latency-ms 0] [--metrics-sends 200000]
-                             [--rate 0] [--variants full,down]
+    python -m bench.overhead [--n 1500] [--runs 10] [--rate 200] [--latency-ms 0]
+                             [--metrics-sends 200000] [--variants full,down]
 
-One campaign of `--n` recipients (no rate of its own, the sandbox unthrottled) through two
+One campaign of `--n` recipients paced at `--rate` sends/s (the sandbox unthrottled) through two
 fresh worker processes of 32 threads, three ways, alternating from run to run: `plain`
 (metrics off, no subscription), `full` (metrics on, every event delivered to a receiver in
 this process; its CPU counted until the last event is delivered) and `down` (metrics on, a
 subscriber whose port refuses every connection: retried with backoff). Reported: worker CPU
 per send and the campaign's time, each run; the overhead is the median over the runs of
-`full` over `plain` in the same run (target: under 10 %), the ratio of the medians beside it.
-`--rate` paces the campaign instead of sending flat out. `--variants` picks the ways beside
-`plain`, among them each part alone: `metrics` (metrics on, no subscription) and `events`
-(events delivered, metrics off). Then the metrics alone, per send in
+`full` over `plain` in the same run (target: under 10 %), with the quartiles of those ratios
+and the ratio of the medians beside it. Paced, because flat out the same variant's CPU per
+send moved by a third from one campaign to the next on a 2-core host (pairs from -21 % to
++40 %); at 200/s, well under what two cores send, a pair's ratio spreads by about 8 points,
+and ten pairs put the median within a few. `--rate 0` sends flat out. `--variants` picks
+the ways beside `plain`, among them each part alone: `metrics` (metrics on, no subscription)
+and `events` (events delivered, metrics off). Then the metrics alone, per send in
 one thread (bench/metrics_cost.py): the Redis Recorder against prometheus-client's
 multiprocess mode.
 """
@@ -121,6 +124,7 @@ def run(
         "paired_pct": paired,
         **{("overhead_pct" if v == "full" else f"{v}_overhead_pct"):
            round(statistics.median(paired[v]), 1) for v in variants[1:]},
+        "paired_quartiles_pct": {v: _quartiles(paired[v]) for v in paired},
         "of_medians_pct": {v: round((med[v] / med["plain"] - 1) * 100, 1) for v in paired},
         "rate_per_s": rate,
         "metrics_us_per_send": {"recorder": round(recorder * 1e6, 2),
@@ -129,13 +133,21 @@ def run(
     }  # fmt: skip
 
 
+def _quartiles(values: Sequence[float]) -> list[float]:
+    """The first and third quartiles (one value: itself twice)."""
+    if len(values) < 2:
+        return [values[0], values[0]] if values else []
+    q = statistics.quantiles(values, n=4)
+    return [round(q[0], 1), round(q[2], 1)]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=3000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--n", type=int, default=1500)
+    parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--latency-ms", type=int, default=0)
     parser.add_argument("--metrics-sends", type=int, default=200_000)
-    parser.add_argument("--rate", type=float, default=0.0, help="sends/s (0: flat out)")
+    parser.add_argument("--rate", type=float, default=200.0, help="sends/s (0: flat out)")
     parser.add_argument(
         "--variants",
         default=",".join(VARIANTS),

@@ -124,12 +124,17 @@ def overhead(result: dict[str, Any]) -> list[str]:
     m = r["metrics_us_per_send"]
     paired, of_medians = r.get("paired_pct"), r.get("of_medians_pct")
     if paired and of_medians:
-        each = {v: ", ".join(f"{x:+.1f}" for x in runs) for v, runs in paired.items()}
-        verdict = (
-            f"`full` over `plain` in the same run: {r['overhead_pct']:+.1f} % (median; runs "
-            f"{each['full']}; of the medians {of_medians['full']:+.1f} %); `down` over `plain`: "
-            f"{r['down_overhead_pct']:+.1f} % (runs {each['down']})."
-        )
+        quartiles = r.get("paired_quartiles_pct") or {}
+        said = []
+        for v, runs in paired.items():
+            median = r["overhead_pct"] if v == "full" else r[f"{v}_overhead_pct"]
+            q = quartiles.get(v)
+            spread = f"; quartiles {q[0]:+.1f} / {q[1]:+.1f} %" if q else ""
+            said.append(
+                f"`{v}` over `plain` in the same run: {median:+.1f} % (median{spread}; runs "
+                f"{', '.join(f'{x:+.1f}' for x in runs)}; of the medians {of_medians[v]:+.1f} %)"
+            )
+        verdict = "; ".join(said) + "."
     else:  # a result written before the paired ratios
         verdict = (f"`full` over `plain`: {r['overhead_pct']:+.1f} %; `down` over `plain`: "
                    f"{r['down_overhead_pct']:+.1f} %.")  # fmt: skip

@@ -64,7 +64,7 @@ FULL: dict[str, dict[str, Any]] = {
     "pool": {"per_second": 10, "seconds": 30.0, "processes": 2},
     "small": {"sizes": [1, 10], "campaigns": 200, "rate": 50.0, "latency_ms": 20},
     "events": {"n": 3000, "cost_events": 2000, "backlog_events": 20_000},
-    "overhead": {"n": 3000, "runs": 5, "metrics_sends": 200_000},
+    "overhead": {"n": 1500, "runs": 10, "rate": 200.0, "metrics_sends": 200_000},
 }
 QUICK: dict[str, dict[str, Any]] = {
     "throughput": {"n": 1000, "n_naive": 300, "runs": 1, "latencies": [0, 100]},
@@ -81,7 +81,7 @@ QUICK: dict[str, dict[str, Any]] = {
     "pool": {"per_second": 10, "seconds": 10.0, "processes": 2},
     "small": {"sizes": [1, 10], "campaigns": 100, "rate": 50.0, "latency_ms": 20},
     "events": {"n": 1000, "cost_events": 1000, "backlog_events": 5000},
-    "overhead": {"n": 1000, "runs": 1, "metrics_sends": 20_000},
+    "overhead": {"n": 600, "runs": 1, "rate": 200.0, "metrics_sends": 20_000},
 }
 #: The rows that are `run(session, **params)`.
 PLAIN = {
