@@ -12,8 +12,9 @@ per send and the campaign's time, each run; the overhead is the median over the 
 `full` over `plain` in the same run (target: under 10 %), with the quartiles of those ratios
 and the ratio of the medians beside it. Paced, because flat out the same variant's CPU per
 send moved by a third from one campaign to the next on a 2-core host (pairs from -21 % to
-+40 %); at 200/s, well under what two cores send, a pair's ratio spreads by about 8 points,
-and ten pairs put the median within a few. `--rate 0` sends flat out. `--variants` picks
++78 %); at 200/s, well under what two cores send, the pairs still spread (10-25 points
+between their quartiles) but the medians of runs of 10-16 pairs agreed within a few points
+(docs/benchmarks.md). `--rate 0` sends flat out. `--variants` picks
 the ways beside `plain`, among them each part alone: `metrics` (metrics on, no subscription)
 and `events` (events delivered, metrics off). Then the metrics alone, per send in
 one thread (bench/metrics_cost.py): the Redis Recorder against prometheus-client's
