@@ -2,6 +2,8 @@
 resumed), through the ticker, as a running one does. Real Redis and Lua, the store's clock
 injected (no sleeping)."""
 
+import time
+
 import pytest
 
 from broadcaster.campaigns import CampaignState, RecipientStatus
@@ -109,3 +111,42 @@ def test_resumed_or_cancelled_before_it_the_paused_expiry_leaves_it_alone(store,
                  lease_until=held.lease_until)  # fmt: skip
     store.delete_campaign(later)
     assert store.redis.zcard(store.keys.expiring()) == 0
+
+
+def test_a_campaign_paused_by_an_earlier_version_is_indexed_and_expires_while_paused(store, clock):
+    # paused before the expiring set existed: the set does not hold it
+    cid, _, _ = paused_campaign(store)
+    other = store.create(factories.campaign(), factories.contacts(2), window=2)  # no expires_at
+    store.start(other.id)
+    store.pause(other.id, "operator")
+    store.redis.zrem(store.keys.expiring(), cid)
+    ticker = Ticker(store, factories.Published())
+    clock.t = T0 + 61
+    ticker.tick_once()
+    assert store.state(cid) == CampaignState.PAUSED and store.counts(cid)["expired"] == 0
+    assert store.index_paused_expiries() == 1
+    assert store.index_paused_expiries() == 0  # idempotent; the one without expires_at left out
+    assert store.redis.zscore(store.keys.expiring(), cid) == T0 + 60
+    assert store.redis.zscore(store.keys.expiring(), other.id) is None
+    ticker.tick_once()
+    assert store.counts(cid)["expired"] == 4
+
+
+def test_the_ticker_indexes_them_once_it_leads(redis):
+    store = factories.store(redis)  # the real clock: the ticker thread runs on its own
+    c = store.create(factories.campaign(expires_at=4_000_000_000.0), factories.contacts(2),
+                     window=2)  # fmt: skip
+    store.start(c.id)
+    store.pause(c.id, "operator")
+    store.redis.zrem(store.keys.expiring(), c.id)
+    ticker = Ticker(store, factories.Published(), interval=0.05)
+    ticker._thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while store.redis.zscore(store.keys.expiring(), c.id) is None:
+            assert time.monotonic() < deadline, "the ticker did not index the paused campaign"
+            time.sleep(0.05)
+    finally:
+        ticker._stop.set()
+        ticker._thread.join(5)
+    assert store.state(c.id) == CampaignState.PAUSED

@@ -66,6 +66,7 @@ class Ticker:
         self.token = uuid.uuid4().hex
         self._renew = store.redis.register_script(_RENEW)
         self._stop = threading.Event()
+        self._indexed = False  # paused campaigns of earlier versions put in the expiring set
         self._thread = threading.Thread(target=self._run, name="broadcaster-ticker", daemon=True)
 
     @classmethod
@@ -133,6 +134,12 @@ class Ticker:
                 self.store.unlock_hook(sub, token)
                 logger.warning("ticker: events of %s not handed out: %r", sub, exc)
 
+    def _index_paused_expiries(self) -> None:
+        indexed = self.store.index_paused_expiries()
+        self._indexed = True
+        if indexed:
+            logger.info("ticker: %d paused campaign(s) now expire while paused", indexed)
+
     def beat(self) -> None:
         """Tell the world this worker is alive (read by health checks)."""
         self.store.redis.set(self.store.keys.worker(self.node), self.store.clock(), ex=10)
@@ -142,6 +149,8 @@ class Ticker:
             try:
                 self.beat()
                 if self.is_leader():
+                    if not self._indexed:  # once per process, by the first leader
+                        self._index_paused_expiries()
                     self.tick_once()
             except redis.RedisError as exc:
                 logger.warning("ticker: Redis error, will retry: %s", exc)

@@ -11,6 +11,24 @@ from .base import StoreBase
 __all__ = ["Lifecycle"]
 
 
+#: KEYS: the expiring set, then campaign hashes; ARGV: their ids, in the same order. Adds each
+#: paused campaign with an expires_at that the set does not hold; returns how many.
+_INDEX_EXPIRING = """
+local n = 0
+for i = 2, #KEYS do
+  local c = redis.call('HMGET', KEYS[i], 'state', 'expires_at')
+  local ends = tonumber(c[2] or '')
+  if c[1] == 'paused' and ends and not redis.call('ZSCORE', KEYS[1], ARGV[i - 1]) then
+    redis.call('ZADD', KEYS[1], ends, ARGV[i - 1])
+    n = n + 1
+  end
+end
+return n
+"""
+#: Campaigns looked at per Lua call.
+_INDEX_BATCH = 500
+
+
 class Lifecycle(StoreBase):
     """Lifecycle changes (a part of `CampaignStore`). Each returns the recipients it released
     into the dispatch window, for the caller to publish."""
@@ -72,6 +90,20 @@ class Lifecycle(StoreBase):
         for cid in due:
             self._act(cid, "expire")
         return due
+
+    def index_paused_expiries(self) -> int:
+        """Put in the expiring set the paused campaigns that have an expires_at and are not in
+        it: those paused by a version before the set (2026-12-01), which would otherwise expire
+        only once resumed. Idempotent; the ticker calls it when it starts. Returns how many."""
+        k = self.keys
+        script = self.inline_script("index_expiring", _INDEX_EXPIRING)
+        cids = [c.decode() for c in self.redis.zrange(k.campaigns(), 0, -1)]
+        added = 0
+        for start in range(0, len(cids), _INDEX_BATCH):
+            chunk = cids[start : start + _INDEX_BATCH]
+            keys = [k.expiring(), *(k.campaign(c) for c in chunk)]
+            added += int(script(keys=keys, args=chunk))
+        return added
 
     def due_scheduled(self) -> list[str]:
         """Ids of scheduled campaigns whose start time has come."""
