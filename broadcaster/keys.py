@@ -50,6 +50,11 @@ class Keys:
         when it passes (a running one expires in its own tick)."""
         return f"{self.prefix}:expiring"
 
+    def expiring_indexed(self) -> str:
+        """String set once the paused campaigns of versions before `expiring` were put in it
+        (`Lifecycle.index_paused_expiries`): the scan is done once per deployment."""
+        return f"{self.prefix}:expiring:indexed"
+
     def suppression(self) -> str:
         """Hash of suppressed numbers (WhatsApp keys) -> `"<source> <unix time>"`."""
         return f"{self.prefix}:suppression"

@@ -10,6 +10,7 @@ from broadcaster.campaigns import CampaignState, RecipientStatus
 from broadcaster.errors import CampaignStateError
 from broadcaster.events import EventRules, Subscription
 from broadcaster.progress import campaign_progress
+from broadcaster.store import lifecycle
 from tests import factories
 from tests.event_receiver import SECRET
 from workers.ticker import Ticker
@@ -124,8 +125,8 @@ def test_a_campaign_paused_by_an_earlier_version_is_indexed_and_expires_while_pa
     clock.t = T0 + 61
     ticker.tick_once()
     assert store.state(cid) == CampaignState.PAUSED and store.counts(cid)["expired"] == 0
-    assert store.index_paused_expiries() == 1
-    assert store.index_paused_expiries() == 0  # idempotent; the one without expires_at left out
+    assert store.index_paused_expiries() == 1  # the one without expires_at left out
+    assert store.index_paused_expiries() == 0  # once per deployment
     assert store.redis.zscore(store.keys.expiring(), cid) == T0 + 60
     assert store.redis.zscore(store.keys.expiring(), other.id) is None
     ticker.tick_once()
@@ -150,3 +151,14 @@ def test_the_ticker_indexes_them_once_it_leads(redis):
         ticker._stop.set()
         ticker._thread.join(5)
     assert store.state(c.id) == CampaignState.PAUSED
+
+
+def test_the_index_goes_through_the_campaigns_in_steps(store, monkeypatch):
+    monkeypatch.setattr(lifecycle, "_INDEX_BATCH", 2)
+    ids = []
+    for _ in range(5):
+        cid, _, _ = paused_campaign(store, n=3, expires=T0 + 60)
+        store.redis.zrem(store.keys.expiring(), cid)
+        ids.append(cid)
+    assert store.index_paused_expiries() == 5
+    assert all(store.redis.zscore(store.keys.expiring(), cid) == T0 + 60 for cid in ids)

@@ -94,15 +94,22 @@ class Lifecycle(StoreBase):
     def index_paused_expiries(self) -> int:
         """Put in the expiring set the paused campaigns that have an expires_at and are not in
         it: those paused by a version before the set (2026-12-01), which would otherwise expire
-        only once resumed. Idempotent; the ticker calls it when it starts. Returns how many."""
+        only once resumed. Done once per deployment (`keys.expiring_indexed()` marks it), in
+        steps of 500 campaigns (ZSCAN, so a deployment of millions never lists them at once);
+        the ticker calls it when it starts leading. Returns how many were added."""
         k = self.keys
+        if self.redis.exists(k.expiring_indexed()):
+            return 0
         script = self.inline_script("index_expiring", _INDEX_EXPIRING)
-        cids = [c.decode() for c in self.redis.zrange(k.campaigns(), 0, -1)]
-        added = 0
-        for start in range(0, len(cids), _INDEX_BATCH):
-            chunk = cids[start : start + _INDEX_BATCH]
-            keys = [k.expiring(), *(k.campaign(c) for c in chunk)]
-            added += int(script(keys=keys, args=chunk))
+        added, chunk = 0, []
+        for member, _ in self.redis.zscan_iter(k.campaigns(), count=_INDEX_BATCH):
+            chunk.append(member.decode())
+            if len(chunk) == _INDEX_BATCH:
+                added += int(script(keys=[k.expiring(), *map(k.campaign, chunk)], args=chunk))
+                chunk = []
+        if chunk:
+            added += int(script(keys=[k.expiring(), *map(k.campaign, chunk)], args=chunk))
+        self.redis.set(k.expiring_indexed(), self.clock())
         return added
 
     def due_scheduled(self) -> list[str]:
