@@ -37,10 +37,15 @@ def measure(res: Resources) -> None:
         campaign = res.campaign(cid)
         return res.policy.limits.account_for(campaign.sender, campaign.account)
 
+    waits: dict[str, metrics.Histogram] = {}  # by channel, worked out once each
+
     def observe_wait(campaign: Campaign, seconds: float) -> None:
-        waits = metrics.histogram("slot_wait_seconds", {"channel": str(campaign.channel)},
-                                  metrics.WAIT_BUCKETS)  # fmt: skip
-        record.add(*waits.counts(seconds))
+        channel = str(campaign.channel)
+        series = waits.get(channel) or waits.setdefault(
+            channel,
+            metrics.histogram("slot_wait_seconds", {"channel": channel}, metrics.WAIT_BUCKETS),
+        )
+        record.add(*series.counts(seconds))
 
     res.client = cast(ReplaiClient, MeasuredClient(res.client, record, account_of))
     res.clients = {  # each account's own pool, measured the same way
