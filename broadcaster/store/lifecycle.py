@@ -1,6 +1,7 @@
 """A campaign's life in the store: start, pause, resume, cancel, requeue, and the ticker's
 pass over deadlines. Each change is one Lua script (control.lua, tick.lua)."""
 
+import itertools
 from typing import Any
 
 from broadcaster.campaigns import RecipientStatus
@@ -101,13 +102,9 @@ class Lifecycle(StoreBase):
         if self.redis.exists(k.expiring_indexed()):
             return 0
         script = self.inline_script("index_expiring", _INDEX_EXPIRING)
-        added, chunk = 0, []
-        for member, _ in self.redis.zscan_iter(k.campaigns(), count=_INDEX_BATCH):
-            chunk.append(member.decode())
-            if len(chunk) == _INDEX_BATCH:
-                added += int(script(keys=[k.expiring(), *map(k.campaign, chunk)], args=chunk))
-                chunk = []
-        if chunk:
+        cids = (m.decode() for m, _ in self.redis.zscan_iter(k.campaigns(), count=_INDEX_BATCH))
+        added = 0
+        while chunk := list(itertools.islice(cids, _INDEX_BATCH)):
             added += int(script(keys=[k.expiring(), *map(k.campaign, chunk)], args=chunk))
         self.redis.set(k.expiring_indexed(), self.clock())
         return added
