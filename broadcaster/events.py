@@ -4,9 +4,10 @@ A campaign's subscriptions (the deployment's `event_webhooks`, those made throug
 `store/subscriptions.py`, and the launch's own `events_url`) are fixed when it is launched. The
 Lua scripts that change a recipient or a campaign append an event to each subscription's stream
 in the same atomic step (prelude.lua, `emit`), so no change is recorded without its event. The
-workers POST them one at a time per subscription, in the order they happened
-(`workers/events.py`), each signed with the subscription's secret by the `standardwebhooks`
-library (https://www.standardwebhooks.com/): headers `webhook-id` (the event id: the same on
+workers POST them per subscription in the order they happened, a few back to back on one
+connection but never two of one recipient (`workers/events.py`), each signed with the
+subscription's secret by the `standardwebhooks` library (https://www.standardwebhooks.com/):
+headers `webhook-id` (the event id: the same on
 every retry, for the receiver's dedupe), `webhook-timestamp` and `webhook-signature`
 (`v1,<base64 HMAC-SHA256 of id.timestamp.body>`).
 
@@ -124,6 +125,7 @@ class EventRules:
     max_age: float = 86_400.0
     backoff_base: float = 5.0
     timeout: float = 5.0
+    pipeline: int = 8
 
     @classmethod
     def from_settings(cls, settings: Any) -> "EventRules":
@@ -134,6 +136,7 @@ class EventRules:
             max_age=settings.events_max_age,
             backoff_base=settings.events_backoff_base,
             timeout=settings.events_timeout,
+            pipeline=settings.events_pipeline,
         )
 
 

@@ -189,6 +189,10 @@ class Settings(BaseSettings):
     events_backoff_base: float = Field(default=5.0, gt=0)
     #: Seconds one event POST may take (connect, send, answer) before it counts as failed.
     events_timeout: float = Field(default=5.0, gt=0)
+    #: Events POSTed back to back on one connection before their answers are read (HTTP/1.1
+    #: pipelining; never two of one recipient, a campaign event alone); 1: one at a time,
+    #: each after the answer to the one before (strict order per subscription).
+    events_pipeline: int = Field(default=8, ge=1, le=64)
 
     @field_validator("api_keys", "opt_out_keywords", "opt_out_buttons", mode="before")
     @classmethod

@@ -1,15 +1,19 @@
 """Delivering outbound events: one task per subscription at a time, oldest event first.
 
 The ticker hands a subscription whose next attempt is due to a `deliver_events` task, with
-the subscription's lock (`EventOutbox.lock_hook`). The task POSTs its waiting events one after
-the other, each signed (`broadcaster.events.signed_request`), for up to `budget` seconds:
+the subscription's lock (`EventOutbox.lock_hook`). The task POSTs its waiting events oldest
+first, each signed (`broadcaster.events.signed_request`), for up to `budget` seconds, in
+windows of up to `EventRules.pipeline` written back to back on one connection (`windows`:
+never two events of one recipient in a window, a campaign event alone; the next window goes
+only when every answer of this one was 2xx):
 
 - 2xx: delivered, the event leaves the queue;
 - 410 Gone: the subscription is disabled (Standard Webhooks: the receiver asks to stop);
 - anything else (5xx, other 4xx, timeout, connection error): the same event is tried again
-  after a backoff (5 s, 10 s, 20 s ... up to an hour, with jitter), the events behind it wait
-  (they stay in order); once it has been retried for `max_age` (24 h) it goes to the dead
-  letters and the next one has its turn.
+  after a backoff (5 s, 10 s, 20 s ... up to an hour, with jitter), the events behind its
+  window wait (they stay in order; those of other recipients in its window that were
+  answered 2xx are delivered); once it has been retried for `max_age` (24 h) it goes to the
+  dead letters and the next one has its turn.
 
 Sending never waits for any of this: the Lua scripts only append to a bounded stream, and at
 most one worker thread per subscription delivers.
@@ -19,7 +23,7 @@ import dataclasses
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 
 from broadcaster import events
 from broadcaster.events import EventRules
@@ -27,7 +31,7 @@ from broadcaster.store import CampaignStore
 
 from .event_http import BadResponse, EventConnections
 
-__all__ = ["HAND_OUT_LEASE", "EventSender", "Outcome", "post_event"]
+__all__ = ["HAND_OUT_LEASE", "EventSender", "Outcome", "post_event", "post_events", "windows"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +41,8 @@ HAND_OUT_LEASE = 10.0
 #: Seconds one task delivers before it gives the subscription back (others get the thread).
 DEFAULT_BUDGET = 5.0
 _BATCH = 50
+#: A waiting event: (stream entry id, its fields, the recipient's number or None).
+Event = tuple[str, dict[str, str], str | None]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -57,9 +63,54 @@ def post_event(http: EventConnections, url: str, headers: dict[str, str], body: 
         return Outcome(False, error=f"timeout: {exc or type(exc).__name__}")
     except (OSError, BadResponse) as exc:
         return Outcome(False, error=f"connection error: {type(exc).__name__}: {exc}")
+    return _status(code)
+
+
+def _status(code: int) -> Outcome:
     if 200 <= code < 300:
         return Outcome(True, status=code)
     return Outcome(False, gone=code == 410, error=f"HTTP {code}", status=code)
+
+
+def post_events(
+    http: EventConnections, url: str, requests: Sequence[tuple[dict[str, str], bytes]]
+) -> list[Outcome | None]:
+    """POST signed events pipelined on one connection: an outcome for each, None for those
+    after a failed one that got no answer (not tried: they go again later)."""
+    outcomes: list[Outcome | None] = []
+    for result in http.post_many(url, requests):
+        if result is None:
+            outcomes.append(None)
+        elif isinstance(result, TimeoutError):
+            outcomes.append(Outcome(False, error=f"timeout: {result or type(result).__name__}"))
+        elif isinstance(result, Exception):
+            error = f"connection error: {type(result).__name__}: {result}"
+            outcomes.append(Outcome(False, error=error))
+        else:
+            outcomes.append(_status(result))
+    return outcomes
+
+
+def windows(batch: Sequence[Event], size: int) -> Iterator[list[Event]]:
+    """`batch` cut into the runs of events POSTed at once: at most `size`, never two about
+    one recipient, and a campaign event alone (so a failing event can only be overtaken by
+    events of other recipients, and never by its campaign's)."""
+    window: list[Event] = []
+    seen: set[tuple[str, str]] = set()
+    for event in batch:
+        fields = event[1]
+        who = (fields.get("c", ""), fields["r"]) if "r" in fields else None
+        if window and (who is None or who in seen or len(window) >= size):
+            yield window
+            window, seen = [], set()
+        window.append(event)
+        if who is None:
+            yield window
+            window = []
+        else:
+            seen.add(who)
+    if window:
+        yield window
 
 
 class EventSender:
@@ -72,13 +123,11 @@ class EventSender:
         rules: EventRules,
         *,
         clock: Callable[[], float] = time.time,
-        observe: Callable[[str, Outcome, float], None] | None = None,
     ) -> None:
         self.store = store
         self.http = http
         self.rules = rules
         self.clock = clock
-        self.observe = observe
         #: Seconds a running task holds the subscription without renewing its lock (renewed
         #: between POSTs): a task whose worker died gives it back to the ticker this long after.
         self.lock_ttl = max(1.0, 3 * rules.timeout)
@@ -102,32 +151,30 @@ class EventSender:
                 break
             delivered: list[str] = []
             try:
-                for entry_id, fields, phone in batch:
+                for window in windows(batch, self.rules.pipeline):
                     if time.monotonic() - renewed > self.lock_ttl / 3:
                         if not self.store.lock_hook(sub, token, self.lock_ttl):
                             return done  # the lock ran out: another task has the subscription
                         renewed = time.monotonic()
-                    outcome = self._post(url, secret, entry_id, fields, phone)
-                    if not outcome.ok:
+                    now = self.clock()
+                    requests = [events.signed_request(*event, secret, now) for event in window]
+                    failed: tuple[str, dict[str, str], Outcome] | None = None
+                    for (entry_id, fields, _), outcome in zip(
+                        window, post_events(self.http, url, requests), strict=True
+                    ):
+                        if outcome is not None and outcome.ok:
+                            delivered.append(entry_id)
+                            done += 1
+                        elif failed is None and outcome is not None:
+                            failed = (entry_id, fields, outcome)
+                    if failed is not None:  # the oldest event left; those behind it wait
                         self.store.events_delivered(sub, delivered)
                         delivered = []
-                        self._failed(sub, entry_id, fields, outcome)
+                        self._failed(sub, *failed)
                         return done
-                    delivered.append(entry_id)
-                    done += 1
             finally:  # acknowledged a batch at a time: a crash repeats at most one batch
                 self.store.events_delivered(sub, delivered)
         return done
-
-    def _post(
-        self, url: str, secret: str, entry_id: str, fields: dict[str, str], phone: str | None
-    ) -> Outcome:
-        headers, body = events.signed_request(entry_id, fields, phone, secret, self.clock())
-        started = time.monotonic()
-        outcome = post_event(self.http, url, headers, body)
-        if self.observe is not None:
-            self.observe(fields["type"], outcome, time.monotonic() - started)
-        return outcome
 
     def _failed(self, sub: str, entry_id: str, fields: dict[str, str], outcome: Outcome) -> None:
         if outcome.gone:
