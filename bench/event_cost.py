@@ -1,6 +1,6 @@
 """Client CPU per event delivered by EventSender, to a keep-alive receiver in another process.
 
-    python -m bench.event_cost [--n 2000]
+    python -m bench.event_cost [--n 2000] [--pipeline 8]
 
 A campaign of `--n` recipients with one subscription, every recipient sent through the store
 (so `--n` + 2 events wait), then EventSender delivers them all; prints this process's CPU per
@@ -39,7 +39,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
 """
 
 
-def cpu_per_event(client: Any, n: int) -> dict[str, Any]:
+def cpu_per_event(client: Any, n: int, pipeline: int = EventRules.pipeline) -> dict[str, Any]:
     """`n` + 2 events waiting for one subscription, delivered by EventSender in this process
     to a receiver in another: this process's CPU per event (signing, Redis, HTTP)."""
     port = harness.free_port()
@@ -61,12 +61,13 @@ def cpu_per_event(client: Any, n: int) -> dict[str, Any]:
             store.claim(campaign.id, i, lease_until=until, phone=ticket.phone)
             store.finish(campaign.id, i, RecipientStatus.SENT, message_id=f"wamid.{i}",
                          phone=ticket.phone, lease_until=until)  # fmt: skip
-        sender = EventSender(store, EventConnections(5.0), EventRules())
+        sender = EventSender(store, EventConnections(5.0), EventRules(pipeline=pipeline))
         cpu, delivered = time.process_time(), 0
         while done := sender.run(sub.id, "bench", budget=60.0):
             delivered += done
         per_event = (time.process_time() - cpu) / max(1, delivered) * 1000
-        return {"events": delivered, "client_cpu_ms_per_event": round(per_event, 3)}
+        return {"events": delivered, "pipeline": pipeline,
+                "client_cpu_ms_per_event": round(per_event, 3)}  # fmt: skip
     finally:
         receiver.kill()
         receiver.wait()
@@ -75,10 +76,12 @@ def cpu_per_event(client: Any, n: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--pipeline", type=int, default=EventRules.pipeline,
+                        help="events written at once (1: one at a time)")  # fmt: skip
     args = parser.parse_args()
     with harness.redis_server() as server:
-        result = cpu_per_event(server.client(), args.n)
-    print(f"{result['events']} events delivered, "
+        result = cpu_per_event(server.client(), args.n, args.pipeline)
+    print(f"{result['events']} events delivered {args.pipeline} at a time, "
           f"{result['client_cpu_ms_per_event']:.3f} ms CPU per event")  # fmt: skip
 
 

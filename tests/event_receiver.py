@@ -6,6 +6,7 @@ import http.server
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from standardwebhooks.webhooks import Webhook
@@ -29,23 +30,34 @@ class Received:
 
 
 class Receiver:
-    """Answers `status` to its first `fail` requests, then 200; keeps the 200 ones."""
+    """Answers `status` to its first `fail` requests (and to those `fail_if` picks), then 200;
+    keeps the 200 ones. HTTP/1.0 (a connection per request, pipelined requests after the
+    first dropped, as `http.server` does), or with `keep_alive` HTTP/1.1 (kept connections,
+    pipelined requests answered in order)."""
 
-    def __init__(self, *, fail: int = 0, status: int = 500, delay: float = 0.0) -> None:
-        self.fail, self.status, self.delay = fail, status, delay
+    def __init__(
+        self, *, fail: int = 0, status: int = 500, delay: float = 0.0,
+        fail_if: Callable[[Received], bool] | None = None, keep_alive: bool = False,
+    ) -> None:  # fmt: skip
+        self.fail, self.status, self.delay, self.fail_if = fail, status, delay, fail_if
         self.attempts = 0
         self.received: list[Received] = []
         self.lock = threading.Lock()
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
+                got = Received(dict(self.headers), body)
                 with receiver.lock:
                     receiver.attempts += 1
-                    failing = receiver.attempts <= receiver.fail
+                    failing = receiver.attempts <= receiver.fail or bool(
+                        receiver.fail_if and receiver.fail_if(got)
+                    )
                     if not failing:
-                        receiver.received.append(Received(dict(self.headers), body))
+                        receiver.received.append(got)
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 self.send_response(receiver.status if failing else 200)

@@ -5,7 +5,9 @@ trickle) are each met on purpose, and the connection count shows what was kept."
 
 import base64
 import contextlib
+import select
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -463,3 +465,107 @@ def test_threads_share_the_client_without_sharing_a_connection(serve, http):
         b"%d-%d" % (k, i) for k in range(4) for i in range(20)
     )
     assert server.connections <= 4  # each thread's connection went back and was reused
+
+
+def bodies(n: int) -> list[tuple[dict[str, str], bytes]]:
+    return [({"webhook-id": f"msg_{i}"}, b'{"n":%d}' % i) for i in range(n)]
+
+
+def test_a_window_is_written_before_any_answer_and_answered_in_order(serve, http):
+    def script(peer: Peer, n: int) -> None:
+        got = [peer.request() for _ in range(3)]  # all three, before answering one
+        assert None not in got
+        for reply in (OK, b"HTTP/1.1 503 Busy\r\ncontent-length: 0\r\n\r\n",
+                      b"HTTP/1.1 204 No Content\r\n\r\n"):  # fmt: skip
+            peer.send(reply)
+        while peer.request() is not None:
+            peer.send(OK)
+
+    server = serve(script)
+    assert http.post_many(server.url, bodies(3)) == [200, 503, 204]
+    assert http.post_many(server.url, bodies(2)) == [200, 200]
+    assert server.connections == 1
+    assert [r.body for r in server.requests] == [b'{"n":0}', b'{"n":1}', b'{"n":2}',
+                                                 b'{"n":0}', b'{"n":1}']  # fmt: skip
+
+
+def test_a_server_that_answers_one_request_per_connection_gets_the_rest_one_at_a_time(serve, http):
+    waiting: list[bool] = []
+
+    def script(peer: Peer, n: int) -> None:
+        if peer.request() is None:
+            return
+        # was a second request written before this one was answered?
+        readable, _, _ = select.select([peer.sock], [], [], 0.05)
+        waiting.append(bool(peer.buf) or bool(readable))
+        peer.send(b"HTTP/1.0 200 OK\r\ncontent-length: 0\r\n\r\n")  # and the connection ends
+
+    server = serve(script)
+    assert http.post_many(server.url, bodies(4)) == [200] * 4
+    assert http.post_many(server.url, bodies(2)) == [200] * 2
+    assert [r.body for r in server.requests] == [b'{"n":%d}' % i for i in (0, 1, 2, 3, 0, 1)]
+    assert server.connections == 6
+    assert waiting == [True] + [False] * 5  # pipelined once; then one at a time
+
+
+def test_a_connection_reset_after_some_answers_sends_the_rest_again(serve, http):
+    def script(peer: Peer, n: int) -> None:
+        if n == 0:
+            assert None not in [peer.request() for _ in range(3)]
+            peer.send(OK)
+            peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            return  # closed with a reset, two requests unanswered
+        while peer.request() is not None:
+            peer.send(OK)
+
+    server = serve(script)
+    assert http.post_many(server.url, bodies(3)) == [200, 200, 200]
+    sent = [r.body for r in server.requests]
+    assert sent == [b'{"n":0}', b'{"n":1}', b'{"n":2}', b'{"n":1}', b'{"n":2}']
+
+
+def test_nothing_answered_fails_the_first_and_tries_none_after_it(http):
+    port = socket.create_server(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{port.getsockname()[1]}/hook"
+    port.close()
+    first, *rest = http.post_many(url, bodies(3))
+    assert isinstance(first, ConnectionRefusedError)
+    assert rest == [None, None]
+
+
+def test_a_timeout_mid_window_keeps_the_answers_before_it(serve):
+    def script(peer: Peer, n: int) -> None:
+        if n == 0:
+            assert None not in [peer.request() for _ in range(3)]
+            peer.send(OK)
+            time.sleep(1.0)  # the second answer never comes in time
+            return
+        while peer.request() is not None:
+            time.sleep(1.0)
+
+    client = EventConnections(timeout=0.3)
+    server = serve(script)
+    statuses = client.post_many(server.url, bodies(3))
+    client.close()
+    assert statuses[0] == 200
+    assert isinstance(statuses[1], TimeoutError)
+    assert statuses[2] is None
+
+
+def test_long_requests_are_written_in_windows_of_at_most_64_kib(serve, http):
+    windows: list[int] = []
+
+    def script(peer: Peer, n: int) -> None:
+        waiting = 0
+        while peer.request() is not None:
+            waiting += 1
+            readable, _, _ = select.select([peer.sock], [], [], 0.1)
+            if not peer.buf and not readable:  # nothing more written: the window is whole
+                windows.append(waiting)
+                peer.send(OK * waiting)
+                waiting = 0
+
+    server = serve(script)
+    big = [({"webhook-id": f"msg_{i}"}, b"x" * 30_000) for i in range(5)]
+    assert http.post_many(server.url, big) == [200] * 5
+    assert windows == [2, 2, 1]  # 2 x 30 kB fit in 64 KiB, 3 do not

@@ -12,7 +12,7 @@ from broadcaster.webhook_changes import Reply, StatusChange, WebhookChanges
 from tests import factories
 from tests.event_receiver import SECRET, Receiver
 from workers.event_http import EventConnections
-from workers.events import EventSender
+from workers.events import EventSender, windows
 
 S = RecipientStatus
 T0 = 1_750_000_000.0
@@ -165,8 +165,19 @@ def test_a_campaign_whose_only_subscription_was_deleted_gets_none(store):
     assert store.hook_ids() == []
 
 
+_clients: list[EventConnections] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients():
+    yield
+    while _clients:  # connections kept alive by HTTP/1.1 receivers
+        _clients.pop().close()
+
+
 def sender(store, rules=RULES, timeout=2.0):
     http = EventConnections(timeout)
+    _clients.append(http)
     return EventSender(store, http, dataclasses.replace(rules, timeout=timeout),
                        clock=store.clock)  # fmt: skip
 
@@ -217,6 +228,129 @@ def test_a_receiver_failing_five_times_gets_every_event_once_per_id(redis):
     assert [r.verified()["type"] for r in got.values()].count("recipient.sent") == 3
     state = store.hook_state(sub.id)
     assert (state.backlog, state.attempts, state.delivered, state.failed) == (0, 0, 5, 5)
+
+
+def failing_once(recipient: int):
+    """A `fail_if` for the receiver: the first `recipient.sent` of `recipient` fails."""
+    tried: list[int] = []
+
+    def fail_if(got) -> bool:
+        event = got.event
+        if event["type"] != "recipient.sent" or event["data"]["recipient"] != recipient:
+            return False
+        tried.append(1)
+        return len(tried) == 1
+
+    return fail_if
+
+
+def arrived(receiver) -> list[tuple[str, int | None]]:
+    events = [r.verified() for r in receiver.received]
+    return [(e["type"], e["data"].get("recipient")) for e in events]
+
+
+def test_a_failing_event_holds_its_recipient_and_what_follows_its_window(redis):
+    store = factories.store(redis)
+    with Receiver(keep_alive=True, fail_if=failing_once(1), status=503) as receiver:
+        sub = Subscription(receiver.url, SECRET)
+        cid = subscribed(store, 3, sub)
+        for i in range(3):
+            send(store, cid, i, f"wamid.{i}")
+        deliver = sender(store)
+        # windows: [started] [sent 0, sent 1, sent 2] [completed]; sent 1 fails, 0 and 2 do not
+        assert deliver.run(sub.id, "t") == 3
+        assert types(store, sub) == [("recipient.sent", "1"), ("campaign.completed", None)]
+        state = store.hook_state(sub.id)
+        assert (state.attempts, state.last_error, state.delivered) == (1, "HTTP 503", 3)
+        assert deliver.run(sub.id, "t") == 2
+    assert arrived(receiver) == [
+        ("campaign.started", None),
+        ("recipient.sent", 0),
+        ("recipient.sent", 2),
+        ("recipient.sent", 1),
+        ("campaign.completed", None),
+    ]
+
+
+def test_one_at_a_time_a_failing_event_holds_every_event_behind_it(redis):
+    store = factories.store(redis)
+    with Receiver(keep_alive=True, fail_if=failing_once(1), status=503) as receiver:
+        sub = Subscription(receiver.url, SECRET)
+        cid = subscribed(store, 3, sub)
+        for i in range(3):
+            send(store, cid, i, f"wamid.{i}")
+        deliver = sender(store, dataclasses.replace(RULES, pipeline=1))
+        assert deliver.run(sub.id, "t") == 2
+        assert deliver.run(sub.id, "t") == 3
+    assert arrived(receiver) == [
+        ("campaign.started", None),
+        ("recipient.sent", 0),
+        ("recipient.sent", 1),
+        ("recipient.sent", 2),
+        ("campaign.completed", None),
+    ]
+
+
+def test_later_events_of_a_recipient_wait_for_the_next_window(redis):
+    store = factories.store(redis)
+    delivered = WebhookChanges("", statuses=[StatusChange("wamid.0", S.DELIVERED, None)])
+    with Receiver(keep_alive=True, fail_if=failing_once(0), status=503) as receiver:
+        sub = Subscription(receiver.url, SECRET)
+        cid = subscribed(store, 2, sub)
+        send(store, cid, 0, "wamid.0")
+        store.apply_webhook(delivered, factories.rules())
+        send(store, cid, 1, "wamid.1")
+        deliver = sender(store)
+        # windows: [started] [sent 0] [delivered 0, sent 1] [completed]: sent 0 fails first
+        assert deliver.run(sub.id, "t") == 1
+        assert [t for t, _ in types(store, sub)][:2] == ["recipient.sent", "recipient.delivered"]
+        assert deliver.run(sub.id, "t") == 4
+    assert arrived(receiver) == [
+        ("campaign.started", None),
+        ("recipient.sent", 0),
+        ("recipient.delivered", 0),
+        ("recipient.sent", 1),
+        ("campaign.completed", None),
+    ]
+
+
+def event(kind: str, recipient: int | None = None, campaign: str = "c1"):
+    fields = {"type": kind, "c": campaign}
+    if recipient is not None:
+        fields["r"] = str(recipient)
+    return (f"{kind}-{recipient}-{campaign}", fields, None)
+
+
+@pytest.mark.parametrize(
+    "size,expected",
+    [
+        (8, [["started"], ["sent-0", "sent-1"], ["delivered-0", "sent-2", "sent-0-c2"],
+             ["completed"]]),
+        (2, [["started"], ["sent-0", "sent-1"], ["delivered-0", "sent-2"], ["sent-0-c2"],
+             ["completed"]]),
+        (1, [["started"], ["sent-0"], ["sent-1"], ["delivered-0"], ["sent-2"], ["sent-0-c2"],
+             ["completed"]]),
+    ],
+)  # fmt: skip
+def test_windows_never_hold_two_events_of_a_recipient_and_keep_campaign_events_alone(
+    size, expected
+):
+    batch = [
+        event("campaign.started"),
+        event("recipient.sent", 0),
+        event("recipient.sent", 1),
+        event("recipient.delivered", 0),
+        event("recipient.sent", 2),
+        event("recipient.sent", 0, "c2"),  # another campaign's recipient 0: another person
+        event("campaign.completed"),
+    ]
+
+    def name(e) -> str:
+        kind = e[1]["type"].partition(".")[2]
+        who = "" if "r" not in e[1] else f"-{e[1]['r']}"
+        return kind + who + ("" if e[1]["c"] == "c1" else f"-{e[1]['c']}")
+
+    assert [[name(e) for e in w] for w in windows(batch, size)] == expected
 
 
 def test_a_timeout_and_a_refused_connection_are_retried(redis):
