@@ -39,7 +39,7 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_foreve
 """
 
 
-def cpu_per_event(client: Any, n: int, pipeline: int = EventRules.pipeline) -> dict[str, Any]:
+def cpu_per_event(client: Any, n: int, pipeline: int = EventRules().pipeline) -> dict[str, Any]:
     """`n` + 2 events waiting for one subscription, delivered by EventSender in this process
     to a receiver in another: this process's CPU per event (signing, Redis, HTTP)."""
     port = harness.free_port()
@@ -76,7 +76,7 @@ def cpu_per_event(client: Any, n: int, pipeline: int = EventRules.pipeline) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--pipeline", type=int, default=EventRules.pipeline,
+    parser.add_argument("--pipeline", type=int, default=EventRules().pipeline,
                         help="events written at once (1: one at a time)")  # fmt: skip
     args = parser.parse_args()
     with harness.redis_server() as server:
