@@ -61,11 +61,13 @@ def cpu_per_event(client: Any, n: int, pipeline: int = EventRules().pipeline) ->
             store.claim(campaign.id, i, lease_until=until, phone=ticket.phone)
             store.finish(campaign.id, i, RecipientStatus.SENT, message_id=f"wamid.{i}",
                          phone=ticket.phone, lease_until=until)  # fmt: skip
-        sender = EventSender(store, EventConnections(5.0), EventRules(pipeline=pipeline))
+        http = EventConnections(5.0)
+        sender = EventSender(store, http, EventRules(pipeline=pipeline))
         cpu, delivered = time.process_time(), 0
         while done := sender.run(sub.id, "bench", budget=60.0):
             delivered += done
         per_event = (time.process_time() - cpu) / max(1, delivered) * 1000
+        http.close()
         return {"events": delivered, "pipeline": pipeline,
                 "client_cpu_ms_per_event": round(per_event, 3)}  # fmt: skip
     finally:

@@ -417,3 +417,12 @@ def test_a_subscription_needs_an_http_url_and_a_valid_secret():
         Subscription("ftp://x", SECRET)
     with pytest.raises(Exception):  # noqa: B017  # the library's own error
         Subscription("http://x", "")
+
+
+@pytest.mark.parametrize("pipeline", [1, 8])
+def test_the_event_cost_bench_delivers_every_event(redis, pipeline):
+    from bench import event_cost  # the script behind row 9's CPU per event
+
+    got = event_cost.cpu_per_event(redis, 30, pipeline)
+    assert (got["events"], got["pipeline"]) == (32, pipeline)  # 30 sent, started, completed
+    assert got["client_cpu_ms_per_event"] > 0
