@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
+import uvicorn
 
 from workers.event_http import BadResponse, EventConnections
 from workers.events import post_event
@@ -569,3 +570,42 @@ def test_long_requests_are_written_in_windows_of_at_most_64_kib(serve, http):
     big = [({"webhook-id": f"msg_{i}"}, b"x" * 30_000) for i in range(5)]
     assert http.post_many(server.url, big) == [200] * 5
     assert windows == [2, 2, 1]  # 2 x 30 kB fit in 64 KiB, 3 do not
+
+
+@pytest.mark.parametrize("parser", ["h11", "httptools"])
+def test_uvicorn_answers_a_pipelined_window_in_order(parser):
+    """The receivers apps are likely to run: uvicorn with either of its HTTP parsers."""
+    got: list[bytes] = []
+
+    async def app(scope, receive, send) -> None:
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        got.append(body)
+        status = 503 if body == b'{"n":3}' else 204
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, http=parser, lifespan="off",
+                            log_level="warning")  # fmt: skip
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    client = EventConnections(timeout=2.0)
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.02)
+        url = f"http://127.0.0.1:{port}/events"
+        assert client.post_many(url, bodies(8)) == [204, 204, 204, 503, 204, 204, 204, 204]
+        assert client.post_many(url, bodies(2)) == [204, 204]
+        assert got == [b'{"n":%d}' % i for i in (*range(8), 0, 1)]
+        assert port not in {origin[2] for origin in client._serial}  # it kept pipelining
+    finally:
+        client.close()
+        server.should_exit = True
+        thread.join(10)
