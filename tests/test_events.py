@@ -230,16 +230,17 @@ def test_a_receiver_failing_five_times_gets_every_event_once_per_id(redis):
     assert (state.backlog, state.attempts, state.delivered, state.failed) == (0, 0, 5, 5)
 
 
-def failing_once(recipient: int):
-    """A `fail_if` for the receiver: the first `recipient.sent` of `recipient` fails."""
+def failing_once(*recipients: int):
+    """A `fail_if` for the receiver: the first `recipient.sent` of each of `recipients` fails."""
     tried: list[int] = []
 
     def fail_if(got) -> bool:
         event = got.event
-        if event["type"] != "recipient.sent" or event["data"]["recipient"] != recipient:
+        who = event["data"].get("recipient")
+        if event["type"] != "recipient.sent" or who not in recipients or who in tried:
             return False
-        tried.append(1)
-        return len(tried) == 1
+        tried.append(who)
+        return True
 
     return fail_if
 
@@ -261,7 +262,9 @@ def test_a_failing_event_holds_its_recipient_and_what_follows_its_window(redis):
         assert deliver.run(sub.id, "t") == 3
         assert types(store, sub) == [("recipient.sent", "1"), ("campaign.completed", None)]
         state = store.hook_state(sub.id)
-        assert (state.attempts, state.last_error, state.delivered) == (1, "HTTP 503", 3)
+        assert (state.attempts, state.last_error, state.delivered, state.failed) == (
+            1, "HTTP 503", 3, 1,
+        )  # fmt: skip
         assert deliver.run(sub.id, "t") == 2
     assert arrived(receiver) == [
         ("campaign.started", None),
@@ -270,6 +273,26 @@ def test_a_failing_event_holds_its_recipient_and_what_follows_its_window(redis):
         ("recipient.sent", 1),
         ("campaign.completed", None),
     ]
+
+
+def test_every_failed_post_of_a_window_is_counted_and_goes_again_in_order(redis):
+    store = factories.store(redis)
+    with Receiver(keep_alive=True, fail_if=failing_once(0, 2), status=502) as receiver:
+        sub = Subscription(receiver.url, SECRET)
+        cid = subscribed(store, 3, sub)
+        for i in range(3):
+            send(store, cid, i, f"wamid.{i}")
+        deliver = sender(store)
+        assert deliver.run(sub.id, "t") == 2  # started, sent 1
+        assert types(store, sub) == [
+            ("recipient.sent", "0"), ("recipient.sent", "2"), ("campaign.completed", None),
+        ]  # fmt: skip
+        state = store.hook_state(sub.id)
+        assert (state.attempts, state.failed, state.delivered) == (1, 2, 2)
+        assert deliver.run(sub.id, "t") == 3
+    assert arrived(receiver)[-3:] == [
+        ("recipient.sent", 0), ("recipient.sent", 2), ("campaign.completed", None),
+    ]  # fmt: skip
 
 
 def test_one_at_a_time_a_failing_event_holds_every_event_behind_it(redis):

@@ -18,8 +18,9 @@ connection when it can be kept.
   where one at a time costs a write, a read and two process wake-ups each, the larger part
   of an event's CPU on a small VM (`python -m bench.event_cost`). A connection that ends
   before the window's last answer (`Connection: close`, HTTP/1.0, a server that reads one
-  request at a time and drops the rest) is not an error: the unanswered requests go again on
-  a new connection, and that origin gets one request at a time from then on.
+  request at a time and drops the rest; or an answer after the first too slow) is not an
+  error: the unanswered requests go again on a new connection, and that origin gets one
+  request at a time from then on.
 - `timeout` bounds the connect and each whole answer, not each read: a receiver trickling bytes
   cannot hold the thread longer.
 - An answer's body is read and dropped up to 1 MiB; a longer one closes the connection instead.

@@ -129,7 +129,7 @@ class EventSender:
         self.rules = rules
         self.clock = clock
         #: Seconds a running task holds the subscription without renewing its lock (renewed
-        #: between POSTs): a task whose worker died gives it back to the ticker this long after.
+        #: between windows): a task whose worker died gives it back to the ticker this long after.
         self.lock_ttl = max(1.0, 3 * rules.timeout)
 
     def run(self, sub: str, token: str, *, budget: float = DEFAULT_BUDGET) -> int:
@@ -156,27 +156,44 @@ class EventSender:
                         if not self.store.lock_hook(sub, token, self.lock_ttl):
                             return done  # the lock ran out: another task has the subscription
                         renewed = time.monotonic()
-                    now = self.clock()
-                    requests = [events.signed_request(*event, secret, now) for event in window]
-                    failed: tuple[str, dict[str, str], Outcome] | None = None
-                    for (entry_id, fields, _), outcome in zip(
-                        window, post_events(self.http, url, requests), strict=True
-                    ):
-                        if outcome is not None and outcome.ok:
-                            delivered.append(entry_id)
-                            done += 1
-                        elif failed is None and outcome is not None:
-                            failed = (entry_id, fields, outcome)
+                    took, failed, failures = self._post_window(url, secret, window)
+                    delivered += took
+                    done += len(took)
                     if failed is not None:  # the oldest event left; those behind it wait
                         self.store.events_delivered(sub, delivered)
                         delivered = []
-                        self._failed(sub, *failed)
+                        self._failed(sub, *failed, failures=failures)
                         return done
             finally:  # acknowledged a batch at a time: a crash repeats at most one batch
                 self.store.events_delivered(sub, delivered)
         return done
 
-    def _failed(self, sub: str, entry_id: str, fields: dict[str, str], outcome: Outcome) -> None:
+    def _post_window(
+        self, url: str, secret: str, window: list[Event]
+    ) -> tuple[list[str], tuple[str, dict[str, str], Outcome] | None, int]:
+        """POST a window: the entry ids answered 2xx, the first failed event (or None) and
+        how many failed."""
+        now = self.clock()
+        requests = [events.signed_request(*event, secret, now) for event in window]
+        took: list[str] = []
+        failed: tuple[str, dict[str, str], Outcome] | None = None
+        failures = 0
+        for (entry_id, fields, _), outcome in zip(
+            window, post_events(self.http, url, requests), strict=True
+        ):
+            if outcome is None:
+                continue  # not answered: goes again after the failed one
+            if outcome.ok:
+                took.append(entry_id)
+                continue
+            failures += 1
+            if failed is None:
+                failed = (entry_id, fields, outcome)
+        return took, failed, failures
+
+    def _failed(
+        self, sub: str, entry_id: str, fields: dict[str, str], outcome: Outcome, *, failures: int
+    ) -> None:
         if outcome.gone:
             logger.warning("event subscription %s answered 410 Gone: disabled", sub)
             self.store.disable_hook(sub, outcome.error)
@@ -191,8 +208,9 @@ class EventSender:
             logger.warning("event %s to %s given up after %.0f s: %s",
                            entry_id, sub, age, outcome.error)  # fmt: skip
         self.store.event_failed(
-            sub, entry_id, fields, error=outcome.error, next_at=next_at, rules=self.rules
-        )
+            sub, entry_id, fields, error=outcome.error, next_at=next_at, rules=self.rules,
+            failures=failures,
+        )  # fmt: skip
 
 
 _http: tuple[int, EventConnections] | None = None

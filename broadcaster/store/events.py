@@ -216,13 +216,14 @@ class EventOutbox(StoreBase):
 
     def event_failed(
         self, sub: str, entry_id: str, fields: dict[str, str], *, error: str,
-        next_at: float | None, rules: EventRules,
+        next_at: float | None, rules: EventRules, failures: int = 1,
     ) -> None:  # fmt: skip
         """An attempt failed: try again at `next_at`, or (None) give the event up to the
-        dead letters and go on with the next."""
+        dead letters and go on with the next. `failures`: the attempts that failed with it
+        (other recipients' events of its window), counted with it."""
         k, now = self.keys, self.clock()
         pipe = self.redis.pipeline()
-        pipe.hincrby(k.hook(sub), "failed", 1)
+        pipe.hincrby(k.hook(sub), "failed", failures)
         state: dict[str, Any] = {"last_error": error[:500], "last_error_at": now}
         if next_at is None:
             record = {"id": entry_id, "fields": fields, "error": error[:500], "at": now}
