@@ -50,6 +50,15 @@ def send(store, cid, index, mid):
                  lease_until=held.lease_until)  # fmt: skip
 
 
+def three_sent(store, receiver) -> Subscription:
+    """A campaign of 3 subscribed to `receiver`, every recipient sent: 5 events wait."""
+    sub = Subscription(receiver.url, SECRET)
+    cid = subscribed(store, 3, sub)
+    for i in range(3):
+        send(store, cid, i, f"wamid.{i}")
+    return sub
+
+
 def test_every_transition_is_queued_in_the_step_that_made_it(store, clock):
     sub = Subscription("http://127.0.0.1:9/e", SECRET)
     cid = subscribed(store, 3, sub)
@@ -211,10 +220,7 @@ def test_events_arrive_signed_in_order_with_the_recipients_number(redis):
 def test_a_receiver_failing_five_times_gets_every_event_once_per_id(redis):
     store = factories.store(redis)
     with Receiver(fail=5, status=503) as receiver:
-        sub = Subscription(receiver.url, SECRET)
-        cid = subscribed(store, 3, sub)
-        for i in range(3):
-            send(store, cid, i, f"wamid.{i}")
+        sub = three_sent(store, receiver)
         deliver = sender(store)
         for attempt in range(5):
             assert deliver.run(sub.id, "t") == 0
@@ -253,10 +259,7 @@ def arrived(receiver) -> list[tuple[str, int | None]]:
 def test_a_failing_event_holds_its_recipient_and_what_follows_its_window(redis):
     store = factories.store(redis)
     with Receiver(keep_alive=True, fail_if=failing_once(1), status=503) as receiver:
-        sub = Subscription(receiver.url, SECRET)
-        cid = subscribed(store, 3, sub)
-        for i in range(3):
-            send(store, cid, i, f"wamid.{i}")
+        sub = three_sent(store, receiver)
         deliver = sender(store)
         # windows: [started] [sent 0, sent 1, sent 2] [completed]; sent 1 fails, 0 and 2 do not
         assert deliver.run(sub.id, "t") == 3
@@ -278,10 +281,7 @@ def test_a_failing_event_holds_its_recipient_and_what_follows_its_window(redis):
 def test_every_failed_post_of_a_window_is_counted_and_goes_again_in_order(redis):
     store = factories.store(redis)
     with Receiver(keep_alive=True, fail_if=failing_once(0, 2), status=502) as receiver:
-        sub = Subscription(receiver.url, SECRET)
-        cid = subscribed(store, 3, sub)
-        for i in range(3):
-            send(store, cid, i, f"wamid.{i}")
+        sub = three_sent(store, receiver)
         deliver = sender(store)
         assert deliver.run(sub.id, "t") == 2  # started, sent 1
         assert types(store, sub) == [
@@ -298,10 +298,7 @@ def test_every_failed_post_of_a_window_is_counted_and_goes_again_in_order(redis)
 def test_one_at_a_time_a_failing_event_holds_every_event_behind_it(redis):
     store = factories.store(redis)
     with Receiver(keep_alive=True, fail_if=failing_once(1), status=503) as receiver:
-        sub = Subscription(receiver.url, SECRET)
-        cid = subscribed(store, 3, sub)
-        for i in range(3):
-            send(store, cid, i, f"wamid.{i}")
+        sub = three_sent(store, receiver)
         deliver = sender(store, dataclasses.replace(RULES, pipeline=1))
         assert deliver.run(sub.id, "t") == 2
         assert deliver.run(sub.id, "t") == 3
