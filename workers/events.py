@@ -29,7 +29,7 @@ from broadcaster import events
 from broadcaster.events import EventRules
 from broadcaster.store import CampaignStore
 
-from .event_http import BadResponse, EventConnections
+from .event_http import EventConnections
 
 __all__ = ["HAND_OUT_LEASE", "EventSender", "Outcome", "post_event", "post_events", "windows"]
 
@@ -57,13 +57,9 @@ class Outcome:
 
 def post_event(http: EventConnections, url: str, headers: dict[str, str], body: bytes) -> Outcome:
     """POST one signed event; never raises for the receiver's failures."""
-    try:
-        code = http.post(url, headers, body)
-    except TimeoutError as exc:
-        return Outcome(False, error=f"timeout: {exc or type(exc).__name__}")
-    except (OSError, BadResponse) as exc:
-        return Outcome(False, error=f"connection error: {type(exc).__name__}: {exc}")
-    return _status(code)
+    outcome = post_events(http, url, [(headers, body)])[0]
+    assert outcome is not None  # the first request always gets an outcome
+    return outcome
 
 
 def _status(code: int) -> Outcome:
